@@ -1,0 +1,180 @@
+//! The provider contract: a [`ProviderFactory`] describes a provider's resource types without
+//! any I/O and configures a [`Provider`]; a provider hands out one [`Resource`] per type.
+//! Resources do CRUD; the engine decides what to call.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::ProviderError;
+use crate::schema::Schema;
+use crate::value::{Object, Value};
+
+/// What the engine passes when configuring a provider.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderConfig {
+    /// The resolved `[providers.<name>]` table of the stack.
+    pub settings: Object,
+    /// The environment being planned or applied (`staging`, `production`, ...).
+    pub environment: String,
+    /// A directory the provider may use for its own files (next to the state).
+    pub work_dir: PathBuf,
+}
+
+impl ProviderConfig {
+    /// A string setting.
+    pub fn string(&self, key: &str) -> Option<String> {
+        self.settings.get(key).and_then(Value::as_str).map(str::to_string)
+    }
+}
+
+/// Limits the engine honours when calling a provider.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ProviderLimits {
+    /// At most this many provider calls in flight at once (None: only `--parallelism`).
+    pub max_concurrency: Option<usize>,
+}
+
+/// Describes a provider (schemas, no I/O) and configures it.
+#[async_trait]
+pub trait ProviderFactory: Send + Sync {
+    /// Provider name as used in `[providers.<name>]`, e.g. `aws`.
+    fn name(&self) -> &'static str;
+
+    /// Schemas of every resource type this provider offers.
+    fn schemas(&self) -> Vec<Schema>;
+
+    /// Builds a ready provider from its configuration. Called lazily: only when the engine
+    /// needs to talk to the provider's API (refresh or apply), never for `validate`.
+    async fn configure(&self, config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError>;
+}
+
+/// A configured provider.
+pub trait Provider: Send + Sync {
+    /// The implementation of one resource type.
+    fn resource(&self, type_name: &str) -> Option<Arc<dyn Resource>>;
+
+    /// Limits for the engine's scheduler.
+    fn limits(&self) -> ProviderLimits {
+        ProviderLimits::default()
+    }
+}
+
+/// Reports progress of long operations (waits) to the apply display.
+pub trait Progress: Send + Sync {
+    /// A short status line, e.g. `waiting for status available (now: creating)`.
+    fn update(&self, message: &str);
+}
+
+/// A [`Progress`] that drops everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn update(&self, _message: &str) {}
+}
+
+/// Per-call context.
+pub struct CallContext<'a> {
+    /// Address of the resource in the stack, e.g. `aws_rds_instance.replica[0]`.
+    pub address: &'a str,
+    /// An idempotency token recorded in the intent journal before the call; a provider that
+    /// can tag or name a resource with it can find it again after a crash ([`Resource::recover`]).
+    pub token: &'a str,
+    /// Where to report progress.
+    pub progress: &'a dyn Progress,
+    /// How long a create/update/delete may wait for the resource to settle.
+    pub timeout: Option<Duration>,
+}
+
+/// What a create returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Created {
+    /// The cloud's id of the new resource (what read/update/delete take).
+    pub id: String,
+    /// All attributes as the cloud reports them, computed ones included.
+    pub attributes: Object,
+}
+
+/// One resource to read in a batched refresh.
+#[derive(Clone, Debug)]
+pub struct ReadItem<'a> {
+    /// Cloud id.
+    pub id: &'a str,
+    /// Attributes recorded in state (sensitive ones redacted).
+    pub prior: &'a Object,
+}
+
+/// The implementation of one resource type. Only `schema`, `create`, `read`, `update` and
+/// `delete` are required; batching, import, crash recovery and plan refinement have defaults.
+#[async_trait]
+pub trait Resource: Send + Sync {
+    /// The type's schema (same as the factory's).
+    fn schema(&self) -> &Schema;
+
+    /// Creates the resource from the desired inputs (secrets revealed, no unknowns).
+    async fn create(&self, ctx: &CallContext<'_>, desired: &Object) -> Result<Created, ProviderError>;
+
+    /// Reads the live resource; `None` when it no longer exists.
+    async fn read(&self, ctx: &CallContext<'_>, id: &str, prior: &Object) -> Result<Option<Object>, ProviderError>;
+
+    /// Whether [`Resource::read_many`] is a real batch (one API call per page).
+    fn batches_reads(&self) -> bool {
+        false
+    }
+
+    /// Reads many resources of this type, ideally in few API calls. The result has one entry
+    /// per item, in order. The default reads them one by one.
+    async fn read_many(
+        &self,
+        ctx: &CallContext<'_>,
+        items: &[ReadItem<'_>],
+    ) -> Result<Vec<Option<Object>>, ProviderError> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(self.read(ctx, item.id, item.prior).await?);
+        }
+        Ok(out)
+    }
+
+    /// Updates the resource in place. `changed` names the input attributes that differ.
+    async fn update(
+        &self,
+        ctx: &CallContext<'_>,
+        id: &str,
+        prior: &Object,
+        desired: &Object,
+        changed: &[String],
+    ) -> Result<Object, ProviderError>;
+
+    /// Deletes the resource and waits until it is gone. Deleting what is already gone is Ok.
+    async fn delete(&self, ctx: &CallContext<'_>, id: &str, prior: &Object) -> Result<(), ProviderError>;
+
+    /// Adopts an existing resource by its cloud id (`plinth import`). Defaults to `read`.
+    async fn import(&self, ctx: &CallContext<'_>, id: &str) -> Result<Option<Object>, ProviderError> {
+        self.read(ctx, id, &BTreeMap::new()).await
+    }
+
+    /// After a crash between "intent recorded" and "result recorded", finds the resource a
+    /// create may have made, by its token or natural key. `None`: it does not exist.
+    /// `Err(Unsupported)`: the provider cannot tell (the engine then warns and creates again).
+    async fn recover(
+        &self,
+        ctx: &CallContext<'_>,
+        desired: &Object,
+    ) -> Result<Option<Created>, ProviderError> {
+        let _ = desired;
+        Err(ProviderError::unsupported(format!(
+            "{} cannot look up a resource by its creation token",
+            ctx.address
+        )))
+    }
+
+    /// Optional plan refinement: given the prior state (None on create) and the desired inputs,
+    /// fills in computed attributes the provider can predict (others stay unknown).
+    fn refine_plan(&self, prior: Option<&Object>, planned: &mut Object) {
+        let _ = (prior, planned);
+    }
+}

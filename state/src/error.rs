@@ -1,0 +1,51 @@
+//! Errors of the state crate.
+
+use crate::store::LockInfo;
+
+/// What can go wrong reading, writing or locking state.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Another process holds the lock.
+    #[error("the state is locked: {}", .0.describe())]
+    Locked(Box<LockInfo>),
+    /// The stored state changed under us (lost race, or a different lineage).
+    #[error("the stored state changed since it was read: {0}")]
+    Conflict(String),
+    /// The stored document is not valid state.
+    #[error("the state at {location} is unreadable: {reason}")]
+    Corrupt {
+        /// Where.
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// Decryption failed: wrong key or tampered data.
+    #[error("cannot decrypt the state at {location}: {reason}")]
+    Decrypt {
+        /// Where.
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// No lock with that id.
+    #[error("no lock with id `{0}`")]
+    NoSuchLock(String),
+    /// A file-system error.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A remote backend error.
+    #[error("{0}")]
+    Backend(String),
+}
+
+impl StateError {
+    /// Wraps an I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        StateError::Io { context: context.into(), source }
+    }
+}

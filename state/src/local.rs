@@ -1,0 +1,401 @@
+//! The local file backend (the default): `<dir>/<name>.state.json`, its previous version
+//! `<name>.state.json.backup`, an append-only journal `<name>.journal` and a lock file
+//! `<name>.lock`. Every write is atomic (temp file, fsync, rename, fsync of the directory) and
+//! every file is created with mode 0600.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::document::{now_unix, JournalEntry, StateDocument};
+use crate::error::StateError;
+use crate::store::{LockInfo, LockRequest, StateStore};
+
+/// State kept in local files.
+pub struct LocalStore {
+    dir: PathBuf,
+    name: String,
+    journal: Mutex<Option<File>>,
+}
+
+impl LocalStore {
+    /// A store for state `name` (usually the environment) in `dir`.
+    pub fn new(dir: impl Into<PathBuf>, name: &str) -> Self {
+        LocalStore { dir: dir.into(), name: name.to_string(), journal: Mutex::new(None) }
+    }
+
+    /// Path of the state document.
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.state.json", self.name))
+    }
+
+    fn backup_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.state.json.backup", self.name))
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.journal", self.name))
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.lock", self.name))
+    }
+
+    fn ensure_dir(&self) -> Result<(), StateError> {
+        fs::create_dir_all(&self.dir).map_err(|e| StateError::io(format!("creating {}", self.dir.display()), e))?;
+        let ignore = self.dir.join(".gitignore");
+        if !ignore.exists() {
+            // The state directory holds secrets and local locks: keep it out of git.
+            let _ = fs::write(&ignore, "*\n");
+        }
+        Ok(())
+    }
+
+    fn read_document(&self) -> Result<Option<StateDocument>, StateError> {
+        let path = self.state_path();
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StateError::io(format!("reading {}", path.display()), e)),
+        };
+        parse_document(&bytes, &path).map(Some)
+    }
+
+    fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        let path = self.lock_path();
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| StateError::Corrupt {
+                location: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StateError::io(format!("reading {}", path.display()), e)),
+        }
+    }
+}
+
+/// Parses a state document, rejecting unknown format versions.
+pub fn parse_document(bytes: &[u8], path: &Path) -> Result<StateDocument, StateError> {
+    let document: StateDocument = serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
+        location: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    if document.format_version > crate::document::FORMAT_VERSION {
+        return Err(StateError::Corrupt {
+            location: path.display().to_string(),
+            reason: format!(
+                "format version {} is newer than this Plinth understands ({}); upgrade Plinth",
+                document.format_version,
+                crate::document::FORMAT_VERSION
+            ),
+        });
+    }
+    Ok(document)
+}
+
+/// Writes `bytes` to `path` atomically: temp file in the same directory (mode 0600),
+/// fsync, rename over, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
+        std::process::id()
+    ));
+    let context = |what: &str| format!("{what} {}", tmp.display());
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| StateError::io(context("creating"), e))?;
+    file.write_all(bytes).map_err(|e| StateError::io(context("writing"), e))?;
+    file.sync_all().map_err(|e| StateError::io(context("syncing"), e))?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(|e| StateError::io(format!("renaming onto {}", path.display()), e))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(handle) = File::open(dir) {
+        let _ = handle.sync_all();
+    }
+}
+
+/// True when a process with this pid exists on this machine.
+fn process_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[async_trait]
+impl StateStore for LocalStore {
+    fn describe(&self) -> String {
+        format!("local file {}", self.state_path().display())
+    }
+
+    async fn load(&self) -> Result<Option<StateDocument>, StateError> {
+        let mut document = self.read_document()?;
+        let path = self.journal_path();
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(document),
+            Err(e) => return Err(StateError::io(format!("reading {}", path.display()), e)),
+        };
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| StateError::io(format!("reading {}", path.display()), e))?;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            if line.last() != Some(&b'\n') {
+                // A torn final line: the write never completed, so it was never acknowledged.
+                break;
+            }
+            let entry: JournalEntry = serde_json::from_slice(&line).map_err(|e| StateError::Corrupt {
+                location: format!("{} line {number}", path.display()),
+                reason: e.to_string(),
+            })?;
+            let doc = document.get_or_insert_with(|| StateDocument::new(env!("CARGO_PKG_VERSION")));
+            doc.apply(&entry);
+        }
+        Ok(document)
+    }
+
+    async fn append(&self, entries: &[JournalEntry]) -> Result<(), StateError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut buffer = Vec::with_capacity(entries.len() * 256);
+        for entry in entries {
+            serde_json::to_writer(&mut buffer, entry)
+                .map_err(|e| StateError::Backend(format!("encoding journal entry: {e}")))?;
+            buffer.push(b'\n');
+        }
+        let mut guard = self.journal.lock().map_err(|_| StateError::Backend("journal lock poisoned".into()))?;
+        if guard.is_none() {
+            self.ensure_dir()?;
+            let path = self.journal_path();
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| StateError::io(format!("opening {}", path.display()), e))?;
+            *guard = Some(file);
+        }
+        let file = guard.as_mut().ok_or_else(|| StateError::Backend("journal not open".into()))?;
+        file.write_all(&buffer)
+            .and_then(|_| file.sync_data())
+            .map_err(|e| StateError::io(format!("appending to {}", self.journal_path().display()), e))
+    }
+
+    async fn compact(&self, document: &StateDocument) -> Result<(), StateError> {
+        self.ensure_dir()?;
+        if let Some(stored) = self.read_document()? {
+            if stored.lineage != document.lineage {
+                return Err(StateError::Conflict(format!(
+                    "{} has lineage {}, this run has {}",
+                    self.state_path().display(),
+                    stored.lineage,
+                    document.lineage
+                )));
+            }
+            if stored.serial >= document.serial {
+                return Err(StateError::Conflict(format!(
+                    "{} is at serial {}, this run would write serial {}",
+                    self.state_path().display(),
+                    stored.serial,
+                    document.serial
+                )));
+            }
+        }
+        let bytes = serde_json::to_vec_pretty(document)
+            .map_err(|e| StateError::Backend(format!("encoding state: {e}")))?;
+        let path = self.state_path();
+        if path.exists() {
+            let backup = self.backup_path();
+            let _ = fs::remove_file(&backup);
+            fs::hard_link(&path, &backup)
+                .or_else(|_| fs::copy(&path, &backup).map(|_| ()))
+                .map_err(|e| StateError::io(format!("keeping the previous state as {}", backup.display()), e))?;
+        }
+        write_atomic(&path, &bytes)?;
+        let mut guard = self.journal.lock().map_err(|_| StateError::Backend("journal lock poisoned".into()))?;
+        *guard = None;
+        match fs::remove_file(self.journal_path()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StateError::io("removing the compacted journal", e)),
+        }
+        sync_dir(&self.dir);
+        Ok(())
+    }
+
+    async fn lock(&self, request: &LockRequest) -> Result<LockInfo, StateError> {
+        self.ensure_dir()?;
+        let path = self.lock_path();
+        let mut lock = LockInfo::for_this_process(request);
+        let bytes = serde_json::to_vec_pretty(&lock).map_err(|e| StateError::Backend(e.to_string()))?;
+        match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+            Ok(mut file) => {
+                file.write_all(&bytes)
+                    .and_then(|_| file.sync_all())
+                    .map_err(|e| StateError::io(format!("writing {}", path.display()), e))?;
+                return Ok(lock);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StateError::io(format!("creating {}", path.display()), e)),
+        }
+        let Some(holder) = self.read_lock()? else {
+            // Released between our attempt and the read: try once more.
+            return self.lock(request).await;
+        };
+        let same_host_dead = holder.owner == lock.owner && holder.pid != lock.pid && !process_alive(holder.pid);
+        if !(holder.expired() || same_host_dead) {
+            return Err(StateError::Locked(Box::new(holder)));
+        }
+        lock.took_over = Some(holder.describe());
+        let bytes = serde_json::to_vec_pretty(&lock).map_err(|e| StateError::Backend(e.to_string()))?;
+        write_atomic(&path, &bytes)?;
+        // Two processes may take over at once; the last rename wins, the other backs off.
+        match self.read_lock()? {
+            Some(current) if current.id == lock.id => Ok(lock),
+            Some(current) => Err(StateError::Locked(Box::new(current))),
+            None => Err(StateError::Conflict("the lock vanished during takeover".into())),
+        }
+    }
+
+    async fn renew(&self, lock: &LockInfo) -> Result<LockInfo, StateError> {
+        match self.read_lock()? {
+            Some(current) if current.id == lock.id => {
+                let mut renewed = current;
+                renewed.expires = now_unix() + (lock.expires.saturating_sub(lock.created)).max(1);
+                let bytes = serde_json::to_vec_pretty(&renewed).map_err(|e| StateError::Backend(e.to_string()))?;
+                write_atomic(&self.lock_path(), &bytes)?;
+                Ok(renewed)
+            }
+            Some(other) => Err(StateError::Locked(Box::new(other))),
+            None => Err(StateError::NoSuchLock(lock.id.clone())),
+        }
+    }
+
+    async fn unlock(&self, lock: &LockInfo) -> Result<(), StateError> {
+        match self.read_lock()? {
+            Some(current) if current.id == lock.id => fs::remove_file(self.lock_path())
+                .map_err(|e| StateError::io(format!("removing {}", self.lock_path().display()), e)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn locks(&self) -> Result<Vec<LockInfo>, StateError> {
+        Ok(self.read_lock()?.into_iter().collect())
+    }
+
+    async fn force_unlock(&self, id: &str) -> Result<(), StateError> {
+        match self.read_lock()? {
+            Some(current) if current.id == id => fs::remove_file(self.lock_path())
+                .map_err(|e| StateError::io(format!("removing {}", self.lock_path().display()), e)),
+            _ => Err(StateError::NoSuchLock(id.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{ResourceRecord, ResourceStatus};
+    use std::os::unix::fs::PermissionsExt;
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        // The store is synchronous underneath; a trivial executor is enough here.
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    fn record(address: &str) -> JournalEntry {
+        JournalEntry::Put(Box::new(ResourceRecord {
+            address: address.into(),
+            type_name: "sim_resource".into(),
+            id: Some(format!("id-{address}")),
+            attributes: serde_json::Map::new(),
+            dependencies: vec![],
+            status: ResourceStatus::Ready,
+            pending: None,
+        }))
+    }
+
+    #[test]
+    fn journal_then_compaction_round_trips_with_0600_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path(), "dev");
+        assert!(block_on(store.load()).unwrap().is_none());
+        block_on(store.append(&[record("a.one"), record("a.two")])).unwrap();
+        let mut doc = block_on(store.load()).unwrap().unwrap();
+        assert_eq!(doc.resources.len(), 2);
+        doc.serial += 1;
+        block_on(store.compact(&doc)).unwrap();
+        assert!(!store.journal_path().exists());
+        let again = block_on(store.load()).unwrap().unwrap();
+        assert_eq!(again, doc);
+        let mode = fs::metadata(store.state_path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A stale writer is refused.
+        assert!(matches!(block_on(store.compact(&doc)), Err(StateError::Conflict(_))));
+    }
+
+    #[test]
+    fn a_torn_last_journal_line_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path(), "dev");
+        block_on(store.append(&[record("a.one")])).unwrap();
+        let mut file = OpenOptions::new().append(true).open(store.journal_path()).unwrap();
+        file.write_all(b"{\"op\":\"put\",\"addr").unwrap();
+        let doc = block_on(store.load()).unwrap().unwrap();
+        assert_eq!(doc.resources.len(), 1);
+    }
+
+    #[test]
+    fn second_locker_is_refused_with_the_holder_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path(), "dev");
+        let request = LockRequest { operation: "apply".into(), lease_seconds: 60 };
+        let held = block_on(store.lock(&request)).unwrap();
+        match block_on(store.lock(&request)) {
+            Err(StateError::Locked(holder)) => assert_eq!(holder.id, held.id),
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        block_on(store.force_unlock(&held.id)).unwrap();
+        assert!(block_on(store.lock(&request)).is_ok());
+    }
+
+    #[test]
+    fn an_expired_lease_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path(), "dev");
+        let mut stale = LockInfo::for_this_process(&LockRequest { operation: "apply".into(), lease_seconds: 0 });
+        stale.owner = "ci@elsewhere".into();
+        stale.expires = 1;
+        fs::create_dir_all(dir.path()).unwrap();
+        fs::write(store.lock_path(), serde_json::to_vec(&stale).unwrap()).unwrap();
+        let lock = block_on(store.lock(&LockRequest { operation: "apply".into(), lease_seconds: 60 })).unwrap();
+        assert!(lock.took_over.unwrap().contains("ci@elsewhere"));
+    }
+}
