@@ -1,1 +1,5 @@
+//! # Plinth
+//!
+//! (architecture map: filled in as the engine lands)
 
+pub mod config;

@@ -1,0 +1,5 @@
+//! Stack configuration: TOML files → validated [`Stack`].
+
+pub mod model;
+
+pub use model::*;
