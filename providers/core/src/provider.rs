@@ -53,6 +53,7 @@ pub trait ProviderFactory: Send + Sync {
 }
 
 /// A configured provider.
+#[async_trait]
 pub trait Provider: Send + Sync {
     /// The implementation of one resource type.
     fn resource(&self, type_name: &str) -> Option<Arc<dyn Resource>>;
@@ -60,6 +61,14 @@ pub trait Provider: Send + Sync {
     /// Limits for the engine's scheduler.
     fn limits(&self) -> ProviderLimits {
         ProviderLimits::default()
+    }
+
+    /// Checks run once per plan before any resource is planned: preconditions such as a
+    /// minimum cluster version. `Err` fails the plan; the returned notes are shown in it
+    /// (e.g. "cluster unreachable: client-side diff only").
+    async fn preflight(&self, preconditions: &Object) -> Result<Vec<String>, ProviderError> {
+        let _ = preconditions;
+        Ok(Vec::new())
     }
 }
 
@@ -172,9 +181,17 @@ pub trait Resource: Send + Sync {
         )))
     }
 
-    /// Optional plan refinement: given the prior state (None on create) and the desired inputs,
-    /// fills in computed attributes the provider can predict (others stay unknown).
-    fn refine_plan(&self, prior: Option<&Object>, planned: &mut Object) {
-        let _ = (prior, planned);
+    /// Optional plan refinement: given the prior state (None on create) and the planned
+    /// attributes (inputs as desired, computed ones `Unknown` or carried from `prior`), fills in
+    /// what the provider can predict — e.g. server defaults from a dry run. Must not change the
+    /// live resource. The default changes nothing.
+    async fn refine_plan(
+        &self,
+        ctx: &CallContext<'_>,
+        prior: Option<&Object>,
+        planned: &mut Object,
+    ) -> Result<(), ProviderError> {
+        let _ = (ctx, prior, planned);
+        Ok(())
     }
 }

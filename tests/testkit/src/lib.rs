@@ -6,6 +6,8 @@
 //! `target/test-venv`), created on first use when missing; `scripts/test-deps.sh` does the
 //! same ahead of time and also installs PostgreSQL.
 
+pub mod moto;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command};
