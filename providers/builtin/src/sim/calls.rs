@@ -1,0 +1,182 @@
+//! Counting the simulated API's calls, across processes.
+//!
+//! With `record_calls = true` every call appends one line (`<kind> <subject>`) to
+//! `<cloud_dir>/calls.log` under an exclusive file lock; [`call_counts`] tallies the log, so a
+//! test can check how many calls of each kind a `plinth` run made. Off by default: counting
+//! costs a write per call.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+use fs2::FileExt;
+
+use crate::error::SimError;
+
+/// The log's file name inside the cloud directory.
+pub const CALL_LOG: &str = "calls.log";
+
+/// One kind of simulated API call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiCall {
+    /// Create one resource.
+    Create,
+    /// Read one resource.
+    Read,
+    /// Read one page of up to `page_size` resources.
+    ReadPage,
+    /// Update one resource.
+    Update,
+    /// Delete one resource.
+    Delete,
+    /// Look a resource up by creation token (crash recovery).
+    Find,
+}
+
+impl ApiCall {
+    /// The word written to the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiCall::Create => "create",
+            ApiCall::Read => "read",
+            ApiCall::ReadPage => "read_page",
+            ApiCall::Update => "update",
+            ApiCall::Delete => "delete",
+            ApiCall::Find => "find",
+        }
+    }
+}
+
+/// How many calls of each kind the cloud has served (failed calls included).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    /// Creates.
+    pub create: u64,
+    /// Single reads.
+    pub read: u64,
+    /// Batched read calls (one per page).
+    pub read_page: u64,
+    /// Updates.
+    pub update: u64,
+    /// Deletes.
+    pub delete: u64,
+    /// Lookups by creation token.
+    pub find: u64,
+}
+
+impl CallCounts {
+    /// All calls together.
+    pub fn total(&self) -> u64 {
+        self.create + self.read + self.read_page + self.update + self.delete + self.find
+    }
+
+    fn add(&mut self, kind: &str) {
+        match kind {
+            "create" => self.create += 1,
+            "read" => self.read += 1,
+            "read_page" => self.read_page += 1,
+            "update" => self.update += 1,
+            "delete" => self.delete += 1,
+            "find" => self.find += 1,
+            _ => {}
+        }
+    }
+}
+
+/// Tallies `<cloud_dir>/calls.log`. A cloud that never recorded a call counts zero everywhere.
+pub fn call_counts(cloud_dir: &Path) -> Result<CallCounts, SimError> {
+    let path = cloud_dir.join(CALL_LOG);
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(CallCounts::default()),
+        Err(e) => return Err(SimError::io(path, e)),
+    };
+    FileExt::lock_shared(&file).map_err(|e| SimError::io(&path, e))?;
+    let mut counts = CallCounts::default();
+    for line in BufReader::new(&file).lines() {
+        let line = line.map_err(|e| SimError::io(&path, e))?;
+        if let Some(kind) = line.split_whitespace().next() {
+            counts.add(kind);
+        }
+    }
+    Ok(counts)
+}
+
+/// Clears the log (between phases of a test).
+pub fn reset_call_counts(cloud_dir: &Path) -> Result<(), SimError> {
+    let path = cloud_dir.join(CALL_LOG);
+    match OpenOptions::new().write(true).open(&path) {
+        Ok(file) => {
+            FileExt::lock_exclusive(&file).map_err(|e| SimError::io(&path, e))?;
+            file.set_len(0).map_err(|e| SimError::io(&path, e))
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(SimError::io(path, e)),
+    }
+}
+
+/// The append side of the log, held open by a configured provider.
+#[derive(Debug)]
+pub struct CallLog {
+    file: Mutex<File>,
+    path: std::path::PathBuf,
+}
+
+impl CallLog {
+    /// Opens (creating) the log of `cloud_dir`.
+    pub fn open(cloud_dir: &Path) -> Result<Self, SimError> {
+        let path = cloud_dir.join(CALL_LOG);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| SimError::io(&path, e))?;
+        Ok(CallLog {
+            file: Mutex::new(file),
+            path,
+        })
+    }
+
+    /// Appends one call. Blocking: run it off the async runtime.
+    pub fn record(&self, call: ApiCall, subject: &str) -> Result<(), SimError> {
+        let file = self
+            .file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        FileExt::lock_exclusive(&*file).map_err(|e| SimError::io(&self.path, e))?;
+        let line = format!(
+            "{} {}\n",
+            call.as_str(),
+            subject.replace(char::is_whitespace, "_")
+        );
+        let written = (&*file).write_all(line.as_bytes());
+        let unlocked = FileExt::unlock(&*file);
+        written
+            .and(unlocked)
+            .map_err(|e| SimError::io(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_survive_reopening_and_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(call_counts(dir.path()).unwrap(), CallCounts::default());
+        let log = CallLog::open(dir.path()).unwrap();
+        log.record(ApiCall::Create, "a b").unwrap();
+        log.record(ApiCall::ReadPage, "3").unwrap();
+        drop(log);
+        let other = CallLog::open(dir.path()).unwrap();
+        other.record(ApiCall::Create, "c").unwrap();
+        let counts = call_counts(dir.path()).unwrap();
+        assert_eq!((counts.create, counts.read_page, counts.total()), (2, 1, 3));
+        reset_call_counts(dir.path()).unwrap();
+        assert_eq!(call_counts(dir.path()).unwrap().total(), 0);
+        other.record(ApiCall::Delete, "c").unwrap();
+        assert_eq!(call_counts(dir.path()).unwrap().delete, 1);
+    }
+}

@@ -1,0 +1,77 @@
+//! The `sim` provider: `sim_resource`, a simulated cloud for tests and benchmarks.
+//!
+//! Configured by `[providers.sim]` (see [`SimSettings`]). The cloud is a directory
+//! (`cloud_dir`) that several processes can share and that outlives them, so a crash test can
+//! kill `plinth apply`, then compare [`list_cloud`] with the state. [`tamper`] and
+//! [`delete_behind_back`] create drift; [`call_counts`] (with `record_calls = true`) tells how
+//! many API calls of each kind were made.
+
+mod api;
+mod calls;
+mod cloud;
+mod inspect;
+mod rate_limit;
+mod resource;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use plinth_provider::{
+    async_trait, Provider, ProviderConfig, ProviderError, ProviderFactory, ProviderLimits,
+    Resource, Schema,
+};
+
+pub use calls::{call_counts, reset_call_counts, ApiCall, CallCounts, CALL_LOG};
+pub use inspect::{delete_behind_back, list_cloud, tamper};
+pub use resource::{sim_schema, SIM_TYPE};
+pub use settings::SimSettings;
+
+use api::SimApi;
+use resource::SimResource;
+
+/// The `sim` provider (`[providers.sim]`): offers `sim_resource`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SimFactory;
+
+#[async_trait]
+impl ProviderFactory for SimFactory {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    fn schemas(&self) -> Vec<Schema> {
+        vec![sim_schema()]
+    }
+
+    /// Reads the settings and opens (creating) the cloud directory.
+    async fn configure(&self, config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError> {
+        let settings = SimSettings::from_config(config)?;
+        let api = SimApi::open(&settings).map_err(|e| {
+            ProviderError::config(format!("`[providers.sim]` cannot open its cloud: {e}"))
+        })?;
+        Ok(Arc::new(SimProvider {
+            resource: Arc::new(SimResource::new(Arc::new(api))),
+            limits: ProviderLimits {
+                max_concurrency: settings.max_concurrency,
+            },
+        }))
+    }
+}
+
+/// The configured `sim` provider.
+struct SimProvider {
+    resource: Arc<SimResource>,
+    limits: ProviderLimits,
+}
+
+impl Provider for SimProvider {
+    fn resource(&self, type_name: &str) -> Option<Arc<dyn Resource>> {
+        (type_name == SIM_TYPE).then(|| self.resource.clone() as Arc<dyn Resource>)
+    }
+
+    fn limits(&self) -> ProviderLimits {
+        self.limits
+    }
+}

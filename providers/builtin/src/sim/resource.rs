@@ -1,0 +1,512 @@
+//! `sim_resource`: a simulated cloud resource with latency, rate limits, failure injection,
+//! unique names and idempotent creates, stored in a cloud directory that outlives processes.
+
+use std::sync::Arc;
+
+use plinth_provider::{
+    async_trait, object_from_json, Attribute, CallContext, Created, Object, ProviderError,
+    ReadItem, Resource, Schema, Value, ValueType,
+};
+use rand::Rng;
+use serde_json::{Map, Value as Json};
+
+use crate::sim::api::SimApi;
+use crate::sim::calls::ApiCall;
+use crate::sim::cloud::{Attempt, StoredResource};
+
+/// The resource type name.
+pub const SIM_TYPE: &str = "sim_resource";
+
+/// The schema of `sim_resource`.
+pub fn sim_schema() -> Schema {
+    let knob = |name: &str, text: &str| {
+        Attribute::optional(name, ValueType::Int)
+            .default(0)
+            .describe(text)
+    };
+    Schema::new(SIM_TYPE)
+        .describe("A simulated cloud resource for tests and benchmarks (see `[providers.sim]`).")
+        .attribute(
+            Attribute::required("name", ValueType::String)
+                .force_new()
+                .describe("Unique name in the cloud."),
+        )
+        .attribute(
+            Attribute::optional("size", ValueType::Int).describe("A number, updatable in place."),
+        )
+        .attribute(
+            Attribute::optional("tags", ValueType::string_map())
+                .describe("Tags, updatable in place."),
+        )
+        .attribute(
+            Attribute::optional("payload", ValueType::Any)
+                .describe("Any value, updatable in place."),
+        )
+        .attribute(
+            Attribute::optional("zone", ValueType::String)
+                .force_new()
+                .describe("Placement; changing it replaces."),
+        )
+        .attribute(knob(
+            "create_ms",
+            "Simulated create latency in milliseconds.",
+        ))
+        .attribute(knob(
+            "update_ms",
+            "Simulated update latency in milliseconds.",
+        ))
+        .attribute(knob(
+            "delete_ms",
+            "Simulated delete latency in milliseconds.",
+        ))
+        .attribute(knob(
+            "read_ms",
+            "Simulated read latency in milliseconds (once per batched page).",
+        ))
+        .attribute(
+            Attribute::optional("fail_create", ValueType::Int)
+                .describe("The Nth create call of this resource fails."),
+        )
+        .attribute(
+            Attribute::optional("fail_update", ValueType::Int)
+                .describe("The Nth update call of this resource fails."),
+        )
+        .attribute(
+            Attribute::optional("fail_mode", ValueType::String)
+                .default("permanent")
+                .describe("`permanent` or `retryable` (injected failures the engine may retry)."),
+        )
+        .attribute(Attribute::computed("id", ValueType::String).describe("Cloud id."))
+        .attribute(
+            Attribute::computed("arn", ValueType::String)
+                .describe("`arn:sim:<zone>:resource/<name>`."),
+        )
+        .attribute(
+            Attribute::computed("created_at", ValueType::Int)
+                .describe("The cloud's clock at creation."),
+        )
+        .attribute(
+            Attribute::computed("generation", ValueType::Int)
+                .describe("1 at creation, +1 per update."),
+        )
+}
+
+/// How an injected failure fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FailMode {
+    Permanent,
+    Retryable,
+}
+
+/// The input attributes of a create or update, checked and converted for the cloud.
+struct Inputs {
+    attributes: Map<String, Json>,
+    name: String,
+    fail_create: Option<u64>,
+    fail_update: Option<u64>,
+    fail_mode: FailMode,
+}
+
+impl Inputs {
+    fn parse(
+        schema: &Schema,
+        ctx: &CallContext<'_>,
+        desired: &Object,
+    ) -> Result<Self, ProviderError> {
+        let invalid = |message: String| {
+            ProviderError::api(
+                "InvalidParameterValue",
+                format!("{}: {message}", ctx.address),
+            )
+        };
+        let mut attributes = Map::new();
+        for attribute in schema.attributes.iter().filter(|a| a.is_input()) {
+            let Some(value) = desired.get(&attribute.name).filter(|v| !v.is_null()) else {
+                continue;
+            };
+            let value = value.reveal();
+            // The cloud stores numbers as numbers, however they were written.
+            let value = match attribute.value_type {
+                ValueType::Int => Value::Int(value.as_i64().ok_or_else(|| {
+                    invalid(format!(
+                        "`{}` must be a whole number, found {value}",
+                        attribute.name
+                    ))
+                })?),
+                _ => value,
+            };
+            attributes.insert(attribute.name.clone(), value.to_plain_json());
+        }
+        let name = match attributes.get("name").and_then(Json::as_str) {
+            Some(name) if !name.is_empty() => name.to_string(),
+            _ => {
+                return Err(ProviderError::api(
+                    "MissingParameter",
+                    format!("{}: `name` is required", ctx.address),
+                ))
+            }
+        };
+        let fail_mode = match attributes.get("fail_mode").and_then(Json::as_str) {
+            None | Some("permanent") => FailMode::Permanent,
+            Some("retryable") => FailMode::Retryable,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "`fail_mode` must be `permanent` or `retryable`, found `{other}`"
+                )))
+            }
+        };
+        let nth = |key: &str| {
+            attributes
+                .get(key)
+                .and_then(Json::as_u64)
+                .filter(|n| *n > 0)
+        };
+        Ok(Inputs {
+            fail_create: nth("fail_create"),
+            fail_update: nth("fail_update"),
+            fail_mode,
+            name,
+            attributes,
+        })
+    }
+}
+
+/// A latency knob from desired or recorded attributes (0 when unset).
+fn knob(attributes: &Object, name: &str) -> i64 {
+    attributes.get(name).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// The error of an injected failure.
+fn injected(mode: FailMode, call: &str, n: u64, name: &str) -> ProviderError {
+    let message = format!("injected failure of {call} call {n} of `{name}` (`fail_{call} = {n}`)");
+    match mode {
+        FailMode::Permanent => ProviderError::api("InjectedFailure", message),
+        FailMode::Retryable => ProviderError::retryable("InjectedFailure", message),
+    }
+}
+
+/// What a create or update found under the cloud's lock.
+enum Outcome {
+    Done(StoredResource),
+    Injected(u64),
+    NameTaken(String),
+    Missing,
+    Immutable(&'static str),
+}
+
+/// The implementation of `sim_resource`.
+pub struct SimResource {
+    schema: Schema,
+    api: Arc<SimApi>,
+}
+
+impl SimResource {
+    /// A resource type served by `api`.
+    pub fn new(api: Arc<SimApi>) -> Self {
+        SimResource {
+            schema: sim_schema(),
+            api,
+        }
+    }
+}
+
+/// The arn of a resource, a pure function of its name and zone.
+fn arn(name: &str, zone: Option<&str>) -> String {
+    format!("arn:sim:{}:resource/{name}", zone.unwrap_or("global"))
+}
+
+fn created(record: StoredResource) -> Created {
+    Created {
+        attributes: object_from_json(&record.attributes),
+        id: record.id,
+    }
+}
+
+#[async_trait]
+impl Resource for SimResource {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    async fn create(
+        &self,
+        ctx: &CallContext<'_>,
+        desired: &Object,
+    ) -> Result<Created, ProviderError> {
+        let inputs = Inputs::parse(&self.schema, ctx, desired)?;
+        let (name, token, fail) = (
+            inputs.name.clone(),
+            ctx.token.to_string(),
+            inputs.fail_create,
+        );
+        let mut attributes = inputs.attributes;
+        let outcome = self
+            .api
+            .call(ApiCall::Create, name.clone(), move |cloud| {
+                cloud.locked(|cloud| {
+                    if fail.is_some_and(|n| n > 0) {
+                        let count = cloud.bump_attempt(&name, Attempt::Create)?;
+                        if Some(count) == fail {
+                            return Ok(Outcome::Injected(count));
+                        }
+                    }
+                    if let Some(existing) = cloud.by_name(&name)? {
+                        // The same creation token is a retry of this create: hand back the same resource.
+                        return Ok(if existing.token == token {
+                            Outcome::Done(existing)
+                        } else {
+                            Outcome::NameTaken(existing.id)
+                        });
+                    }
+                    let id = format!("sim-{:016x}", rand::rng().random::<u64>());
+                    let zone = attributes
+                        .get("zone")
+                        .and_then(Json::as_str)
+                        .map(str::to_string);
+                    attributes.insert("id".into(), Json::from(id.as_str()));
+                    attributes.insert("arn".into(), Json::from(arn(&name, zone.as_deref())));
+                    attributes.insert("created_at".into(), Json::from(cloud.tick()?));
+                    attributes.insert("generation".into(), Json::from(1));
+                    let record = StoredResource {
+                        id,
+                        token,
+                        attributes,
+                    };
+                    cloud.insert(&record)?;
+                    Ok(Outcome::Done(record))
+                })
+            })
+            .await?;
+        match outcome {
+            Outcome::Done(record) => {
+                self.api
+                    .settle(ctx, "creating", knob(desired, "create_ms"))
+                    .await?;
+                Ok(created(record))
+            }
+            Outcome::Injected(n) => Err(injected(inputs.fail_mode, "create", n, &inputs.name)),
+            Outcome::NameTaken(id) => Err(ProviderError::api(
+                "AlreadyExists",
+                format!(
+                    "{}: a resource named `{}` already exists ({id})",
+                    ctx.address, inputs.name
+                ),
+            )),
+            Outcome::Missing | Outcome::Immutable(_) => Err(ProviderError::api(
+                "InternalFailure",
+                "unexpected create outcome",
+            )),
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &CallContext<'_>,
+        id: &str,
+        prior: &Object,
+    ) -> Result<Option<Object>, ProviderError> {
+        let owned = id.to_string();
+        let record = self
+            .api
+            .call(ApiCall::Read, id.to_string(), move |cloud| {
+                cloud.get(&owned)
+            })
+            .await?;
+        self.api
+            .settle(ctx, "reading", knob(prior, "read_ms"))
+            .await?;
+        Ok(record.map(|r| object_from_json(&r.attributes)))
+    }
+
+    fn batches_reads(&self) -> bool {
+        true
+    }
+
+    /// One simulated call per page of `page_size` resources; each page waits the largest
+    /// `read_ms` among its resources once.
+    async fn read_many(
+        &self,
+        ctx: &CallContext<'_>,
+        items: &[ReadItem<'_>],
+    ) -> Result<Vec<Option<Object>>, ProviderError> {
+        let mut out = Vec::with_capacity(items.len());
+        for page in items.chunks(self.api.page_size()) {
+            let ids: Vec<String> = page.iter().map(|item| item.id.to_string()).collect();
+            let subject = format!("{}-resources", ids.len());
+            let records = self
+                .api
+                .call(ApiCall::ReadPage, subject, move |cloud| {
+                    ids.iter()
+                        .map(|id| cloud.get(id))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .await?;
+            let latency = page
+                .iter()
+                .map(|item| knob(item.prior, "read_ms"))
+                .max()
+                .unwrap_or(0);
+            self.api.settle(ctx, "reading", latency).await?;
+            out.extend(
+                records
+                    .into_iter()
+                    .map(|r| r.map(|r| object_from_json(&r.attributes))),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn update(
+        &self,
+        ctx: &CallContext<'_>,
+        id: &str,
+        _prior: &Object,
+        desired: &Object,
+        _changed: &[String],
+    ) -> Result<Object, ProviderError> {
+        let inputs = Inputs::parse(&self.schema, ctx, desired)?;
+        let (name, owned_id, fail) = (inputs.name.clone(), id.to_string(), inputs.fail_update);
+        let mut attributes = inputs.attributes;
+        let outcome = self
+            .api
+            .call(ApiCall::Update, id.to_string(), move |cloud| {
+                cloud.locked(|cloud| {
+                    if fail.is_some_and(|n| n > 0) {
+                        let count = cloud.bump_attempt(&name, Attempt::Update)?;
+                        if Some(count) == fail {
+                            return Ok(Outcome::Injected(count));
+                        }
+                    }
+                    let Some(mut record) = cloud.get(&owned_id)? else {
+                        return Ok(Outcome::Missing);
+                    };
+                    for key in ["name", "zone"] {
+                        if record.attributes.get(key) != attributes.get(key) {
+                            return Ok(Outcome::Immutable(key));
+                        }
+                    }
+                    for key in ["id", "arn", "created_at"] {
+                        if let Some(value) = record.attributes.get(key) {
+                            attributes.insert(key.into(), value.clone());
+                        }
+                    }
+                    let generation = record
+                        .attributes
+                        .get("generation")
+                        .and_then(Json::as_i64)
+                        .unwrap_or(0)
+                        + 1;
+                    attributes.insert("generation".into(), Json::from(generation));
+                    record.attributes = attributes;
+                    cloud.put(&record)?;
+                    Ok(Outcome::Done(record))
+                })
+            })
+            .await?;
+        match outcome {
+            Outcome::Done(record) => {
+                self.api
+                    .settle(ctx, "updating", knob(desired, "update_ms"))
+                    .await?;
+                Ok(object_from_json(&record.attributes))
+            }
+            Outcome::Injected(n) => Err(injected(inputs.fail_mode, "update", n, &inputs.name)),
+            Outcome::Missing => Err(ProviderError::not_found(format!(
+                "{}: resource `{id}` does not exist",
+                ctx.address
+            ))),
+            Outcome::Immutable(key) => Err(ProviderError::api(
+                "InvalidParameterCombination",
+                format!(
+                    "{}: `{key}` cannot change in place; the resource must be replaced",
+                    ctx.address
+                ),
+            )),
+            Outcome::NameTaken(_) => Err(ProviderError::api(
+                "InternalFailure",
+                "unexpected update outcome",
+            )),
+        }
+    }
+
+    async fn delete(
+        &self,
+        ctx: &CallContext<'_>,
+        id: &str,
+        prior: &Object,
+    ) -> Result<(), ProviderError> {
+        let owned = id.to_string();
+        let existed = self
+            .api
+            .call(ApiCall::Delete, id.to_string(), move |cloud| {
+                cloud.locked(|c| c.remove(&owned))
+            })
+            .await?;
+        if existed {
+            self.api
+                .settle(ctx, "deleting", knob(prior, "delete_ms"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Finds the resource a create with this token made: by its name first, then by scanning.
+    async fn recover(
+        &self,
+        ctx: &CallContext<'_>,
+        desired: &Object,
+    ) -> Result<Option<Created>, ProviderError> {
+        let name = desired
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let token = ctx.token.to_string();
+        let found = self
+            .api
+            .call(ApiCall::Find, name.clone(), move |cloud| {
+                if let Some(record) = cloud.by_name(&name)?.filter(|r| r.token == token) {
+                    return Ok(Some(record));
+                }
+                Ok(cloud.list()?.into_iter().find(|r| r.token == token))
+            })
+            .await?;
+        Ok(found.map(created))
+    }
+
+    /// Predicts `arn` and `generation` on create; on an in-place change, `generation` becomes
+    /// known after apply.
+    async fn refine_plan(
+        &self,
+        _ctx: &CallContext<'_>,
+        prior: Option<&Object>,
+        planned: &mut Object,
+    ) -> Result<(), ProviderError> {
+        match prior {
+            None => {
+                // Known only when the name and the zone (or its absence) are known.
+                let zone = match planned.get("zone") {
+                    None | Some(Value::Null) => Some(None),
+                    Some(zone) => zone.as_str().map(Some),
+                };
+                if let (Some(name), Some(zone)) =
+                    (planned.get("name").and_then(Value::as_str), zone)
+                {
+                    let arn = arn(name, zone);
+                    planned.insert("arn".into(), Value::String(arn));
+                }
+                planned.insert("generation".into(), Value::Int(1));
+            }
+            Some(prior) => {
+                let changed = self.schema.input_names().any(|key| {
+                    prior.get(key).unwrap_or(&Value::Null)
+                        != planned.get(key).unwrap_or(&Value::Null)
+                });
+                if changed {
+                    planned.insert("generation".into(), Value::Unknown);
+                }
+            }
+        }
+        Ok(())
+    }
+}
