@@ -13,7 +13,7 @@ use crate::config::Stack;
 
 /// Every provider factory known to this build.
 pub fn builtin_factories() -> Vec<Arc<dyn ProviderFactory>> {
-    vec![] // TEMP
+    vec![Arc::new(plinth_builtin::BuiltinFactory), Arc::new(plinth_builtin::SimFactory)]
 }
 
 /// Resource type → factory, plus the configured providers of one run.
