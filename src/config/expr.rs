@@ -1,0 +1,529 @@
+//! Turning TOML values into expressions: variables, `${env}`, `${stack}` are substituted;
+//! resource references and secrets are checked and kept symbolic; `${count.index}` is left as a
+//! placeholder until [`instantiate`] is called once per `count` instance.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use plinth_provider::{Schema, Value};
+
+use super::diagnostics::{suggestion, Diagnostics, Problem};
+use super::interpolate::{parse_target, split, IndexSpec, Segment, Target};
+use super::model::{Address, Expr, Origin, Part, Reference, SecretRef};
+use super::raw::{origin, Node, NodeValue};
+
+/// What `count` a resource block has, as far as the loader knows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Count {
+    /// No `count`: one instance without an index.
+    Single,
+    /// `count = n`.
+    Counted(usize),
+    /// The count was invalid (already reported): do not check indexes.
+    Invalid,
+}
+
+/// A resource block other expressions may refer to.
+#[derive(Clone, Debug)]
+pub(crate) struct BlockInfo<'a> {
+    pub count: Count,
+    /// None when the type is unknown (already reported): references are not checked.
+    pub schema: Option<&'a Schema>,
+}
+
+/// Every resource block of the stack, keyed by `type.name`.
+pub(crate) type ResourceIndex<'a> = BTreeMap<String, BlockInfo<'a>>;
+
+/// What an expression may use where it is written.
+pub(crate) struct Scope<'a> {
+    pub stack: &'a str,
+    pub environment: &'a str,
+    pub variables: &'a BTreeMap<String, Value>,
+    /// Declared secrets; None where secrets are not allowed.
+    pub secrets: Option<&'a BTreeSet<String>>,
+    /// Resource blocks; None where references are not allowed.
+    pub resources: Option<&'a ResourceIndex<'a>>,
+    /// Inside a resource with `count`.
+    pub counted: bool,
+    /// Where we are, for messages: "in `[backend]`".
+    pub place: &'a str,
+}
+
+/// A reference checked at load, waiting for its instance index.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PendingRef {
+    pub type_name: String,
+    pub name: String,
+    pub index: Option<IndexSpec>,
+    /// The target's `count`, when it has one.
+    pub target_count: Option<usize>,
+    pub path: Vec<String>,
+    pub origin: Origin,
+}
+
+/// A piece of a string after substitution.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Piece {
+    Text(String),
+    CountIndex,
+    Ref(PendingRef),
+    Secret(SecretRef),
+}
+
+/// An expression with `${count.index}` still open.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Lowered {
+    Value(Value),
+    /// A string that is exactly one interpolation.
+    Single(Piece),
+    Template(Vec<Piece>),
+    List(Vec<Lowered>),
+    Map(BTreeMap<String, Lowered>),
+}
+
+/// A TOML value as a plain value (no interpolation).
+pub(crate) fn plain_value(node: &Node) -> Value {
+    match &node.value {
+        NodeValue::String(s) | NodeValue::Datetime(s) => Value::String(s.clone()),
+        NodeValue::Integer(i) => Value::Int(*i),
+        NodeValue::Float(f) => Value::Float(*f),
+        NodeValue::Boolean(b) => Value::Bool(*b),
+        NodeValue::Array(items) => Value::List(items.iter().map(plain_value).collect()),
+        NodeValue::Table(t) => Value::Map(
+            t.entries
+                .iter()
+                .map(|e| (e.key.clone(), plain_value(&e.value)))
+                .collect(),
+        ),
+    }
+}
+
+/// Lowers a TOML value in a scope, reporting every problem.
+pub(crate) fn lower(node: &Node, scope: &Scope<'_>, diags: &mut Diagnostics) -> Lowered {
+    match &node.value {
+        NodeValue::String(s) => lower_string(node, s, scope, diags),
+        NodeValue::Array(items) => {
+            Lowered::List(items.iter().map(|n| lower(n, scope, diags)).collect())
+        }
+        NodeValue::Table(t) => Lowered::Map(
+            t.entries
+                .iter()
+                .map(|e| (e.key.clone(), lower(&e.value, scope, diags)))
+                .collect(),
+        ),
+        _ => Lowered::Value(plain_value(node)),
+    }
+}
+
+fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics) -> Lowered {
+    let at = |start: usize, end: usize| match node.content_offset {
+        Some(offset) => origin(node.origin.file, offset + start..offset + end),
+        None => node.origin,
+    };
+    let segments = match split(s) {
+        Ok(segments) => segments,
+        Err(e) => {
+            diags.push(
+                Problem::new("plinth::bad_interpolation", e.message.clone())
+                    .at(at(e.start, e.end), e.message)
+                    .help("close it with `}`, or write `$${` for a literal `${`"),
+            );
+            return Lowered::Value(Value::Unknown);
+        }
+    };
+    if let [Segment::Interpolation { inner, start, end }] = segments.as_slice() {
+        return match resolve(inner, at(*start, *end), scope, diags) {
+            Resolved::Value(v) => Lowered::Value(v),
+            Resolved::Piece(p) => Lowered::Single(p),
+        };
+    }
+    let mut pieces = Vec::new();
+    for segment in &segments {
+        match segment {
+            Segment::Text(t) => pieces.push(Piece::Text(t.clone())),
+            Segment::Interpolation { inner, start, end } => {
+                let here = at(*start, *end);
+                match resolve(inner, here, scope, diags) {
+                    // Already reported where it came from.
+                    Resolved::Value(Value::Unknown) => {}
+                    Resolved::Value(v) => match to_text(&v) {
+                        Some(text) => pieces.push(Piece::Text(text)),
+                        None => {
+                            diags.push(
+                                Problem::new(
+                                    "plinth::bad_interpolation",
+                                    format!("cannot put a {} inside a string", v.kind_name()),
+                                )
+                                .at(here, format!("this is a {}", v.kind_name()))
+                                .help("only strings, numbers and bools can be interpolated; use the value on its own (`\"${...}\"`) to keep its type"),
+                            );
+                        }
+                    },
+                    Resolved::Piece(p) => pieces.push(p),
+                }
+            }
+        }
+    }
+    if pieces.iter().all(|p| matches!(p, Piece::Text(_))) {
+        let text: String = pieces
+            .iter()
+            .map(|p| {
+                if let Piece::Text(t) = p {
+                    t.as_str()
+                } else {
+                    ""
+                }
+            })
+            .collect();
+        return Lowered::Value(Value::String(text));
+    }
+    Lowered::Template(pieces)
+}
+
+fn to_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+enum Resolved {
+    Value(Value),
+    Piece(Piece),
+}
+
+fn resolve(inner: &str, here: Origin, scope: &Scope<'_>, diags: &mut Diagnostics) -> Resolved {
+    let unknown = Resolved::Value(Value::Unknown);
+    let target = match parse_target(inner) {
+        Ok(t) => t,
+        Err(message) => {
+            diags.push(
+                Problem::new("plinth::bad_interpolation", format!("invalid interpolation `${{{inner}}}`"))
+                    .at(here, message)
+                    .help("write `${var.NAME}`, `${secret.NAME}`, `${env}`, `${stack}`, `${count.index}` or `${TYPE.NAME.ATTRIBUTE}`; `$${` is a literal `${`"),
+            );
+            return unknown;
+        }
+    };
+    match target {
+        Target::Env => Resolved::Value(Value::String(scope.environment.to_string())),
+        Target::Stack => Resolved::Value(Value::String(scope.stack.to_string())),
+        Target::Var(name) => match scope.variables.get(&name) {
+            Some(v) => Resolved::Value(v.clone()),
+            None => {
+                diags.push(
+                    Problem::new(
+                        "plinth::unknown_variable",
+                        format!("unknown variable `{name}`"),
+                    )
+                    .at(here, "not declared in `[variables]`")
+                    .help(suggestion(
+                        &name,
+                        scope.variables.keys().map(String::as_str),
+                        "declared variables",
+                    )),
+                );
+                unknown
+            }
+        },
+        Target::CountIndex => {
+            if scope.counted {
+                Resolved::Piece(Piece::CountIndex)
+            } else {
+                diags.push(
+                    Problem::new(
+                        "plinth::count_index",
+                        format!("`${{count.index}}` used {}", scope.place),
+                    )
+                    .at(here, "only valid inside a resource with `count`")
+                    .help("add `count = N` to the resource, or remove `${count.index}`"),
+                );
+                unknown
+            }
+        }
+        Target::Secret(name) => resolve_secret(name, here, scope, diags),
+        Target::Resource {
+            type_name,
+            name,
+            index,
+            path,
+        } => match check_reference(type_name, name, index, path, here, scope, diags) {
+            Some(r) => Resolved::Piece(Piece::Ref(r)),
+            None => unknown,
+        },
+    }
+}
+
+fn resolve_secret(
+    name: String,
+    here: Origin,
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Resolved {
+    let Some(secrets) = scope.secrets else {
+        diags.push(
+            Problem::new(
+                "plinth::secret_not_allowed",
+                format!("secrets cannot be used {}", scope.place),
+            )
+            .at(here, "a secret is not allowed here")
+            .help("secrets may be used in resource attributes and outputs"),
+        );
+        return Resolved::Value(Value::Unknown);
+    };
+    if !secrets.contains(&name) {
+        diags.push(
+            Problem::new("plinth::unknown_secret", format!("unknown secret `{name}`"))
+                .at(here, "not declared in `[secrets]`")
+                .help(format!(
+                    "declare it, e.g. `[secrets] {name} = {{ from = \"env:{}\" }}`; {}",
+                    name.to_uppercase(),
+                    suggestion(
+                        &name,
+                        secrets.iter().map(String::as_str),
+                        "declared secrets"
+                    )
+                )),
+        );
+        return Resolved::Value(Value::Unknown);
+    }
+    Resolved::Piece(Piece::Secret(SecretRef { name, origin: here }))
+}
+
+fn check_reference(
+    type_name: String,
+    name: String,
+    index: Option<IndexSpec>,
+    path: Vec<String>,
+    here: Origin,
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Option<PendingRef> {
+    let block_key = format!("{type_name}.{name}");
+    let Some(resources) = scope.resources else {
+        diags.push(
+            Problem::new(
+                "plinth::reference_not_allowed",
+                format!("resource reference used {}", scope.place),
+            )
+            .at(
+                here,
+                format!("`{block_key}` is not known while the stack is loaded"),
+            )
+            .help("only `${var.NAME}`, `${env}` and `${stack}` can be used here"),
+        );
+        return None;
+    };
+    let Some(block) = resources.get(&block_key) else {
+        diags.push(
+            Problem::new(
+                "plinth::unknown_reference",
+                format!("unknown resource `{block_key}`"),
+            )
+            .at(here, "no such resource in this stack")
+            .help(suggestion(
+                &block_key,
+                resources.keys().map(String::as_str),
+                "resources in this stack",
+            )),
+        );
+        return None;
+    };
+    let schema = block.schema?;
+    let attribute = &path[0];
+    if schema.get(attribute).is_none() {
+        diags.push(
+            Problem::new(
+                "plinth::unknown_reference",
+                format!("`{type_name}` has no attribute `{attribute}`"),
+            )
+            .at(here, format!("unknown attribute of `{block_key}`"))
+            .help(suggestion(
+                attribute,
+                schema.attributes.iter().map(|a| a.name.as_str()),
+                &format!("attributes of `{type_name}`"),
+            )),
+        );
+        return None;
+    }
+    let target_count = match (block.count, index) {
+        (Count::Counted(n), None) => {
+            let example = format!("{block_key}[0].{}", path.join("."));
+            diags.push(
+                Problem::new(
+                    "plinth::missing_index",
+                    format!("`{block_key}` has `count`, so a reference to it needs an index"),
+                )
+                .at(here, format!("which of the {n} instances?"))
+                .help(format!("add `[0]`: `${{{example}}}`")),
+            );
+            return None;
+        }
+        (Count::Counted(n), Some(IndexSpec::Literal(i))) if i >= n => {
+            diags.push(
+                Problem::new(
+                    "plinth::index_out_of_range",
+                    format!("index {i} is out of range for `{block_key}`"),
+                )
+                .at(here, format!("`{block_key}` has {n} instances"))
+                .help(match n {
+                    0 => "its count is 0, so it has no instances".to_string(),
+                    _ => format!("use an index from 0 to {}", n - 1),
+                }),
+            );
+            return None;
+        }
+        (Count::Counted(n), _) => Some(n),
+        (Count::Single, Some(_)) => {
+            diags.push(
+                Problem::new(
+                    "plinth::unexpected_index",
+                    format!("`{block_key}` has no `count`, so it cannot be indexed"),
+                )
+                .at(here, "remove the index")
+                .help(format!("write `${{{block_key}.{}}}`", path.join("."))),
+            );
+            return None;
+        }
+        (Count::Single, None) | (Count::Invalid, _) => None,
+    };
+    if index == Some(IndexSpec::CountIndex) && !scope.counted {
+        diags.push(
+            Problem::new(
+                "plinth::count_index",
+                format!("`count.index` used {}", scope.place),
+            )
+            .at(here, "only valid inside a resource with `count`")
+            .help("use a literal index such as `[0]`"),
+        );
+        return None;
+    }
+    Some(PendingRef {
+        type_name,
+        name,
+        index,
+        target_count,
+        path,
+        origin: here,
+    })
+}
+
+/// Produces the expression of one instance (`index` is the `count.index`, if any).
+pub(crate) fn instantiate(
+    lowered: &Lowered,
+    index: Option<usize>,
+    diags: &mut Diagnostics,
+) -> Expr {
+    match lowered {
+        Lowered::Value(v) => Expr::Literal(v.clone()),
+        Lowered::Single(Piece::Text(t)) => Expr::Literal(Value::String(t.clone())),
+        Lowered::Single(Piece::CountIndex) => Expr::Literal(Value::Int(index.unwrap_or(0) as i64)),
+        Lowered::Single(Piece::Ref(r)) => reference(r, index, diags)
+            .map(Expr::Ref)
+            .unwrap_or(Expr::Literal(Value::Unknown)),
+        Lowered::Single(Piece::Secret(s)) => Expr::Secret(s.clone()),
+        Lowered::Template(pieces) => {
+            let mut parts: Vec<Part> = Vec::new();
+            for piece in pieces {
+                let part = match piece {
+                    Piece::Text(t) => Part::Text(t.clone()),
+                    Piece::CountIndex => Part::Text(index.unwrap_or(0).to_string()),
+                    Piece::Secret(s) => Part::Secret(s.clone()),
+                    Piece::Ref(r) => match reference(r, index, diags) {
+                        Some(r) => Part::Ref(r),
+                        None => return Expr::Literal(Value::Unknown),
+                    },
+                };
+                match (parts.last_mut(), part) {
+                    (Some(Part::Text(prev)), Part::Text(next)) => prev.push_str(&next),
+                    (_, part) => parts.push(part),
+                }
+            }
+            match parts.as_slice() {
+                [] => Expr::Literal(Value::String(String::new())),
+                [Part::Text(t)] => Expr::Literal(Value::String(t.clone())),
+                _ => Expr::Template(parts),
+            }
+        }
+        Lowered::List(items) => {
+            let items: Vec<Expr> = items.iter().map(|l| instantiate(l, index, diags)).collect();
+            if items.iter().all(|e| matches!(e, Expr::Literal(_))) {
+                Expr::Literal(Value::List(items.into_iter().map(literal).collect()))
+            } else {
+                Expr::List(items)
+            }
+        }
+        Lowered::Map(map) => {
+            let map: BTreeMap<String, Expr> = map
+                .iter()
+                .map(|(k, l)| (k.clone(), instantiate(l, index, diags)))
+                .collect();
+            if map.values().all(|e| matches!(e, Expr::Literal(_))) {
+                Expr::Literal(Value::Map(
+                    map.into_iter().map(|(k, e)| (k, literal(e))).collect(),
+                ))
+            } else {
+                Expr::Map(map)
+            }
+        }
+    }
+}
+
+fn literal(expr: Expr) -> Value {
+    match expr {
+        Expr::Literal(v) => v,
+        _ => Value::Unknown,
+    }
+}
+
+fn reference(r: &PendingRef, index: Option<usize>, diags: &mut Diagnostics) -> Option<Reference> {
+    let target_index = match r.index {
+        None => None,
+        Some(IndexSpec::Literal(i)) => Some(i),
+        Some(IndexSpec::CountIndex) => {
+            let i = index.unwrap_or(0);
+            if let Some(n) = r.target_count.filter(|n| i >= *n) {
+                diags.push(
+                    Problem::new(
+                        "plinth::index_out_of_range",
+                        format!("index {i} is out of range for `{}.{}`", r.type_name, r.name),
+                    )
+                    .at(
+                        r.origin,
+                        format!(
+                            "`count.index` reaches {i} but `{}.{}` has {n} instances",
+                            r.type_name, r.name
+                        ),
+                    )
+                    .help("give both resources the same `count`"),
+                );
+                return None;
+            }
+            Some(i)
+        }
+    };
+    let mut target = Address::new(&r.type_name, &r.name);
+    target.index = target_index;
+    Some(Reference {
+        target,
+        path: r.path.clone(),
+        origin: r.origin,
+    })
+}
+
+/// The value an expression is known to have at load time, for type checks: references and
+/// secrets are unknown.
+pub(crate) fn check_view(expr: &Expr) -> Value {
+    match expr {
+        Expr::Literal(v) => v.clone(),
+        Expr::Template(_) | Expr::Ref(_) | Expr::Secret(_) => Value::Unknown,
+        Expr::List(items) => Value::List(items.iter().map(check_view).collect()),
+        Expr::Map(map) => Value::Map(
+            map.iter()
+                .map(|(k, e)| (k.clone(), check_view(e)))
+                .collect(),
+        ),
+    }
+}
