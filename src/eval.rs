@@ -15,6 +15,27 @@ pub trait Scope {
     fn secret(&self, name: &str) -> Value;
 }
 
+/// References resolved against recorded state (resources not recorded are `Null`).
+pub struct StateScope<'a> {
+    /// The state.
+    pub document: &'a plinth_state::StateDocument,
+    /// Secrets of the run.
+    pub secrets: &'a crate::secrets::Secrets,
+}
+
+impl Scope for StateScope<'_> {
+    fn attribute(&self, target: &Address, path: &[String]) -> Value {
+        match self.document.resources.get(&target.to_string()) {
+            Some(record) => lookup_path(&Value::Map(plinth_provider::object_from_json(&record.attributes)), path),
+            None => Value::Null,
+        }
+    }
+
+    fn secret(&self, name: &str) -> Value {
+        self.secrets.value(name)
+    }
+}
+
 /// Evaluates an expression.
 pub fn eval(expr: &Expr, scope: &dyn Scope) -> Value {
     match expr {

@@ -5,14 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use miette::{miette, IntoDiagnostic, Result};
-use plinth_provider::{object_from_json, Object, Value};
+use plinth_provider::{object_from_json, Object};
 use plinth_state::{JournalEntry, StateDocument};
 
 use super::plan::plan_with_state;
 use super::workspace::Workspace;
 use crate::apply::{ApplyReport, Executor, JournalStats, JournalWriter, Reporter};
-use crate::config::Address;
-use crate::eval::{eval, lookup_path, Scope};
+use crate::eval::{eval, StateScope};
 use crate::plan::{Action, Plan, PlanOptions};
 use crate::secrets::Secrets;
 
@@ -224,24 +223,6 @@ fn known_values(document: &StateDocument, plan: &Plan) -> HashMap<String, Object
         }
     }
     known
-}
-
-struct StateScope<'a> {
-    document: &'a StateDocument,
-    secrets: &'a Secrets,
-}
-
-impl Scope for StateScope<'_> {
-    fn attribute(&self, target: &Address, path: &[String]) -> Value {
-        match self.document.resources.get(&target.to_string()) {
-            Some(record) => lookup_path(&Value::Map(object_from_json(&record.attributes)), path),
-            None => Value::Null,
-        }
-    }
-
-    fn secret(&self, name: &str) -> Value {
-        self.secrets.value(name)
-    }
 }
 
 /// Outputs evaluated against the state (sensitive ones redacted).

@@ -129,7 +129,7 @@ impl Planner<'_> {
         }
         self.preflight(doc, &mut warnings).await?;
 
-        let refreshed = refresh(doc, self.stack, self.registry, self.work_dir, !options.skip_refresh, &mut warnings)
+        let refreshed = refresh(doc, self.secrets, self.stack, self.registry, self.work_dir, !options.skip_refresh, &mut warnings)
             .await
             .map_err(PlanError::Refresh)?;
 
@@ -237,7 +237,6 @@ impl Planner<'_> {
                         Some(Refreshed::Gone) => Some("deleted outside Plinth".into()),
                         _ => None,
                     };
-                    change.diffs = creation_diffs(schema, &desired);
                     planned_after_create(schema, &desired)
                 }
                 (Some(prior), _, _) => {
@@ -278,6 +277,9 @@ impl Planner<'_> {
             let mut after = after;
             if matches!(change.action, Action::Create | Action::Update | Action::Replace) {
                 self.refine(&change, prior.as_ref(), &mut after).await?;
+                if change.action == Action::Create {
+                    change.diffs = creation_diffs(schema, &after);
+                }
             }
             change.risk = risk(schema, change.action, change.replace_order);
             if change.action != Action::NoOp && matches!(change.action, Action::Replace) && resource.lifecycle.prevent_destroy {
@@ -546,11 +548,12 @@ fn planned_after_update(schema: &Schema, prior: &Object, desired: &Object) -> Ob
     after
 }
 
-/// Diffs shown for a create: every set input, and computed attributes as unknown.
-fn creation_diffs(schema: &Schema, desired: &Object) -> Vec<AttributeDiff> {
+/// Diffs shown for a create: every set input, and computed attributes (unknown unless the
+/// provider predicted them).
+fn creation_diffs(schema: &Schema, planned: &Object) -> Vec<AttributeDiff> {
     let mut diffs = Vec::new();
     for attribute in &schema.attributes {
-        let after = match desired.get(&attribute.name) {
+        let after = match planned.get(&attribute.name) {
             Some(value) if !value.is_null() => DiffValue::of(value),
             _ if attribute.mode == AttributeMode::Computed => DiffValue::Unknown,
             _ => continue,

@@ -9,6 +9,9 @@ use plinth_provider::{object_from_json, CallContext, ErrorKind, NoProgress, Obje
 use plinth_state::{ResourceRecord, StateDocument};
 
 use crate::config::Stack;
+use crate::eval::StateScope;
+use crate::plan::planner::desired_inputs;
+use crate::secrets::Secrets;
 use crate::registry::Registry;
 use crate::retry::with_retries;
 
@@ -52,8 +55,10 @@ pub struct RefreshError {
 }
 
 /// Refreshes every record of the state. `warnings` collects notes for the plan.
+#[allow(clippy::too_many_arguments)]
 pub async fn refresh(
     state: &StateDocument,
+    secrets: &Secrets,
     stack: &Stack,
     registry: &Registry,
     work_dir: &Path,
@@ -65,7 +70,7 @@ pub async fn refresh(
     for record in state.resources.values() {
         match (&record.id, &record.pending) {
             (None, Some(intent)) => {
-                let found = recover(record, &intent.token, stack, registry, work_dir, warnings).await?;
+                let found = recover(state, secrets, record, &intent.token, stack, registry, work_dir, warnings).await?;
                 results.insert(record.address.clone(), found);
             }
             (None, None) => {
@@ -125,7 +130,10 @@ async fn read_type(
         .collect())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn recover(
+    state: &StateDocument,
+    secrets: &Secrets,
     record: &ResourceRecord,
     token: &str,
     stack: &Stack,
@@ -135,12 +143,18 @@ async fn recover(
 ) -> Result<Refreshed, RefreshError> {
     let fail = |error| RefreshError { addresses: vec![record.address.clone()], error };
     let resource = registry.resource_for(&record.type_name, stack, work_dir).await.map_err(fail)?;
-    let desired = stack
-        .resources
-        .iter()
-        .find(|r| r.address.to_string() == record.address)
-        .map(|_| object_from_json(&record.attributes))
-        .unwrap_or_default();
+    // What the interrupted create was asked for, as far as it can be known now: the
+    // configuration evaluated against the recorded state (natural keys such as names).
+    let desired = match stack.resources.iter().find(|r| r.address.to_string() == record.address) {
+        Some(config) => match registry.schema(&record.type_name) {
+            Some(schema) => {
+                let scope = StateScope { document: state, secrets };
+                desired_inputs(config, schema, &scope).into_iter().map(|(k, v)| (k, v.reveal())).collect()
+            }
+            None => Object::new(),
+        },
+        None => object_from_json(&record.attributes),
+    };
     let ctx = CallContext { address: &record.address, token, progress: &NoProgress, timeout: None };
     match with_retries(|| resource.recover(&ctx, &desired)).await {
         Ok(Some(created)) => {
