@@ -8,12 +8,11 @@ use plinth_provider::{AttributeMode, Schema, Value};
 
 use super::diagnostics::{nearest, one_of, suggestion, Diagnostics, Problem};
 use super::document::RawResource;
-use super::expr::{
-    check_view, instantiate, lower, BlockInfo, Count, Lowered, ResourceIndex, Scope,
-};
+use super::expr::{check_view, instantiate, lower, Lowered, Scope};
 use super::meta;
 use super::model::{Expr, ResourceConfig};
 use super::raw::Node;
+use super::references::{BlockInfo, Count, ResourceIndex};
 use super::sections::known;
 
 /// Keys of a resource block that are not attributes.

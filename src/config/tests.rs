@@ -454,6 +454,7 @@ fn every_problem_is_reported_with_its_code() {
             "plinth::no_environment",
         ),
         ("a = [\n", "plinth::syntax"),
+        ("[variable]\nx = 1\ny = 2\n", "plinth::unknown_type"),
     ];
     for (text, code) in cases {
         let codes = codes(load_files(
