@@ -93,7 +93,12 @@ pub fn load_with_env(
 
     let raw = assemble(tables, schemas, &mut diags);
     let header = sections::stack_header(raw.stack.as_ref(), dir, &mut diags);
+    let problems_before = diags.len();
     let environment = sections::select_environment(options, &header, &mut diags);
+    if diags.len() > problems_before {
+        // Without a valid environment every variable would be reported missing: stop here.
+        return Err(diags);
+    }
     let secrets = secrets::secrets(&raw.secrets, dir, &mut diags);
     let inputs = VariableInputs {
         options,

@@ -518,3 +518,44 @@ fn a_variable_without_a_value_for_the_environment_is_an_error() {
     .unwrap();
     assert_eq!(stack.variables["x"], Value::Bool(true));
 }
+
+#[test]
+fn dotted_keys_and_environment_dependent_defaults_load() {
+    let text = r#"
+[stack]
+name = "mita"
+environments = ["staging"]
+
+[variables]
+namespace = "mita-${env}"
+
+[secrets]
+db_password = { generate = { length = 32 } }
+
+[sim_resource.db]
+name = "${var.namespace}-db"
+
+[plinth_data.app]
+input.env.DATABASE_URL = "postgresql://mita:${secret.db_password}@${sim_resource.db.id}:5432/mita"
+input.replicas = 3
+"#;
+    let stack = load_files(&[("stack.toml", text)], &LoadOptions::default(), &[]).unwrap();
+    assert_eq!(stack.variables["namespace"], Value::string("mita-staging"));
+    assert_eq!(
+        stack.resources[0].attributes["name"],
+        Expr::Literal(Value::string("mita-staging-db"))
+    );
+    let Expr::Map(input) = &stack.resources[1].attributes["input"] else {
+        panic!()
+    };
+    assert_eq!(input["replicas"], Expr::Literal(Value::Int(3)));
+    let Expr::Map(env) = &input["env"] else {
+        panic!()
+    };
+    let Expr::Template(parts) = &env["DATABASE_URL"] else {
+        panic!()
+    };
+    assert_eq!(parts.len(), 5);
+    assert!(matches!(&parts[1], Part::Secret(s) if s.name == "db_password"));
+    assert!(matches!(&parts[3], Part::Ref(r) if r.target == Address::new("sim_resource", "db")));
+}
