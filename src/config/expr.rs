@@ -12,6 +12,9 @@ use super::model::{Expr, Origin, Part, SecretRef};
 use super::raw::{origin, Node, NodeValue};
 use super::references::{check_reference, reference, PendingRef, ResourceIndex};
 
+/// The `place` of the scope variable declarations are lowered in.
+pub(crate) const VARIABLES_PLACE: &str = "in `[variables]`";
+
 /// What an expression may use where it is written.
 pub(crate) struct Scope<'a> {
     pub stack: &'a str,
@@ -177,24 +180,34 @@ fn resolve(inner: &str, here: Origin, scope: &Scope<'_>, diags: &mut Diagnostics
     match target {
         Target::Env => Resolved::Value(Value::String(scope.environment.to_string())),
         Target::Stack => Resolved::Value(Value::String(scope.stack.to_string())),
-        Target::Var(name) => match scope.variables.get(&name) {
-            Some(v) => Resolved::Value(v.clone()),
-            None => {
-                diags.push(
-                    Problem::new(
-                        "plinth::unknown_variable",
-                        format!("unknown variable `{name}`"),
-                    )
-                    .at(here, "not declared in `[variables]`")
-                    .help(suggestion(
-                        &name,
-                        scope.variables.keys().map(String::as_str),
-                        "declared variables",
-                    )),
+        Target::Var(name) => {
+            match scope.variables.get(&name) {
+                Some(v) => Resolved::Value(v.clone()),
+                None if scope.place == VARIABLES_PLACE => {
+                    diags.push(
+                    Problem::new("plinth::unknown_variable", "a variable cannot refer to variables")
+                        .at(here, "not allowed in `[variables]`")
+                        .help("declared values may use `${env}` and `${stack}`; repeat the value instead"),
                 );
-                unknown
+                    unknown
+                }
+                None => {
+                    diags.push(
+                        Problem::new(
+                            "plinth::unknown_variable",
+                            format!("unknown variable `{name}`"),
+                        )
+                        .at(here, "not declared in `[variables]`")
+                        .help(suggestion(
+                            &name,
+                            scope.variables.keys().map(String::as_str),
+                            "declared variables",
+                        )),
+                    );
+                    unknown
+                }
             }
-        },
+        }
         Target::CountIndex => {
             if scope.counted {
                 Resolved::Piece(Piece::CountIndex)
@@ -324,6 +337,18 @@ fn literal(expr: Expr) -> Value {
     match expr {
         Expr::Literal(v) => v,
         _ => Value::Unknown,
+    }
+}
+
+/// `var.NAME` when a string is exactly `"${var.NAME}"`.
+pub(crate) fn lone_variable(node: &Node) -> Option<String> {
+    let segments = split(node.as_str()?).ok()?;
+    match segments.as_slice() {
+        [Segment::Interpolation { inner, .. }] => match parse_target(inner) {
+            Ok(Target::Var(name)) => Some(name),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

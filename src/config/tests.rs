@@ -559,3 +559,13 @@ input.replicas = 3
     assert!(matches!(&parts[1], Part::Secret(s) if s.name == "db_password"));
     assert!(matches!(&parts[3], Part::Ref(r) if r.target == Address::new("sim_resource", "db")));
 }
+
+#[test]
+fn a_variable_cannot_refer_to_variables() {
+    let text = "[variables]\na = 1\nb = \"${var.a}\"\n";
+    let diags = load_files(&[("a.toml", text)], &LoadOptions::default(), &[]).unwrap_err();
+    assert_eq!(
+        diags.problems()[0].message(),
+        "a variable cannot refer to variables"
+    );
+}
