@@ -569,3 +569,44 @@ fn a_variable_cannot_refer_to_variables() {
         "a variable cannot refer to variables"
     );
 }
+
+#[test]
+fn unreadable_inputs_are_diagnostics_too() {
+    let missing = tempfile::tempdir().unwrap().path().join("nope");
+    let diags = load(&missing, &LoadOptions::default(), &schemas()).unwrap_err();
+    assert_eq!(diags.problems()[0].code(), "plinth::unreadable");
+
+    let empty = tempfile::tempdir().unwrap();
+    let diags = load(empty.path(), &LoadOptions::default(), &schemas()).unwrap_err();
+    assert_eq!(diags.problems()[0].code(), "plinth::empty_stack");
+
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[("a.toml", "[variables]\nx = 1\n"), ("vars.txt", "x = [\n")],
+    );
+    let options = LoadOptions {
+        vars: vec![("y".into(), "2".into())],
+        var_files: vec![dir.path().join("vars.txt"), dir.path().join("absent.txt")],
+        ..LoadOptions::default()
+    };
+    let diags = load_with_env(dir.path(), &options, &schemas(), &|_| None).unwrap_err();
+    let codes: Vec<&str> = diags.problems().iter().map(Problem::code).collect();
+    assert_eq!(codes, ["plinth::unreadable", "plinth::syntax"]);
+    let rendered = diags.render_plain(100);
+    assert!(rendered.contains("vars.txt"), "{rendered}");
+}
+
+#[test]
+fn a_value_for_an_undeclared_variable_is_an_error() {
+    let options = LoadOptions {
+        vars: vec![("y".into(), "2".into())],
+        ..LoadOptions::default()
+    };
+    let codes = codes(load_files(
+        &[("a.toml", "[variables]\nx = 1\n")],
+        &options,
+        &[],
+    ));
+    assert_eq!(codes, ["plinth::unknown_variable"]);
+}
