@@ -251,35 +251,38 @@ impl Diagnostic for Diagnostics {
     }
 }
 
-/// Names from `candidates` ordered by similarity to `name`, most similar first.
+/// Names from `candidates` ordered by similarity to `name` (edit distance, then common
+/// prefix), most similar first.
 pub(crate) fn ranked<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut scored: Vec<(f64, &str)> = candidates
+    let mut scored: Vec<(usize, f64, &str)> = candidates
         .into_iter()
         .map(|c| {
             (
-                strsim::normalized_damerau_levenshtein(name, c)
-                    .max(strsim::jaro_winkler(name, c) - 0.2),
+                strsim::osa_distance(name, c),
+                strsim::jaro_winkler(name, c),
                 c,
             )
         })
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().map(|(_, c)| c.to_string()).collect()
+    scored.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(b.1.total_cmp(&a.1))
+            .then_with(|| a.2.cmp(b.2))
+    });
+    scored.dedup_by(|a, b| a.2 == b.2);
+    scored.into_iter().map(|(_, _, c)| c.to_string()).collect()
 }
 
-/// The few names from `candidates` close enough to `name` to be a likely typo.
+/// The few names from `candidates` close enough to `name` to be a likely typo: at most one
+/// edit per three characters (three at most), or the same name in another case.
 pub(crate) fn nearest<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Vec<String> {
-    let candidates: Vec<&str> = candidates.into_iter().collect();
-    ranked(name, candidates.iter().copied())
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    ranked(name, candidates)
         .into_iter()
-        .filter(|c| {
-            strsim::normalized_damerau_levenshtein(name, c) >= 0.5
-                || strsim::jaro_winkler(name, c) >= 0.85
-        })
+        .filter(|c| strsim::osa_distance(name, c) <= limit || c.eq_ignore_ascii_case(name))
         .take(3)
         .collect()
 }
@@ -323,6 +326,37 @@ pub(crate) fn suggestion<'a>(
     }
 }
 
+/// A `help:` that suggests the nearest names and lists the valid ones, nearest first.
+pub(crate) fn listing<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    what: &str,
+) -> String {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    if candidates.is_empty() {
+        return format!("there are no {what}");
+    }
+    let near = nearest(name, candidates.iter().copied());
+    let mut ranked_list = ranked(name, candidates.iter().copied());
+    let more = ranked_list.len().saturating_sub(8);
+    ranked_list.truncate(8);
+    let list = ranked_list
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let list = if more > 0 {
+        format!("{list} (and {more} more)")
+    } else {
+        list
+    };
+    if near.is_empty() {
+        format!("{what}: {list}")
+    } else {
+        format!("did you mean {}? ({what}: {list})", one_of(&near))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +377,16 @@ mod tests {
         assert_eq!(near, vec!["instance_class".to_string()]);
         assert!(nearest("zzz", ["engine", "identifier"]).is_empty());
         assert_eq!(ranked("ab", ["xy", "abc"])[0], "abc");
+    }
+
+    #[test]
+    fn listing_puts_the_nearest_first() {
+        let help = listing("sim.dbx", ["sim.web", "sim.db"], "resources");
+        assert_eq!(
+            help,
+            "did you mean `sim.db`? (resources: `sim.db`, `sim.web`)"
+        );
+        assert_eq!(listing("x", [], "resources"), "there are no resources");
     }
 
     #[test]

@@ -99,40 +99,39 @@ pub(crate) fn assemble(
                         );
                         continue;
                     };
+                    let known = schemas.contains_key(&type_name);
+                    let top = entry.value.origin;
+                    let mut reported_at_top = false;
                     for item in table.entries {
-                        if !schemas.contains_key(&type_name) {
-                            let candidates = schemas.keys().map(String::as_str).chain(SECTIONS);
-                            diags.push(
-                                Problem::new(
-                                    "plinth::unknown_type",
-                                    format!("unknown resource type `{type_name}`"),
-                                )
-                                .at(
-                                    item.value.origin,
-                                    format!("`{type_name}` is not a type of any provider"),
-                                )
-                                .help(suggestion(
-                                    &type_name,
-                                    candidates,
-                                    "known types",
-                                )),
-                            );
+                        let is_table = matches!(item.value.value, NodeValue::Table(_));
+                        if !known {
+                            // A misspelt section (`[variable]`) is reported once, at its header.
+                            let at = if is_table { item.value.origin } else { top };
+                            if is_table || !reported_at_top {
+                                diags.push(unknown_type(&type_name, at, schemas));
+                            }
+                            reported_at_top |= !is_table;
                         }
-                        if !matches!(item.value.value, NodeValue::Table(_)) {
-                            diags.push(
-                                Problem::new(
-                                    "plinth::not_a_table",
-                                    format!("resource `{type_name}.{}` must be a table", item.key),
-                                )
-                                .at(
-                                    item.value.origin,
-                                    format!("this is a {}", item.value.kind_name()),
-                                )
-                                .help(format!(
-                                    "write `[{type_name}.{}]` followed by its attributes",
-                                    item.key
-                                )),
-                            );
+                        if !is_table {
+                            if known {
+                                diags.push(
+                                    Problem::new(
+                                        "plinth::not_a_table",
+                                        format!(
+                                            "resource `{type_name}.{}` must be a table",
+                                            item.key
+                                        ),
+                                    )
+                                    .at(
+                                        item.value.origin,
+                                        format!("this is a {}", item.value.kind_name()),
+                                    )
+                                    .help(format!(
+                                        "write `[{type_name}.{}]` followed by its attributes",
+                                        item.key
+                                    )),
+                                );
+                            }
                             continue;
                         }
                         if duplicate(
@@ -153,6 +152,20 @@ pub(crate) fn assemble(
         }
     }
     raw
+}
+
+fn unknown_type(type_name: &str, at: Origin, schemas: &BTreeMap<String, Schema>) -> Problem {
+    let candidates = schemas.keys().map(String::as_str).chain(SECTIONS);
+    Problem::new(
+        "plinth::unknown_type",
+        format!("unknown resource type `{type_name}`"),
+    )
+    .at(at, format!("`{type_name}` is not a type of any provider"))
+    .help(suggestion(
+        type_name,
+        candidates,
+        "known types and sections",
+    ))
 }
 
 fn is_table(entry: &Entry, diags: &mut Diagnostics) -> bool {

@@ -15,7 +15,7 @@ use super::expr::Scope;
 use super::model::{LoadOptions, SourceMap, Stack};
 use super::raw::{parse_file, Table};
 use super::variables::{self, VariableInputs};
-use super::{resources, sections};
+use super::{resources, secrets, sections};
 
 /// Loads the stack in `dir` for the environment chosen by `options`, checking every resource
 /// against `schemas` (resource type → schema). Environment variables `PLINTH_VAR_<NAME>` are
@@ -93,8 +93,13 @@ pub fn load_with_env(
 
     let raw = assemble(tables, schemas, &mut diags);
     let header = sections::stack_header(raw.stack.as_ref(), dir, &mut diags);
+    let problems_before = diags.len();
     let environment = sections::select_environment(options, &header, &mut diags);
-    let secrets = sections::secrets(&raw.secrets, dir, &mut diags);
+    if diags.len() > problems_before {
+        // Without a valid environment every variable would be reported missing: stop here.
+        return Err(diags);
+    }
+    let secrets = secrets::secrets(&raw.secrets, dir, &mut diags);
     let inputs = VariableInputs {
         options,
         var_files: &var_files,

@@ -4,10 +4,10 @@
 
 use plinth_provider::Schema;
 
-use super::diagnostics::{suggestion, Diagnostics, Problem};
-use super::expr::{Count, ResourceIndex};
+use super::diagnostics::{listing, suggestion, Diagnostics, Problem};
 use super::model::{Address, Lifecycle, Origin, Timeouts};
 use super::raw::{Node, NodeValue};
+use super::references::{Count, ResourceIndex};
 use super::sections::{unknown_key, wrong_type};
 
 /// The meta-arguments of one block.
@@ -63,7 +63,7 @@ pub(crate) fn depends_on(
                     format!("unknown resource `{block}` in `depends_on`"),
                 )
                 .at(item.origin, "no such resource in this stack")
-                .help(suggestion(
+                .help(listing(
                     &block,
                     index.keys().map(String::as_str),
                     "resources in this stack",

@@ -21,7 +21,9 @@ mod load;
 mod meta;
 pub mod model;
 mod raw;
+mod references;
 mod resources;
+mod secrets;
 mod sections;
 #[cfg(test)]
 mod tests;

@@ -8,12 +8,11 @@ use plinth_provider::{AttributeMode, Schema, Value};
 
 use super::diagnostics::{nearest, one_of, suggestion, Diagnostics, Problem};
 use super::document::RawResource;
-use super::expr::{
-    check_view, instantiate, lower, BlockInfo, Count, Lowered, ResourceIndex, Scope,
-};
+use super::expr::{check_view, instantiate, lone_variable, lower, Lowered, Scope};
 use super::meta;
 use super::model::{Expr, ResourceConfig};
 use super::raw::Node;
+use super::references::{BlockInfo, Count, ResourceIndex};
 use super::sections::known;
 
 /// Keys of a resource block that are not attributes.
@@ -216,10 +215,12 @@ fn lower_block(
                         ),
                     )
                     .at(at.origin, mismatch.message.clone())
-                    .help(format!(
-                        "`{name}` of `{}` has type: {}",
-                        schema.type_name,
-                        attribute.value_type.describe()
+                    .help(type_help(
+                        name,
+                        schema,
+                        attribute,
+                        node,
+                        scope.variables,
                     )),
                 );
             }
@@ -255,6 +256,26 @@ fn lower_block(
         });
     }
     out
+}
+
+fn type_help(
+    name: &str,
+    schema: &Schema,
+    attribute: &plinth_provider::Attribute,
+    node: &Node,
+    variables: &BTreeMap<String, Value>,
+) -> String {
+    let mut help = format!(
+        "`{name}` of `{}` has type: {}",
+        schema.type_name,
+        attribute.value_type.describe()
+    );
+    if let Some(var) = lone_variable(node) {
+        if let Some(value) = variables.get(&var) {
+            help.push_str(&format!("; the value comes from `var.{var}` = {value}"));
+        }
+    }
+    help
 }
 
 /// Wraps the literal leaves of an expression as sensitive values.

@@ -454,6 +454,7 @@ fn every_problem_is_reported_with_its_code() {
             "plinth::no_environment",
         ),
         ("a = [\n", "plinth::syntax"),
+        ("[variable]\nx = 1\ny = 2\n", "plinth::unknown_type"),
     ];
     for (text, code) in cases {
         let codes = codes(load_files(
@@ -516,4 +517,96 @@ fn a_variable_without_a_value_for_the_environment_is_an_error() {
     )
     .unwrap();
     assert_eq!(stack.variables["x"], Value::Bool(true));
+}
+
+#[test]
+fn dotted_keys_and_environment_dependent_defaults_load() {
+    let text = r#"
+[stack]
+name = "mita"
+environments = ["staging"]
+
+[variables]
+namespace = "mita-${env}"
+
+[secrets]
+db_password = { generate = { length = 32 } }
+
+[sim_resource.db]
+name = "${var.namespace}-db"
+
+[plinth_data.app]
+input.env.DATABASE_URL = "postgresql://mita:${secret.db_password}@${sim_resource.db.id}:5432/mita"
+input.replicas = 3
+"#;
+    let stack = load_files(&[("stack.toml", text)], &LoadOptions::default(), &[]).unwrap();
+    assert_eq!(stack.variables["namespace"], Value::string("mita-staging"));
+    assert_eq!(
+        stack.resources[0].attributes["name"],
+        Expr::Literal(Value::string("mita-staging-db"))
+    );
+    let Expr::Map(input) = &stack.resources[1].attributes["input"] else {
+        panic!()
+    };
+    assert_eq!(input["replicas"], Expr::Literal(Value::Int(3)));
+    let Expr::Map(env) = &input["env"] else {
+        panic!()
+    };
+    let Expr::Template(parts) = &env["DATABASE_URL"] else {
+        panic!()
+    };
+    assert_eq!(parts.len(), 5);
+    assert!(matches!(&parts[1], Part::Secret(s) if s.name == "db_password"));
+    assert!(matches!(&parts[3], Part::Ref(r) if r.target == Address::new("sim_resource", "db")));
+}
+
+#[test]
+fn a_variable_cannot_refer_to_variables() {
+    let text = "[variables]\na = 1\nb = \"${var.a}\"\n";
+    let diags = load_files(&[("a.toml", text)], &LoadOptions::default(), &[]).unwrap_err();
+    assert_eq!(
+        diags.problems()[0].message(),
+        "a variable cannot refer to variables"
+    );
+}
+
+#[test]
+fn unreadable_inputs_are_diagnostics_too() {
+    let missing = tempfile::tempdir().unwrap().path().join("nope");
+    let diags = load(&missing, &LoadOptions::default(), &schemas()).unwrap_err();
+    assert_eq!(diags.problems()[0].code(), "plinth::unreadable");
+
+    let empty = tempfile::tempdir().unwrap();
+    let diags = load(empty.path(), &LoadOptions::default(), &schemas()).unwrap_err();
+    assert_eq!(diags.problems()[0].code(), "plinth::empty_stack");
+
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[("a.toml", "[variables]\nx = 1\n"), ("vars.txt", "x = [\n")],
+    );
+    let options = LoadOptions {
+        vars: vec![("y".into(), "2".into())],
+        var_files: vec![dir.path().join("vars.txt"), dir.path().join("absent.txt")],
+        ..LoadOptions::default()
+    };
+    let diags = load_with_env(dir.path(), &options, &schemas(), &|_| None).unwrap_err();
+    let codes: Vec<&str> = diags.problems().iter().map(Problem::code).collect();
+    assert_eq!(codes, ["plinth::unreadable", "plinth::syntax"]);
+    let rendered = diags.render_plain(100);
+    assert!(rendered.contains("vars.txt"), "{rendered}");
+}
+
+#[test]
+fn a_value_for_an_undeclared_variable_is_an_error() {
+    let options = LoadOptions {
+        vars: vec![("y".into(), "2".into())],
+        ..LoadOptions::default()
+    };
+    let codes = codes(load_files(
+        &[("a.toml", "[variables]\nx = 1\n")],
+        &options,
+        &[],
+    ));
+    assert_eq!(codes, ["plinth::unknown_variable"]);
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use plinth_provider::Value;
 
 use super::diagnostics::{suggestion, Diagnostics, Problem};
-use super::expr::{instantiate, lower, plain_value, Scope};
+use super::expr::{instantiate, lower, plain_value, Scope, VARIABLES_PLACE};
 use super::model::{LoadOptions, Origin};
 use super::raw::{parse_value_text, Entry, Node, NodeValue, Table};
 
@@ -42,7 +42,7 @@ pub(crate) fn resolve(
         secrets: None,
         resources: None,
         counted: false,
-        place: "in `[variables]`",
+        place: VARIABLES_PLACE,
     };
     let declared: Vec<&str> = declarations.iter().map(|e| e.key.as_str()).collect();
 
