@@ -26,7 +26,10 @@ pub struct StateScope<'a> {
 impl Scope for StateScope<'_> {
     fn attribute(&self, target: &Address, path: &[String]) -> Value {
         match self.document.resources.get(&target.to_string()) {
-            Some(record) => lookup_path(&Value::Map(plinth_provider::object_from_json(&record.attributes)), path),
+            Some(record) => lookup_path(
+                &Value::Map(plinth_provider::object_from_json(&record.attributes)),
+                path,
+            ),
             None => Value::Null,
         }
     }
@@ -43,7 +46,11 @@ pub fn eval(expr: &Expr, scope: &dyn Scope) -> Value {
         Expr::Ref(reference) => scope.attribute(&reference.target, &reference.path),
         Expr::Secret(secret) => scope.secret(&secret.name),
         Expr::List(items) => Value::List(items.iter().map(|e| eval(e, scope)).collect()),
-        Expr::Map(map) => Value::Map(map.iter().map(|(k, e)| (k.clone(), eval(e, scope))).collect()),
+        Expr::Map(map) => Value::Map(
+            map.iter()
+                .map(|(k, e)| (k.clone(), eval(e, scope)))
+                .collect(),
+        ),
         Expr::Template(parts) => {
             let mut text = String::new();
             let mut sensitive = false;
@@ -97,7 +104,11 @@ pub fn lookup_path(value: &Value, path: &[String]) -> Value {
         current = match inner {
             Value::Unknown => return Value::Unknown,
             Value::Map(map) => map.get(key).cloned().unwrap_or(Value::Null),
-            Value::List(items) => key.parse::<usize>().ok().and_then(|i| items.get(i).cloned()).unwrap_or(Value::Null),
+            Value::List(items) => key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i).cloned())
+                .unwrap_or(Value::Null),
             _ => Value::Null,
         };
         if sensitive {
@@ -125,7 +136,9 @@ pub fn coerce(value: Value, value_type: &ValueType) -> Value {
     match (value_type, value) {
         (ty, Value::Sensitive(inner)) => coerce(*inner, ty).sensitive(),
         (ValueType::Int, Value::String(s)) => s.parse().map(Value::Int).unwrap_or(Value::String(s)),
-        (ValueType::Float, Value::String(s)) => s.parse().map(Value::Float).unwrap_or(Value::String(s)),
+        (ValueType::Float, Value::String(s)) => {
+            s.parse().map(Value::Float).unwrap_or(Value::String(s))
+        }
         (ValueType::Bool, Value::String(s)) => match s.as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
@@ -136,9 +149,11 @@ pub fn coerce(value: Value, value_type: &ValueType) -> Value {
         (ValueType::List(inner), Value::List(items)) => {
             Value::List(items.into_iter().map(|v| coerce(v, inner)).collect())
         }
-        (ValueType::Map(inner), Value::Map(map)) => {
-            Value::Map(map.into_iter().map(|(k, v)| (k, coerce(v, inner))).collect())
-        }
+        (ValueType::Map(inner), Value::Map(map)) => Value::Map(
+            map.into_iter()
+                .map(|(k, v)| (k, coerce(v, inner)))
+                .collect(),
+        ),
         (ValueType::Object(fields), Value::Map(map)) => Value::Map(
             map.into_iter()
                 .map(|(k, v)| {
@@ -174,18 +189,28 @@ mod tests {
     }
 
     fn origin() -> Origin {
-        Origin { file: 0, span: (0, 0).into() }
+        Origin {
+            file: 0,
+            span: (0, 0).into(),
+        }
     }
 
     fn reference(name: &str) -> Part {
-        Part::Ref(Reference { target: Address::new("t", name), path: vec!["endpoint".into()], origin: origin() })
+        Part::Ref(Reference {
+            target: Address::new("t", name),
+            path: vec!["endpoint".into()],
+            origin: origin(),
+        })
     }
 
     #[test]
     fn templates_join_known_parts_and_mark_secrets() {
         let expr = Expr::Template(vec![
             Part::Text("pg://u:".into()),
-            Part::Secret(SecretRef { name: "db".into(), origin: origin() }),
+            Part::Secret(SecretRef {
+                name: "db".into(),
+                origin: origin(),
+            }),
             Part::Text("@".into()),
             reference("known"),
         ]);
@@ -203,7 +228,13 @@ mod tests {
     #[test]
     fn coercion_follows_the_schema() {
         assert_eq!(coerce(Value::string("3"), &ValueType::Int), Value::Int(3));
-        assert_eq!(coerce(Value::string("true"), &ValueType::Bool), Value::Bool(true));
-        assert_eq!(coerce(Value::string("x"), &ValueType::Int), Value::string("x"));
+        assert_eq!(
+            coerce(Value::string("true"), &ValueType::Bool),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            coerce(Value::string("x"), &ValueType::Int),
+            Value::string("x")
+        );
     }
 }

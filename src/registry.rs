@@ -13,7 +13,10 @@ use crate::config::Stack;
 
 /// Every provider factory known to this build.
 pub fn builtin_factories() -> Vec<Arc<dyn ProviderFactory>> {
-    vec![Arc::new(plinth_builtin::BuiltinFactory), Arc::new(plinth_builtin::SimFactory)]
+    vec![
+        Arc::new(plinth_builtin::BuiltinFactory),
+        Arc::new(plinth_builtin::SimFactory),
+    ]
 }
 
 /// Resource type → factory, plus the configured providers of one run.
@@ -36,7 +39,12 @@ impl Registry {
             }
         }
         let configured = factories.iter().map(|_| OnceCell::new()).collect();
-        Registry { factories, by_type, schemas, configured }
+        Registry {
+            factories,
+            by_type,
+            schemas,
+            configured,
+        }
     }
 
     /// The default registry of this build.
@@ -56,7 +64,9 @@ impl Registry {
 
     /// The provider name serving a type (`aws`, `kubernetes`, ...).
     pub fn provider_name(&self, type_name: &str) -> Option<&'static str> {
-        self.by_type.get(type_name).map(|&i| self.factories[i].name())
+        self.by_type
+            .get(type_name)
+            .map(|&i| self.factories[i].name())
     }
 
     /// Names of the providers used by a set of types.
@@ -74,14 +84,17 @@ impl Registry {
         stack: &Stack,
         work_dir: &std::path::Path,
     ) -> Result<Arc<dyn Provider>, ProviderError> {
-        let index = *self
-            .by_type
-            .get(type_name)
-            .ok_or_else(|| ProviderError::config(format!("no provider offers resource type `{type_name}`")))?;
+        let index = *self.by_type.get(type_name).ok_or_else(|| {
+            ProviderError::config(format!("no provider offers resource type `{type_name}`"))
+        })?;
         self.configured[index]
             .get_or_try_init(|| async {
                 let factory = &self.factories[index];
-                let settings = stack.providers.get(factory.name()).map(|p| p.settings.clone()).unwrap_or_default();
+                let settings = stack
+                    .providers
+                    .get(factory.name())
+                    .map(|p| p.settings.clone())
+                    .unwrap_or_default();
                 let config = ProviderConfig {
                     settings,
                     environment: stack.environment.clone(),
@@ -101,9 +114,9 @@ impl Registry {
         work_dir: &std::path::Path,
     ) -> Result<Arc<dyn Resource>, ProviderError> {
         let provider = self.provider_for(type_name, stack, work_dir).await?;
-        provider
-            .resource(type_name)
-            .ok_or_else(|| ProviderError::config(format!("the provider does not implement `{type_name}`")))
+        provider.resource(type_name).ok_or_else(|| {
+            ProviderError::config(format!("the provider does not implement `{type_name}`"))
+        })
     }
 
     /// Providers configured so far (for limits and preflight).

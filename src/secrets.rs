@@ -39,18 +39,30 @@ impl Secrets {
             let value = match &decl.source {
                 SecretSource::Env(var) => match std::env::var(var) {
                     Ok(v) if !v.is_empty() => SecretValue::Known(v),
-                    _ => SecretValue::Unresolved(format!("environment variable `{var}` is not set")),
+                    _ => {
+                        SecretValue::Unresolved(format!("environment variable `{var}` is not set"))
+                    }
                 },
                 SecretSource::File(path) => {
-                    let full = if path.is_absolute() { path.clone() } else { stack.dir.join(path) };
+                    let full = if path.is_absolute() {
+                        path.clone()
+                    } else {
+                        stack.dir.join(path)
+                    };
                     match std::fs::read_to_string(&full) {
                         Ok(v) => SecretValue::Known(v.trim_end_matches(['\n', '\r']).to_string()),
-                        Err(e) => SecretValue::Unresolved(format!("cannot read `{}`: {e}", full.display())),
+                        Err(e) => SecretValue::Unresolved(format!(
+                            "cannot read `{}`: {e}",
+                            full.display()
+                        )),
                     }
                 }
                 SecretSource::Generate { length, special } => match generated.get(name) {
                     Some(v) => SecretValue::Known(v.clone()),
-                    None => SecretValue::ToGenerate { length: *length, special: *special },
+                    None => SecretValue::ToGenerate {
+                        length: *length,
+                        special: *special,
+                    },
                 },
             };
             values.insert(name.clone(), value);
@@ -81,11 +93,13 @@ impl Secrets {
 
     /// Generates a pending secret, returning its value (None when it is not pending).
     pub fn generate(&mut self, name: &str) -> Option<String> {
-        let Some(SecretValue::ToGenerate { length, special }) = self.values.get(name).cloned() else {
+        let Some(SecretValue::ToGenerate { length, special }) = self.values.get(name).cloned()
+        else {
             return None;
         };
         let value = generate_password(length, special);
-        self.values.insert(name.to_string(), SecretValue::Known(value.clone()));
+        self.values
+            .insert(name.to_string(), SecretValue::Known(value.clone()));
         Some(value)
     }
 
@@ -104,10 +118,13 @@ impl Secrets {
 /// A random password from a cryptographically secure generator.
 pub fn generate_password(length: usize, special: bool) -> String {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    const SPECIAL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#%*+-=?_~";
+    const SPECIAL: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#%*+-=?_~";
     let alphabet = if special { SPECIAL } else { ALNUM };
     let mut rng = rand::rng();
-    (0..length.max(1)).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
+    (0..length.max(1))
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect()
 }
 
 #[cfg(test)]

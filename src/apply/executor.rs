@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use plinth_provider::{
-    object_from_json, object_to_persisted_json, CallContext, Object, Progress, ProviderError, Resource, Schema,
-    Value,
+    object_from_json, object_to_persisted_json, CallContext, Object, Progress, ProviderError,
+    Resource, Schema, Value,
 };
 use plinth_state::{now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus};
 use tokio::sync::Semaphore;
@@ -62,7 +62,9 @@ pub struct ApplyReport {
 impl ApplyReport {
     /// True when something failed or was skipped.
     pub fn failed(&self) -> bool {
-        self.outcomes.iter().any(|(_, o)| !matches!(o, Outcome::Succeeded(_)))
+        self.outcomes
+            .iter()
+            .any(|(_, o)| !matches!(o, Outcome::Succeeded(_)))
     }
 }
 
@@ -73,7 +75,14 @@ pub trait Reporter: Send + Sync {
     /// A status line from the provider.
     fn progress(&self, address: &str, message: &str);
     /// An operation finished (`error` is None on success).
-    fn finished(&self, address: &str, verb: &str, elapsed: Duration, id: Option<&str>, error: Option<&str>);
+    fn finished(
+        &self,
+        address: &str,
+        verb: &str,
+        elapsed: Duration,
+        id: Option<&str>,
+        error: Option<&str>,
+    );
 }
 
 /// A reporter that prints nothing.
@@ -147,11 +156,22 @@ impl Scope for KnownScope<'_> {
 
 impl Executor<'_> {
     /// Runs the plan. `known` seeds reference values of resources the plan does not touch.
-    pub async fn run(&self, plan: &Plan, journal: &JournalWriter, known: HashMap<String, Object>) -> ApplyReport {
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        journal: &JournalWriter,
+        known: HashMap<String, Object>,
+    ) -> ApplyReport {
         let start = Instant::now();
-        let known = Known { values: Mutex::new(known) };
-        let configs: HashMap<String, &ResourceConfig> =
-            self.stack.resources.iter().map(|r| (r.address.to_string(), r)).collect();
+        let known = Known {
+            values: Mutex::new(known),
+        };
+        let configs: HashMap<String, &ResourceConfig> = self
+            .stack
+            .resources
+            .iter()
+            .map(|r| (r.address.to_string(), r))
+            .collect();
         let mut ops = compile(plan);
         let mut outcomes: HashMap<usize, Outcome> = HashMap::new();
         for (index, change) in plan.changes.iter().enumerate() {
@@ -162,7 +182,12 @@ impl Executor<'_> {
 
         let global = Semaphore::new(self.parallelism.max(1));
         let provider_limits: Mutex<HashMap<String, Arc<Semaphore>>> = Mutex::new(HashMap::new());
-        let mut ready: VecDeque<usize> = ops.iter().enumerate().filter(|(_, o)| o.waiting_for == 0).map(|(i, _)| i).collect();
+        let mut ready: VecDeque<usize> = ops
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.waiting_for == 0)
+            .map(|(i, _)| i)
+            .collect();
         let mut running = FuturesUnordered::new();
         let mut failed_ops = vec![false; ops.len()];
 
@@ -172,10 +197,20 @@ impl Executor<'_> {
                 let change = &plan.changes[op.change];
                 let config = configs.get(&change.address).copied();
                 let kind = op.kind;
-                let fut = self.run_op(kind, change, config, journal, &known, &global, &provider_limits);
+                let fut = self.run_op(
+                    kind,
+                    change,
+                    config,
+                    journal,
+                    &known,
+                    &global,
+                    &provider_limits,
+                );
                 running.push(async move { (op_index, fut.await) });
             }
-            let Some((op_index, result)) = running.next().await else { break };
+            let Some((op_index, result)) = running.next().await else {
+                break;
+            };
             let change_index = ops[op_index].change;
             match result {
                 Ok(()) => {
@@ -186,7 +221,8 @@ impl Executor<'_> {
                             ready.push_back(dependent);
                         }
                     }
-                    if !outcomes.contains_key(&change_index) || ops[op_index].kind == OpKind::Apply {
+                    if !outcomes.contains_key(&change_index) || ops[op_index].kind == OpKind::Apply
+                    {
                         let action = plan.changes[change_index].action;
                         outcomes.insert(change_index, Outcome::Succeeded(action));
                     }
@@ -214,12 +250,18 @@ impl Executor<'_> {
             }
         }
 
-        let mut report = ApplyReport { outcomes: Vec::new(), elapsed: start.elapsed() };
+        let mut report = ApplyReport {
+            outcomes: Vec::new(),
+            elapsed: start.elapsed(),
+        };
         for (index, change) in plan.changes.iter().enumerate() {
             match outcomes.remove(&index) {
                 Some(outcome) => report.outcomes.push((change.address.clone(), outcome)),
                 None if change.action == Action::NoOp => {}
-                None => report.outcomes.push((change.address.clone(), Outcome::Skipped("not attempted".into()))),
+                None => report.outcomes.push((
+                    change.address.clone(),
+                    Outcome::Skipped("not attempted".into()),
+                )),
             }
         }
         report
@@ -267,18 +309,35 @@ impl Executor<'_> {
         let schema = resource.schema().clone();
         match kind {
             OpKind::Apply => match change.action {
-                Action::Update => self.update(change, config, &*resource, &schema, journal, known).await,
-                _ => self.create(change, config, &*resource, &schema, journal, known).await,
+                Action::Update => {
+                    self.update(change, config, &*resource, &schema, journal, known)
+                        .await
+                }
+                _ => {
+                    self.create(change, config, &*resource, &schema, journal, known)
+                        .await
+                }
             },
-            OpKind::Delete | OpKind::DeleteDeposed => self.delete(change, kind, &*resource, journal).await,
+            OpKind::Delete | OpKind::DeleteDeposed => {
+                self.delete(change, kind, &*resource, journal).await
+            }
             OpKind::Record => Ok(()),
         }
     }
 
-    async fn record_only(&self, change: &ResourceChange, journal: &JournalWriter, known: &Known) -> Result<(), String> {
+    async fn record_only(
+        &self,
+        change: &ResourceChange,
+        journal: &JournalWriter,
+        known: &Known,
+    ) -> Result<(), String> {
         let entry = match &change.prior {
             Some(prior) => {
-                known.values.lock().unwrap_or_else(|e| e.into_inner()).insert(change.address.clone(), object_from_json(&prior.attributes));
+                known
+                    .values
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(change.address.clone(), object_from_json(&prior.attributes));
                 JournalEntry::Put(Box::new(ResourceRecord {
                     address: change.address.clone(),
                     type_name: change.type_name.clone(),
@@ -289,14 +348,29 @@ impl Executor<'_> {
                     pending: None,
                 }))
             }
-            None => JournalEntry::Remove { address: change.address.clone() },
+            None => JournalEntry::Remove {
+                address: change.address.clone(),
+            },
         };
-        journal.write(vec![entry]).await.map_err(|e| format!("recording {}: {e}", change.address))
+        journal
+            .write(vec![entry])
+            .await
+            .map_err(|e| format!("recording {}: {e}", change.address))
     }
 
-    fn desired(&self, change: &ResourceChange, config: Option<&ResourceConfig>, schema: &Schema, known: &Known) -> Result<Object, String> {
-        let config = config.ok_or_else(|| format!("{} is not in the configuration", change.address))?;
-        let scope = KnownScope { known, secrets: self.secrets };
+    fn desired(
+        &self,
+        change: &ResourceChange,
+        config: Option<&ResourceConfig>,
+        schema: &Schema,
+        known: &Known,
+    ) -> Result<Object, String> {
+        let config =
+            config.ok_or_else(|| format!("{} is not in the configuration", change.address))?;
+        let scope = KnownScope {
+            known,
+            secrets: self.secrets,
+        };
         let desired = desired_inputs(config, schema, &scope);
         for (name, value) in &desired {
             if value.has_unknown() {
@@ -358,31 +432,66 @@ impl Executor<'_> {
             .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
         let started = Instant::now();
         self.reporter.started(&change.address, "Creating");
-        let progress = ProgressTo { address: &change.address, reporter: self.reporter };
+        let progress = ProgressTo {
+            address: &change.address,
+            reporter: self.reporter,
+        };
         let ctx = CallContext {
             address: &change.address,
             token: &intent.token,
             progress: &progress,
             timeout: Self::timeout(config, "create"),
         };
-        let revealed: Object = desired.iter().map(|(k, v)| (k.clone(), v.reveal())).collect();
+        let revealed: Object = desired
+            .iter()
+            .map(|(k, v)| (k.clone(), v.reveal()))
+            .collect();
         match with_retries(|| resource.create(&ctx, &revealed)).await {
             Ok(created) => {
                 let attributes = self.recorded(schema, &desired, &created.attributes);
-                let record = self.record(change, Some(created.id.clone()), &attributes, ResourceStatus::Ready, None);
+                let record = self.record(
+                    change,
+                    Some(created.id.clone()),
+                    &attributes,
+                    ResourceStatus::Ready,
+                    None,
+                );
                 journal
                     .write(vec![JournalEntry::Put(Box::new(record))])
                     .await
-                    .map_err(|e| format!("recording {} (created as {}): {e}", change.address, created.id))?;
-                known.values.lock().unwrap_or_else(|e| e.into_inner()).insert(change.address.clone(), attributes);
-                self.reporter.finished(&change.address, "Creation", started.elapsed(), Some(&created.id), None);
+                    .map_err(|e| {
+                        format!(
+                            "recording {} (created as {}): {e}",
+                            change.address, created.id
+                        )
+                    })?;
+                known
+                    .values
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(change.address.clone(), attributes);
+                self.reporter.finished(
+                    &change.address,
+                    "Creation",
+                    started.elapsed(),
+                    Some(&created.id),
+                    None,
+                );
                 Ok(())
             }
             Err(error) => {
                 // Keep the intent: the next run looks for a half-made resource by its token and
                 // replaces it (tainted) if one exists.
-                let record = self.record(change, None, &Object::new(), ResourceStatus::Tainted, Some(intent));
-                let _ = journal.write(vec![JournalEntry::Put(Box::new(record))]).await;
+                let record = self.record(
+                    change,
+                    None,
+                    &Object::new(),
+                    ResourceStatus::Tainted,
+                    Some(intent),
+                );
+                let _ = journal
+                    .write(vec![JournalEntry::Put(Box::new(record))])
+                    .await;
                 Err(self.fail(change, "Creation", started, &error))
             }
         }
@@ -397,12 +506,18 @@ impl Executor<'_> {
         journal: &JournalWriter,
         known: &Known,
     ) -> Result<(), String> {
-        let prior_record = change.prior.as_ref().ok_or_else(|| format!("{}: no prior record to update", change.address))?;
+        let prior_record = change
+            .prior
+            .as_ref()
+            .ok_or_else(|| format!("{}: no prior record to update", change.address))?;
         let desired = self.desired(change, config, schema, known)?;
         let prior = object_from_json(&prior_record.attributes);
         let changed: Vec<String> = {
-            let mut names: Vec<String> =
-                change.diffs.iter().map(|d| d.path.split('.').next().unwrap_or(&d.path).to_string()).collect();
+            let mut names: Vec<String> = change
+                .diffs
+                .iter()
+                .map(|d| d.path.split('.').next().unwrap_or(&d.path).to_string())
+                .collect();
             names.dedup();
             names
         };
@@ -413,36 +528,77 @@ impl Executor<'_> {
             .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
         let started = Instant::now();
         self.reporter.started(&change.address, "Modifying");
-        let progress = ProgressTo { address: &change.address, reporter: self.reporter };
+        let progress = ProgressTo {
+            address: &change.address,
+            reporter: self.reporter,
+        };
         let ctx = CallContext {
             address: &change.address,
             token: &intent.token,
             progress: &progress,
             timeout: Self::timeout(config, "update"),
         };
-        let revealed: Object = desired.iter().map(|(k, v)| (k.clone(), v.reveal())).collect();
-        match with_retries(|| resource.update(&ctx, &prior_record.id, &prior, &revealed, &changed)).await {
+        let revealed: Object = desired
+            .iter()
+            .map(|(k, v)| (k.clone(), v.reveal()))
+            .collect();
+        match with_retries(|| resource.update(&ctx, &prior_record.id, &prior, &revealed, &changed))
+            .await
+        {
             Ok(returned) => {
                 let attributes = self.recorded(schema, &desired, &returned);
-                let record = self.record(change, Some(prior_record.id.clone()), &attributes, ResourceStatus::Ready, None);
+                let record = self.record(
+                    change,
+                    Some(prior_record.id.clone()),
+                    &attributes,
+                    ResourceStatus::Ready,
+                    None,
+                );
                 journal
                     .write(vec![JournalEntry::Put(Box::new(record))])
                     .await
                     .map_err(|e| format!("recording {}: {e}", change.address))?;
-                known.values.lock().unwrap_or_else(|e| e.into_inner()).insert(change.address.clone(), attributes);
-                self.reporter.finished(&change.address, "Modifications", started.elapsed(), Some(&prior_record.id), None);
+                known
+                    .values
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(change.address.clone(), attributes);
+                self.reporter.finished(
+                    &change.address,
+                    "Modifications",
+                    started.elapsed(),
+                    Some(&prior_record.id),
+                    None,
+                );
                 Ok(())
             }
             Err(error) => {
-                let record = self.record(change, Some(prior_record.id.clone()), &prior, ResourceStatus::Ready, None);
-                let _ = journal.write(vec![JournalEntry::Put(Box::new(record))]).await;
+                let record = self.record(
+                    change,
+                    Some(prior_record.id.clone()),
+                    &prior,
+                    ResourceStatus::Ready,
+                    None,
+                );
+                let _ = journal
+                    .write(vec![JournalEntry::Put(Box::new(record))])
+                    .await;
                 Err(self.fail(change, "Modifications", started, &error))
             }
         }
     }
 
-    async fn delete(&self, change: &ResourceChange, kind: OpKind, resource: &dyn Resource, journal: &JournalWriter) -> Result<(), String> {
-        let prior_record = change.prior.as_ref().ok_or_else(|| format!("{}: no record to delete", change.address))?;
+    async fn delete(
+        &self,
+        change: &ResourceChange,
+        kind: OpKind,
+        resource: &dyn Resource,
+        journal: &JournalWriter,
+    ) -> Result<(), String> {
+        let prior_record = change
+            .prior
+            .as_ref()
+            .ok_or_else(|| format!("{}: no record to delete", change.address))?;
         let prior = object_from_json(&prior_record.attributes);
         let intent = self.intent(change, "delete");
         // A deposed object is no longer at the address (its successor is): track it by id only.
@@ -453,10 +609,21 @@ impl Executor<'_> {
                 .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
         }
         let started = Instant::now();
-        let verb = if kind == OpKind::DeleteDeposed { "Destroying the replaced object of" } else { "Destroying" };
+        let verb = if kind == OpKind::DeleteDeposed {
+            "Destroying the replaced object of"
+        } else {
+            "Destroying"
+        };
         self.reporter.started(&change.address, verb);
-        let progress = ProgressTo { address: &change.address, reporter: self.reporter };
-        let timeout = self.stack.resources.iter().find(|r| r.address.to_string() == change.address);
+        let progress = ProgressTo {
+            address: &change.address,
+            reporter: self.reporter,
+        };
+        let timeout = self
+            .stack
+            .resources
+            .iter()
+            .find(|r| r.address.to_string() == change.address);
         let ctx = CallContext {
             address: &change.address,
             token: &intent.token,
@@ -467,26 +634,56 @@ impl Executor<'_> {
             Ok(()) => {
                 if kind == OpKind::Delete {
                     journal
-                        .write(vec![JournalEntry::Remove { address: change.address.clone() }])
+                        .write(vec![JournalEntry::Remove {
+                            address: change.address.clone(),
+                        }])
                         .await
-                        .map_err(|e| format!("recording the deletion of {}: {e}", change.address))?;
+                        .map_err(|e| {
+                            format!("recording the deletion of {}: {e}", change.address)
+                        })?;
                 }
-                self.reporter.finished(&change.address, "Destruction", started.elapsed(), Some(&prior_record.id), None);
+                self.reporter.finished(
+                    &change.address,
+                    "Destruction",
+                    started.elapsed(),
+                    Some(&prior_record.id),
+                    None,
+                );
                 Ok(())
             }
             Err(error) => {
                 if kind == OpKind::Delete {
-                    let record = self.record(change, Some(prior_record.id.clone()), &prior, ResourceStatus::Ready, None);
-                    let _ = journal.write(vec![JournalEntry::Put(Box::new(record))]).await;
+                    let record = self.record(
+                        change,
+                        Some(prior_record.id.clone()),
+                        &prior,
+                        ResourceStatus::Ready,
+                        None,
+                    );
+                    let _ = journal
+                        .write(vec![JournalEntry::Put(Box::new(record))])
+                        .await;
                 }
                 Err(self.fail(change, "Destruction", started, &error))
             }
         }
     }
 
-    fn fail(&self, change: &ResourceChange, verb: &str, started: Instant, error: &ProviderError) -> String {
+    fn fail(
+        &self,
+        change: &ResourceChange,
+        verb: &str,
+        started: Instant,
+        error: &ProviderError,
+    ) -> String {
         let message = format!("{} ({}): {error}", change.address, change.provider);
-        self.reporter.finished(&change.address, verb, started.elapsed(), None, Some(&error.to_string()));
+        self.reporter.finished(
+            &change.address,
+            verb,
+            started.elapsed(),
+            None,
+            Some(&error.to_string()),
+        );
         message
     }
 
@@ -528,7 +725,12 @@ fn compile(plan: &Plan) -> Vec<Op> {
     let mut delete_op: HashMap<&str, usize> = HashMap::new();
     let mut deposed_op: HashMap<&str, usize> = HashMap::new();
     let push = |ops: &mut Vec<Op>, kind, change| {
-        ops.push(Op { kind, change, waiting_for: 0, dependents: Vec::new() });
+        ops.push(Op {
+            kind,
+            change,
+            waiting_for: 0,
+            dependents: Vec::new(),
+        });
         ops.len() - 1
     };
     for (index, change) in plan.changes.iter().enumerate() {
@@ -567,15 +769,20 @@ fn compile(plan: &Plan) -> Vec<Op> {
         for dependency in &change.dependencies {
             let dependency = dependency.as_str();
             // Creates and updates after those of what they depend on.
-            if let (Some(&before), Some(&after)) = (apply_op.get(dependency), apply_op.get(address)) {
+            if let (Some(&before), Some(&after)) = (apply_op.get(dependency), apply_op.get(address))
+            {
                 edges.push((before, after));
             }
             // Deletes in reverse dependency order.
-            if let (Some(&before), Some(&after)) = (delete_op.get(address), delete_op.get(dependency)) {
+            if let (Some(&before), Some(&after)) =
+                (delete_op.get(address), delete_op.get(dependency))
+            {
                 edges.push((before, after));
             }
             // A deposed object goes only after its dependents moved to the successor.
-            if let (Some(&before), Some(&after)) = (apply_op.get(address), deposed_op.get(dependency)) {
+            if let (Some(&before), Some(&after)) =
+                (apply_op.get(address), deposed_op.get(dependency))
+            {
                 edges.push((before, after));
             }
         }
@@ -672,7 +879,10 @@ mod tests {
         db.replace_order = Some(ReplaceOrder::CreateThenDelete);
         let p = plan(vec![db, change("a.app", Action::Update, &["a.db"])]);
         let ops = compile(&p);
-        let deposed = ops.iter().position(|o| o.kind == OpKind::DeleteDeposed).unwrap();
+        let deposed = ops
+            .iter()
+            .position(|o| o.kind == OpKind::DeleteDeposed)
+            .unwrap();
         assert_eq!(ops[deposed].waiting_for, 2);
     }
 }

@@ -42,7 +42,10 @@ impl JournalWriter {
                     entries.extend(more);
                     acks.push(ack);
                 }
-                let result = store.append(&entries).await.map_err(|e: StateError| e.to_string());
+                let result = store
+                    .append(&entries)
+                    .await
+                    .map_err(|e: StateError| e.to_string());
                 if result.is_ok() {
                     for entry in &entries {
                         document.apply(entry);
@@ -62,7 +65,10 @@ impl JournalWriter {
     /// Appends entries and waits until they are durable.
     pub async fn write(&self, entries: Vec<JournalEntry>) -> Result<(), String> {
         let (ack, done) = oneshot::channel();
-        self.sender.send((entries, ack)).map_err(|_| "the state writer stopped".to_string())?;
-        done.await.map_err(|_| "the state writer stopped".to_string())?
+        self.sender
+            .send((entries, ack))
+            .map_err(|_| "the state writer stopped".to_string())?;
+        done.await
+            .map_err(|_| "the state writer stopped".to_string())?
     }
 }

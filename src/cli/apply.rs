@@ -60,9 +60,20 @@ pub struct DestroyArgs {
 pub async fn run(args: ApplyArgs) -> miette::Result<i32> {
     if planfile::is_plan_file(&args.stack.stack) {
         let file = planfile::read(&args.stack.stack)?;
-        let options = OpenOptions { load: file.load_options(), state_dir: args.stack.state_dir.clone() };
+        let options = OpenOptions {
+            load: file.load_options(),
+            state_dir: args.stack.state_dir.clone(),
+        };
         let workspace = Workspace::open(&file.stack_dir, &options)?;
-        return execute(&workspace, Some(file.plan), PlanOptions::default(), true, args.parallelism, args.lock_timeout).await;
+        return execute(
+            &workspace,
+            Some(file.plan),
+            PlanOptions::default(),
+            true,
+            args.parallelism,
+            args.lock_timeout,
+        )
+        .await;
     }
     let workspace = Workspace::open(&args.stack.stack, &args.stack.open_options()?)?;
     let plan_options = PlanOptions {
@@ -71,14 +82,34 @@ pub async fn run(args: ApplyArgs) -> miette::Result<i32> {
         replace: args.replace,
         ..PlanOptions::default()
     };
-    execute(&workspace, None, plan_options, args.auto_approve, args.parallelism, args.lock_timeout).await
+    execute(
+        &workspace,
+        None,
+        plan_options,
+        args.auto_approve,
+        args.parallelism,
+        args.lock_timeout,
+    )
+    .await
 }
 
 /// Destroys everything recorded.
 pub async fn run_destroy(args: DestroyArgs) -> miette::Result<i32> {
     let workspace = Workspace::open(&args.stack.stack, &args.stack.open_options()?)?;
-    let plan_options = PlanOptions { destroy: true, targets: args.targets, ..PlanOptions::default() };
-    execute(&workspace, None, plan_options, args.auto_approve, args.parallelism, args.lock_timeout).await
+    let plan_options = PlanOptions {
+        destroy: true,
+        targets: args.targets,
+        ..PlanOptions::default()
+    };
+    execute(
+        &workspace,
+        None,
+        plan_options,
+        args.auto_approve,
+        args.parallelism,
+        args.lock_timeout,
+    )
+    .await
 }
 
 async fn execute(
@@ -121,7 +152,10 @@ async fn execute(
         print!("\nDo you want to perform these actions? Only `yes` is accepted: ");
         let _ = std::io::stdout().flush();
         let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer).map_err(|e| miette!("reading the answer: {e}"))?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| miette!("reading the answer: {e}"))?;
         Ok(answer.trim() == "yes")
     };
     let options = ApplyOptions {

@@ -29,8 +29,10 @@ pub const EXIT_DRIFT: i32 = 3;
 /// Plinth: declarative infrastructure from TOML stacks.
 #[derive(Debug, Parser)]
 #[command(name = "plinth", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success or no changes, 1 error, 2 changes present (plan --detailed-exitcode), \
-3 only drift (plan --detailed-exitcode).")]
+#[command(
+    after_help = "Exit codes: 0 success or no changes, 1 error, 2 changes present (plan --detailed-exitcode), \
+3 only drift (plan --detailed-exitcode)."
+)]
 pub struct Cli {
     /// The command.
     #[command(subcommand)]
@@ -84,12 +86,19 @@ impl StackArgs {
         let mut vars = Vec::new();
         for var in &self.vars {
             let (name, value) = var.split_once('=').ok_or_else(|| {
-                miette::miette!(help = "write it as `--var NAME=VALUE`", "`--var {var}` has no `=`")
+                miette::miette!(
+                    help = "write it as `--var NAME=VALUE`",
+                    "`--var {var}` has no `=`"
+                )
             })?;
             vars.push((name.trim().to_string(), value.to_string()));
         }
         Ok(OpenOptions {
-            load: LoadOptions { environment: self.env.clone(), vars, var_files: self.var_files.clone() },
+            load: LoadOptions {
+                environment: self.env.clone(),
+                vars,
+                var_files: self.var_files.clone(),
+            },
             state_dir: self.state_dir.clone(),
         })
     }
@@ -123,7 +132,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             number.push(c);
             continue;
         }
-        let value: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration (e.g. 90s, 5m, 1h30m)"))?;
+        let value: u64 = number
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration (e.g. 90s, 5m, 1h30m)"))?;
         number.clear();
         total += match c {
             'h' => Duration::from_secs(value * 3600),

@@ -80,7 +80,11 @@ pub async fn run(args: PlanArgs) -> miette::Result<i32> {
         };
         planfile::write(out, &file)?;
         if args.format == Format::Text {
-            println!("\nSaved the plan to {}. Apply exactly this plan with `plinth apply {}`.", out.display(), out.display());
+            println!(
+                "\nSaved the plan to {}. Apply exactly this plan with `plinth apply {}`.",
+                out.display(),
+                out.display()
+            );
         }
     }
     if plan.has_blocked() {

@@ -20,7 +20,10 @@ pub struct ShowArgs {
 pub async fn run(args: ShowArgs) -> miette::Result<i32> {
     let workspace = Workspace::open(&args.stack.stack, &args.stack.open_options()?)?;
     let state = workspace.store.load().await.into_diagnostic()?;
-    print!("{}", crate::ops::inspect::show_state(state.as_ref(), args.address.as_deref())?);
+    print!(
+        "{}",
+        crate::ops::inspect::show_state(state.as_ref(), args.address.as_deref())?
+    );
     Ok(EXIT_OK)
 }
 
@@ -41,6 +44,9 @@ pub struct OutputArgs {
 pub async fn run_output(args: OutputArgs) -> miette::Result<i32> {
     let workspace = Workspace::open(&args.stack.stack, &args.stack.open_options()?)?;
     let state = workspace.store.load().await.into_diagnostic()?;
-    print!("{}", crate::ops::inspect::outputs(state.as_ref(), args.name.as_deref(), args.json)?);
+    print!(
+        "{}",
+        crate::ops::inspect::outputs(state.as_ref(), args.name.as_deref(), args.json)?
+    );
     Ok(EXIT_OK)
 }

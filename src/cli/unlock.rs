@@ -17,6 +17,9 @@ pub struct ForceUnlockArgs {
 /// Removes the lock.
 pub async fn run(args: ForceUnlockArgs) -> miette::Result<i32> {
     let workspace = Workspace::open(&args.stack.stack, &args.stack.open_options()?)?;
-    eprint!("{}", crate::ops::inspect::force_unlock(&workspace, &args.id).await?);
+    eprint!(
+        "{}",
+        crate::ops::inspect::force_unlock(&workspace, &args.id).await?
+    );
     Ok(EXIT_OK)
 }

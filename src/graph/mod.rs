@@ -31,14 +31,17 @@ pub struct DependencyGraph {
 
 impl DependencyGraph {
     /// Builds the graph of a stack; fails on a cycle.
-    pub fn build(stack: &Stack) -> Result<Self, CycleError> {
+    pub fn build(stack: &Stack) -> Result<Self, Box<CycleError>> {
         let mut graph = DiGraph::new();
         let mut index = HashMap::new();
         let mut blocks: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for resource in &stack.resources {
             let address = resource.address.to_string();
             index.insert(address.clone(), graph.add_node(address.clone()));
-            blocks.entry(resource.address.block()).or_default().push(address);
+            blocks
+                .entry(resource.address.block())
+                .or_default()
+                .push(address);
         }
         for resource in &stack.resources {
             let from = index[&resource.address.to_string()];
@@ -47,20 +50,36 @@ impl DependencyGraph {
                 for reference in expr.references() {
                     if let Some(&to) = index.get(&reference.target.to_string()) {
                         if seen.insert(to) {
-                            graph.add_edge(from, to, Edge { origin: reference.origin, explicit: false });
+                            graph.add_edge(
+                                from,
+                                to,
+                                Edge {
+                                    origin: reference.origin,
+                                    explicit: false,
+                                },
+                            );
                         }
                     }
                 }
             }
             for (target, origin) in &resource.depends_on {
-                let targets: Vec<&String> = match target.index {
-                    Some(_) => vec![&target.to_string()].into_iter().filter_map(|t| index.get_key_value(t).map(|(k, _)| k)).collect(),
-                    None => blocks.get(&target.block()).map(|v| v.iter().collect()).unwrap_or_default(),
+                let targets: Vec<String> = match target.index {
+                    Some(_) => vec![target.to_string()],
+                    None => blocks.get(&target.block()).cloned().unwrap_or_default(),
                 };
                 for target in targets {
-                    let to = index[target];
+                    let Some(&to) = index.get(&target) else {
+                        continue;
+                    };
                     if seen.insert(to) {
-                        graph.add_edge(from, to, Edge { origin: *origin, explicit: true });
+                        graph.add_edge(
+                            from,
+                            to,
+                            Edge {
+                                origin: *origin,
+                                explicit: true,
+                            },
+                        );
                     }
                 }
             }
@@ -70,13 +89,16 @@ impl DependencyGraph {
         Ok(built)
     }
 
-    fn check_cycles(&self, sources: &Arc<SourceMap>) -> Result<(), CycleError> {
+    fn check_cycles(&self, sources: &Arc<SourceMap>) -> Result<(), Box<CycleError>> {
         for component in tarjan_scc(&self.graph) {
             let cyclic = component.len() > 1
-                || self.graph.edges(component[0]).any(|e| e.target() == component[0]);
+                || self
+                    .graph
+                    .edges(component[0])
+                    .any(|e| e.target() == component[0]);
             if cyclic {
                 let cycle = self.shortest_cycle(&component);
-                return Err(CycleError::new(&self.graph, &cycle, sources));
+                return Err(Box::new(CycleError::new(&self.graph, &cycle, sources)));
             }
         }
         Ok(())
@@ -127,14 +149,27 @@ impl DependencyGraph {
                 best = Some(path);
             }
         }
-        best.unwrap_or_default()
+        // Start at the smallest address so the message is the same on every run.
+        let mut cycle = best.unwrap_or_default();
+        if let Some(first) = (0..cycle.len()).min_by_key(|&i| {
+            let (source, _) = self.graph.edge_endpoints(cycle[i]).unwrap_or_default();
+            self.graph[source].clone()
+        }) {
+            cycle.rotate_left(first);
+        }
+        cycle
     }
 
     /// Addresses this resource depends on directly.
     pub fn dependencies(&self, address: &str) -> Vec<String> {
-        let Some(&node) = self.index.get(address) else { return Vec::new() };
-        let mut out: Vec<String> =
-            self.graph.neighbors_directed(node, Direction::Outgoing).map(|n| self.graph[n].clone()).collect();
+        let Some(&node) = self.index.get(address) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = self
+            .graph
+            .neighbors_directed(node, Direction::Outgoing)
+            .map(|n| self.graph[n].clone())
+            .collect();
         out.sort();
         out
     }
@@ -142,7 +177,11 @@ impl DependencyGraph {
     /// Addresses in an order where every resource comes after its dependencies.
     pub fn dependency_order(&self) -> Vec<String> {
         match petgraph::algo::toposort(&self.graph, None) {
-            Ok(order) => order.into_iter().rev().map(|n| self.graph[n].clone()).collect(),
+            Ok(order) => order
+                .into_iter()
+                .rev()
+                .map(|n| self.graph[n].clone())
+                .collect(),
             Err(_) => self.graph.node_weights().cloned().collect(),
         }
     }
@@ -159,7 +198,8 @@ impl DependencyGraph {
 
     /// The graph in Graphviz DOT (edges point from a resource to what it depends on).
     pub fn to_dot(&self) -> String {
-        let mut out = String::from("digraph plinth {\n  rankdir = \"RL\";\n  node [shape = box];\n");
+        let mut out =
+            String::from("digraph plinth {\n  rankdir = \"RL\";\n  node [shape = box];\n");
         let mut nodes: Vec<&String> = self.graph.node_weights().collect();
         nodes.sort();
         for node in nodes {
@@ -168,7 +208,13 @@ impl DependencyGraph {
         let mut edges: Vec<(String, String, bool)> = self
             .graph
             .edge_references()
-            .map(|e| (self.graph[e.source()].clone(), self.graph[e.target()].clone(), e.weight().explicit))
+            .map(|e| {
+                (
+                    self.graph[e.source()].clone(),
+                    self.graph[e.target()].clone(),
+                    e.weight().explicit,
+                )
+            })
             .collect();
         edges.sort();
         for (from, to, explicit) in edges {
@@ -190,7 +236,11 @@ pub struct CycleError {
 }
 
 impl CycleError {
-    fn new(graph: &DiGraph<String, Edge>, cycle: &[petgraph::graph::EdgeIndex], sources: &Arc<SourceMap>) -> Self {
+    fn new(
+        graph: &DiGraph<String, Edge>,
+        cycle: &[petgraph::graph::EdgeIndex],
+        sources: &Arc<SourceMap>,
+    ) -> Self {
         let mut names = Vec::new();
         let mut hops = Vec::new();
         let mut labels = Vec::new();
@@ -199,8 +249,17 @@ impl CycleError {
             let (from, to) = graph.edge_endpoints(edge).unwrap_or_default();
             let weight = &graph[edge];
             names.push(graph[from].clone());
-            let how = if weight.explicit { "lists in `depends_on`" } else { "refers to" };
-            hops.push(format!("`{}` {how} `{}` at {}", graph[from], graph[to], sources.locate(weight.origin)));
+            let how = if weight.explicit {
+                "lists in `depends_on`"
+            } else {
+                "refers to"
+            };
+            hops.push(format!(
+                "`{}` {how} `{}` at {}",
+                graph[from],
+                graph[to],
+                sources.locate(weight.origin)
+            ));
             if weight.origin.file == first_file {
                 labels.push(LabeledSpan::new_with_span(
                     Some(format!("{} → {}", graph[from], graph[to])),

@@ -41,7 +41,11 @@ pub struct ApplyResult {
 
 /// Plans and applies.
 pub async fn apply(workspace: &Workspace, options: ApplyOptions<'_>) -> Result<ApplyResult> {
-    let operation = if options.plan.destroy { "destroy" } else { "apply" };
+    let operation = if options.plan.destroy {
+        "destroy"
+    } else {
+        "apply"
+    };
     let lock = workspace.lock(operation, options.lock_timeout).await?;
     let renewal = workspace.renew_in_background(lock.clone());
     let result = apply_locked(workspace, None, options).await;
@@ -51,7 +55,11 @@ pub async fn apply(workspace: &Workspace, options: ApplyOptions<'_>) -> Result<A
 }
 
 /// Applies a saved plan, refusing a stale one.
-pub async fn apply_saved(workspace: &Workspace, plan: Plan, options: ApplyOptions<'_>) -> Result<ApplyResult> {
+pub async fn apply_saved(
+    workspace: &Workspace,
+    plan: Plan,
+    options: ApplyOptions<'_>,
+) -> Result<ApplyResult> {
     let lock = workspace.lock("apply", options.lock_timeout).await?;
     let renewal = workspace.renew_in_background(lock.clone());
     let result = apply_locked(workspace, Some(plan), options).await;
@@ -60,7 +68,11 @@ pub async fn apply_saved(workspace: &Workspace, plan: Plan, options: ApplyOption
     result
 }
 
-async fn apply_locked(workspace: &Workspace, saved: Option<Plan>, options: ApplyOptions<'_>) -> Result<ApplyResult> {
+async fn apply_locked(
+    workspace: &Workspace,
+    saved: Option<Plan>,
+    options: ApplyOptions<'_>,
+) -> Result<ApplyResult> {
     let state = workspace.store.load().await.into_diagnostic()?;
     let plan = match saved {
         Some(plan) => {
@@ -69,12 +81,24 @@ async fn apply_locked(workspace: &Workspace, saved: Option<Plan>, options: Apply
         }
         None => plan_with_state(workspace, state.as_ref(), &options.plan).await?,
     };
-    let nothing_to_do = !plan.has_changes() && !plan.changes.iter().any(|c| c.prior.as_ref().is_some_and(|p| p.refreshed));
+    let nothing_to_do = !plan.has_changes()
+        && !plan
+            .changes
+            .iter()
+            .any(|c| c.prior.as_ref().is_some_and(|p| p.refreshed));
     if nothing_to_do {
-        return Ok(ApplyResult { plan, report: None, journal: JournalStats::default() });
+        return Ok(ApplyResult {
+            plan,
+            report: None,
+            journal: JournalStats::default(),
+        });
     }
     if !(options.confirm)(&plan)? {
-        return Ok(ApplyResult { plan, report: None, journal: JournalStats::default() });
+        return Ok(ApplyResult {
+            plan,
+            report: None,
+            journal: JournalStats::default(),
+        });
     }
 
     let mut document = match state {
@@ -93,7 +117,10 @@ async fn apply_locked(workspace: &Workspace, saved: Option<Plan>, options: Apply
     let salt = document.salt.clone();
     let (journal, writer) = JournalWriter::start(workspace.store.clone(), document.clone());
     if !early.is_empty() {
-        journal.write(early).await.map_err(|e| miette!("recording generated secrets: {e}"))?;
+        journal
+            .write(early)
+            .await
+            .map_err(|e| miette!("recording generated secrets: {e}"))?;
     }
     let known = known_values(&document, &plan);
     let executor = Executor {
@@ -106,7 +133,9 @@ async fn apply_locked(workspace: &Workspace, saved: Option<Plan>, options: Apply
         salt: &salt,
     };
     let mut known_after = known;
-    let report = executor.run(&plan, &journal, std::mem::take(&mut known_after)).await;
+    let report = executor
+        .run(&plan, &journal, std::mem::take(&mut known_after))
+        .await;
 
     // Outputs from what is now recorded.
     drop(journal);
@@ -128,11 +157,19 @@ async fn apply_locked(workspace: &Workspace, saved: Option<Plan>, options: Apply
     document.serial += 1;
     document.plinth_version = env!("CARGO_PKG_VERSION").to_string();
     workspace.store.compact(&document).await.into_diagnostic()?;
-    Ok(ApplyResult { plan, report: Some(report), journal: stats })
+    Ok(ApplyResult {
+        plan,
+        report: Some(report),
+        journal: stats,
+    })
 }
 
 /// Refuses a saved plan made against other config or state.
-fn check_saved_plan(workspace: &Workspace, plan: &Plan, state: Option<&StateDocument>) -> Result<()> {
+fn check_saved_plan(
+    workspace: &Workspace,
+    plan: &Plan,
+    state: Option<&StateDocument>,
+) -> Result<()> {
     if plan.stack != workspace.stack.name || plan.environment != workspace.stack.environment {
         return Err(miette!(
             help = "apply it to the stack and environment it was made for",
@@ -177,19 +214,43 @@ fn check_saved_plan(workspace: &Workspace, plan: &Plan, state: Option<&StateDocu
 }
 
 /// Every secret the changes need must be available; generated ones are created now.
-fn check_secrets(workspace: &Workspace, plan: &Plan, secrets: &mut Secrets, early: &mut Vec<JournalEntry>) -> Result<()> {
+fn check_secrets(
+    workspace: &Workspace,
+    plan: &Plan,
+    secrets: &mut Secrets,
+    early: &mut Vec<JournalEntry>,
+) -> Result<()> {
     let mut missing = BTreeMap::new();
-    let unresolved: BTreeMap<String, String> = secrets.unresolved().map(|(k, v)| (k.clone(), v.clone())).collect();
-    for change in plan.changes.iter().filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace)) {
-        let Some(config) = workspace.stack.resources.iter().find(|r| r.address.to_string() == change.address) else {
+    let unresolved: BTreeMap<String, String> = secrets
+        .unresolved()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace))
+    {
+        let Some(config) = workspace
+            .stack
+            .resources
+            .iter()
+            .find(|r| r.address.to_string() == change.address)
+        else {
             continue;
         };
         for expr in config.attributes.values() {
             for secret in expr.secrets() {
                 if let Some(reason) = unresolved.get(&secret.name) {
-                    missing.entry(secret.name.clone()).or_insert_with(|| (reason.clone(), Vec::new())).1.push(change.address.clone());
+                    missing
+                        .entry(secret.name.clone())
+                        .or_insert_with(|| (reason.clone(), Vec::new()))
+                        .1
+                        .push(change.address.clone());
                 } else if let Some(value) = secrets.generate(&secret.name) {
-                    early.push(JournalEntry::Secret { name: secret.name.clone(), value });
+                    early.push(JournalEntry::Secret {
+                        name: secret.name.clone(),
+                        value,
+                    });
                 }
             }
         }
@@ -199,7 +260,9 @@ fn check_secrets(workspace: &Workspace, plan: &Plan, secrets: &mut Secrets, earl
     }
     let lines: Vec<String> = missing
         .iter()
-        .map(|(name, (reason, users))| format!("`{name}`: {reason} (needed by {})", users.join(", ")))
+        .map(|(name, (reason, users))| {
+            format!("`{name}`: {reason} (needed by {})", users.join(", "))
+        })
         .collect();
     Err(miette!(
         help = "set the missing secrets (see `[secrets]` in the stack) and run apply again",
@@ -226,7 +289,11 @@ fn known_values(document: &StateDocument, plan: &Plan) -> HashMap<String, Object
 }
 
 /// Outputs evaluated against the state (sensitive ones redacted).
-pub fn evaluate_outputs(workspace: &Workspace, document: &StateDocument, secrets: &Secrets) -> BTreeMap<String, serde_json::Value> {
+pub fn evaluate_outputs(
+    workspace: &Workspace,
+    document: &StateDocument,
+    secrets: &Secrets,
+) -> BTreeMap<String, serde_json::Value> {
     let scope = StateScope { document, secrets };
     workspace
         .stack

@@ -11,7 +11,9 @@ use super::workspace::Workspace;
 /// One line describing a valid stack.
 pub fn validate_summary(workspace: &Workspace) -> String {
     let stack = &workspace.stack;
-    let providers = workspace.registry.provider_names(stack.resources.iter().map(|r| r.address.type_name.as_str()));
+    let providers = workspace
+        .registry
+        .provider_names(stack.resources.iter().map(|r| r.address.type_name.as_str()));
     format!(
         "The stack `{}` is valid for environment `{}`: {} resources, {} dependencies, providers: {}.",
         stack.name,
@@ -44,7 +46,12 @@ pub fn show_state(document: Option<&StateDocument>, address: Option<&str>) -> Re
             continue;
         }
         found = true;
-        let _ = writeln!(out, "\n# {addr} ({:?}) id={}", record.status, record.id.as_deref().unwrap_or("(none)"));
+        let _ = writeln!(
+            out,
+            "\n# {addr} ({:?}) id={}",
+            record.status,
+            record.id.as_deref().unwrap_or("(none)")
+        );
         if let Some(intent) = &record.pending {
             let _ = writeln!(
                 out,
@@ -67,7 +74,9 @@ pub fn show_state(document: Option<&StateDocument>, address: Option<&str>) -> Re
 pub fn outputs(document: Option<&StateDocument>, name: Option<&str>, json: bool) -> Result<String> {
     let outputs = document.map(|d| d.outputs.clone()).unwrap_or_default();
     if let Some(name) = name {
-        let value = outputs.get(name).ok_or_else(|| miette!("no output `{name}` (run apply first?)"))?;
+        let value = outputs
+            .get(name)
+            .ok_or_else(|| miette!("no output `{name}` (run apply first?)"))?;
         let value = Value::from_json(value);
         return Ok(if json {
             format!("{}\n", masked_json(&value))
@@ -79,11 +88,18 @@ pub fn outputs(document: Option<&StateDocument>, name: Option<&str>, json: bool)
         });
     }
     if json {
-        let map: serde_json::Map<String, serde_json::Value> =
-            outputs.iter().map(|(k, v)| (k.clone(), masked_json(&Value::from_json(v)))).collect();
-        return serde_json::to_string_pretty(&map).map(|s| s + "\n").into_diagnostic();
+        let map: serde_json::Map<String, serde_json::Value> = outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), masked_json(&Value::from_json(v))))
+            .collect();
+        return serde_json::to_string_pretty(&map)
+            .map(|s| s + "\n")
+            .into_diagnostic();
     }
-    Ok(outputs.iter().map(|(k, v)| format!("{k} = {}\n", Value::from_json(v))).collect())
+    Ok(outputs
+        .iter()
+        .map(|(k, v)| format!("{k} = {}\n", Value::from_json(v)))
+        .collect())
 }
 
 fn masked_json(value: &Value) -> serde_json::Value {
@@ -98,7 +114,11 @@ fn masked_json(value: &Value) -> serde_json::Value {
 pub async fn force_unlock(workspace: &Workspace, id: &str) -> Result<String> {
     let locks = workspace.store.locks().await.into_diagnostic()?;
     let lock = locks.iter().find(|l| l.id == id);
-    workspace.store.force_unlock(id).await.map_err(|e| miette!(help = "`plinth lock list` shows the current lock", "{e}"))?;
+    workspace
+        .store
+        .force_unlock(id)
+        .await
+        .map_err(|e| miette!(help = "`plinth lock list` shows the current lock", "{e}"))?;
     Ok(match lock {
         Some(lock) => format!("Removed {}.\n", lock.describe()),
         None => format!("Removed lock {id}.\n"),

@@ -52,20 +52,30 @@ pub fn write(path: &Path, file: &PlanFile) -> Result<()> {
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| miette!("cannot write the plan file {}: {e}", tmp.display()))?;
-    out.write_all(&bytes).and_then(|_| out.sync_all()).into_diagnostic()?;
-    std::fs::rename(&tmp, path).map_err(|e| miette!("cannot write the plan file {}: {e}", path.display()))
+    out.write_all(&bytes)
+        .and_then(|_| out.sync_all())
+        .into_diagnostic()?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| miette!("cannot write the plan file {}: {e}", path.display()))
 }
 
 /// Reads a plan file, refusing other formats and versions.
 pub fn read(path: &Path) -> Result<PlanFile> {
-    let bytes = std::fs::read(path).map_err(|e| miette!("cannot read the plan file {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| miette!("cannot read the plan file {}: {e}", path.display()))?;
     let file: PlanFile = serde_json::from_slice(&bytes).map_err(|e| {
-        miette!(help = "make it with `plinth plan --out FILE`", "{} is not a Plinth plan file: {e}", path.display())
+        miette!(
+            help = "make it with `plinth plan --out FILE`",
+            "{} is not a Plinth plan file: {e}",
+            path.display()
+        )
     })?;
     if file.kind != PLAN_FILE_KIND {
         return Err(miette!("{} is not a Plinth plan file", path.display()));
     }
-    if file.plan.format_version != PLAN_FORMAT_VERSION || file.plan.plinth_version != env!("CARGO_PKG_VERSION") {
+    if file.plan.format_version != PLAN_FORMAT_VERSION
+        || file.plan.plinth_version != env!("CARGO_PKG_VERSION")
+    {
         return Err(miette!(
             help = "plan again with this version of Plinth",
             "{} was made by Plinth {} (plan format {}); this is Plinth {} (format {})",

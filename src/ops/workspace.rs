@@ -39,9 +39,13 @@ impl Workspace {
     /// Loads the stack in `dir` and opens its state store.
     pub fn open(dir: &Path, options: &OpenOptions) -> Result<Workspace> {
         let registry = Registry::default_registry();
-        let stack = config::load(dir, &options.load, registry.schemas()).map_err(miette::Report::new)?;
-        let graph = DependencyGraph::build(&stack).map_err(miette::Report::new)?;
-        let local_dir = match (&options.state_dir, stack.backend.settings.get("path").and_then(|v| v.as_str())) {
+        let stack =
+            config::load(dir, &options.load, registry.schemas()).map_err(miette::Report::new)?;
+        let graph = DependencyGraph::build(&stack).map_err(|e| miette::Report::new(*e))?;
+        let local_dir = match (
+            &options.state_dir,
+            stack.backend.settings.get("path").and_then(|v| v.as_str()),
+        ) {
             (Some(dir), _) => dir.clone(),
             (None, Some(path)) => stack.dir.join(path),
             (None, None) => stack.dir.join(".plinth"),
@@ -55,12 +59,21 @@ impl Workspace {
                 ))
             }
         };
-        Ok(Workspace { stack, graph, registry, store, work_dir: local_dir })
+        Ok(Workspace {
+            stack,
+            graph,
+            registry,
+            store,
+            work_dir: local_dir,
+        })
     }
 
     /// Takes the state lock, waiting up to `timeout` for another holder to finish.
     pub async fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo> {
-        let request = LockRequest { operation: operation.to_string(), lease_seconds: lease_seconds() };
+        let request = LockRequest {
+            operation: operation.to_string(),
+            lease_seconds: lease_seconds(),
+        };
         let start = Instant::now();
         loop {
             match self.store.lock(&request).await {
@@ -105,5 +118,8 @@ impl Workspace {
 
 /// Lock lease in seconds (`PLINTH_LOCK_LEASE_SECONDS`, default 120); renewed every third.
 pub fn lease_seconds() -> u64 {
-    std::env::var("PLINTH_LOCK_LEASE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(120)
+    std::env::var("PLINTH_LOCK_LEASE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120)
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use plinth_provider::{
-    object_from_json, object_to_persisted_json, AttributeMode, CallContext, NoProgress, Object, Schema, Value,
+    object_from_json, object_to_persisted_json, AttributeMode, CallContext, NoProgress, Object,
+    Schema, Value,
 };
 use plinth_state::{ResourceStatus, StateDocument};
 
@@ -118,33 +119,56 @@ pub fn desired_inputs(resource: &ResourceConfig, schema: &Schema, scope: &dyn Sc
 
 impl Planner<'_> {
     /// Makes the plan.
-    pub async fn plan(&self, state: Option<&StateDocument>, options: &PlanOptions) -> Result<Plan, PlanError> {
+    pub async fn plan(
+        &self,
+        state: Option<&StateDocument>,
+        options: &PlanOptions,
+    ) -> Result<Plan, PlanError> {
         let mut warnings = Vec::new();
         let empty = StateDocument::new(env!("CARGO_PKG_VERSION"));
         let doc = state.unwrap_or(&empty);
         let salt = doc.salt.as_str();
 
         for (name, reason) in self.secrets.unresolved() {
-            warnings.push(format!("secret `{name}` is unresolved ({reason}); `apply` will need it"));
+            warnings.push(format!(
+                "secret `{name}` is unresolved ({reason}); `apply` will need it"
+            ));
         }
         self.preflight(doc, &mut warnings).await?;
 
-        let refreshed = refresh(doc, self.secrets, self.stack, self.registry, self.work_dir, !options.skip_refresh, &mut warnings)
-            .await
-            .map_err(PlanError::Refresh)?;
+        let refreshed = refresh(
+            doc,
+            self.secrets,
+            self.stack,
+            self.registry,
+            self.work_dir,
+            !options.skip_refresh,
+            &mut warnings,
+        )
+        .await
+        .map_err(PlanError::Refresh)?;
 
         let selected = self.selected(doc, options)?;
-        let config_by_address: HashMap<String, &ResourceConfig> =
-            self.stack.resources.iter().map(|r| (r.address.to_string(), r)).collect();
+        let config_by_address: HashMap<String, &ResourceConfig> = self
+            .stack
+            .resources
+            .iter()
+            .map(|r| (r.address.to_string(), r))
+            .collect();
 
-        let mut planned: HashMap<String, Object> = HashMap::with_capacity(self.stack.resources.len());
+        let mut planned: HashMap<String, Object> =
+            HashMap::with_capacity(self.stack.resources.len());
         let mut changes = Vec::with_capacity(self.stack.resources.len() + doc.resources.len());
         let mut drift = Vec::new();
 
         // Drift, from refresh, for everything recorded.
         for (address, record) in &doc.resources {
-            let Some(result) = refreshed.get(address) else { continue };
-            let Some(schema) = self.registry.schema(&record.type_name) else { continue };
+            let Some(result) = refreshed.get(address) else {
+                continue;
+            };
+            let Some(schema) = self.registry.schema(&record.type_name) else {
+                continue;
+            };
             let recorded = object_from_json(&record.attributes);
             match result {
                 Refreshed::Gone if record.id.is_some() => drift.push(Drift {
@@ -170,7 +194,9 @@ impl Planner<'_> {
 
         // Resources in the configuration, in dependency order.
         for address in self.graph.dependency_order() {
-            let Some(resource) = config_by_address.get(&address) else { continue };
+            let Some(resource) = config_by_address.get(&address) else {
+                continue;
+            };
             let schema = match self.registry.schema(&resource.address.type_name) {
                 Some(schema) => schema,
                 None => continue,
@@ -180,7 +206,9 @@ impl Planner<'_> {
             let (prior_id, prior) = match live {
                 Some(Refreshed::Live { id, attributes })
                 | Some(Refreshed::Recovered { id, attributes })
-                | Some(Refreshed::Recorded { id, attributes }) => (Some(id.clone()), Some(attributes.clone())),
+                | Some(Refreshed::Recorded { id, attributes }) => {
+                    (Some(id.clone()), Some(attributes.clone()))
+                }
                 _ => (None, None),
             };
             if !selected.contains(&address) {
@@ -189,9 +217,16 @@ impl Planner<'_> {
                 }
                 continue;
             }
-            let scope = PlannedScope { planned: &planned, secrets: self.secrets };
+            let scope = PlannedScope {
+                planned: &planned,
+                secrets: self.secrets,
+            };
             let desired = desired_inputs(resource, schema, &scope);
-            let provider = self.registry.provider_name(&resource.address.type_name).unwrap_or("unknown").to_string();
+            let provider = self
+                .registry
+                .provider_name(&resource.address.type_name)
+                .unwrap_or("unknown")
+                .to_string();
             let mut change = ResourceChange {
                 address: address.clone(),
                 type_name: resource.address.type_name.clone(),
@@ -242,7 +277,14 @@ impl Planner<'_> {
                 (Some(prior), _, _) => {
                     let tainted = record.is_some_and(|r| r.status == ResourceStatus::Tainted);
                     let requested = options.replace.contains(&address);
-                    let diffs = attribute_diffs(schema, prior, &desired, salt, &resource.lifecycle.ignore_changes, true);
+                    let diffs = attribute_diffs(
+                        schema,
+                        prior,
+                        &desired,
+                        salt,
+                        &resource.lifecycle.ignore_changes,
+                        true,
+                    );
                     let forced: BTreeSet<String> = diffs
                         .iter()
                         .filter(|d| d.forces_replacement)
@@ -257,7 +299,8 @@ impl Planner<'_> {
                         } else if requested {
                             "requested with --replace".to_string()
                         } else {
-                            let names: Vec<String> = change.forced_by.iter().map(|f| format!("`{f}`")).collect();
+                            let names: Vec<String> =
+                                change.forced_by.iter().map(|f| format!("`{f}`")).collect();
                             format!("{} forces replacement", names.join(", "))
                         });
                         change.replace_order = Some(if resource.lifecycle.create_before_destroy {
@@ -275,14 +318,20 @@ impl Planner<'_> {
                 }
             };
             let mut after = after;
-            if matches!(change.action, Action::Create | Action::Update | Action::Replace) {
+            if matches!(
+                change.action,
+                Action::Create | Action::Update | Action::Replace
+            ) {
                 self.refine(&change, prior.as_ref(), &mut after).await?;
                 if change.action == Action::Create {
                     change.diffs = creation_diffs(schema, &after);
                 }
             }
             change.risk = risk(schema, change.action, change.replace_order);
-            if change.action != Action::NoOp && matches!(change.action, Action::Replace) && resource.lifecycle.prevent_destroy {
+            if change.action != Action::NoOp
+                && matches!(change.action, Action::Replace)
+                && resource.lifecycle.prevent_destroy
+            {
                 change.blocked = Some(prevent_destroy_message(&address, change.reason.as_deref()));
             }
             planned.insert(address.clone(), after);
@@ -293,7 +342,10 @@ impl Planner<'_> {
         let mut deletions = Vec::new();
         for (address, record) in &doc.resources {
             let in_config = config_by_address.contains_key(address);
-            if (in_config && !options.destroy) || options.refresh_only || !selected.contains(address) {
+            if (in_config && !options.destroy)
+                || options.refresh_only
+                || !selected.contains(address)
+            {
                 continue;
             }
             let (id, attributes) = match refreshed.get(address) {
@@ -305,7 +357,11 @@ impl Planner<'_> {
                     deletions.push(ResourceChange {
                         address: address.clone(),
                         type_name: record.type_name.clone(),
-                        provider: self.registry.provider_name(&record.type_name).unwrap_or("unknown").into(),
+                        provider: self
+                            .registry
+                            .provider_name(&record.type_name)
+                            .unwrap_or("unknown")
+                            .into(),
                         action: Action::NoOp,
                         replace_order: None,
                         reason: Some("already gone; its record will be removed".into()),
@@ -321,18 +377,32 @@ impl Planner<'_> {
                 }
             };
             let schema = self.registry.schema(&record.type_name);
-            let prevent = config_by_address.get(address).is_some_and(|r| r.lifecycle.prevent_destroy);
-            let reason = if options.destroy { "destroy requested" } else { "not in the configuration" };
+            let prevent = config_by_address
+                .get(address)
+                .is_some_and(|r| r.lifecycle.prevent_destroy);
+            let reason = if options.destroy {
+                "destroy requested"
+            } else {
+                "not in the configuration"
+            };
             deletions.push(ResourceChange {
                 address: address.clone(),
                 type_name: record.type_name.clone(),
-                provider: self.registry.provider_name(&record.type_name).unwrap_or("unknown").into(),
+                provider: self
+                    .registry
+                    .provider_name(&record.type_name)
+                    .unwrap_or("unknown")
+                    .into(),
                 action: Action::Delete,
                 replace_order: None,
                 reason: Some(reason.into()),
                 forced_by: Vec::new(),
                 diffs: Vec::new(),
-                dependencies: if in_config { self.graph.dependencies(address) } else { record.dependencies.clone() },
+                dependencies: if in_config {
+                    self.graph.dependencies(address)
+                } else {
+                    record.dependencies.clone()
+                },
                 risk: schema.and_then(|s| risk(s, Action::Delete, None)),
                 blocked: prevent.then(|| prevent_destroy_message(address, Some(reason))),
                 prior: Some(PriorRecord {
@@ -346,7 +416,11 @@ impl Planner<'_> {
         changes.extend(deletions);
         propagate_blocks(&mut changes);
 
-        let outputs = if options.destroy { Vec::new() } else { self.output_changes(doc, &planned) };
+        let outputs = if options.destroy {
+            Vec::new()
+        } else {
+            self.output_changes(doc, &planned)
+        };
         Ok(Plan {
             format_version: PLAN_FORMAT_VERSION,
             plinth_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -366,7 +440,11 @@ impl Planner<'_> {
 
     /// Provider preflight checks (cluster version, ...), only for providers already in use
     /// or with preconditions declared.
-    async fn preflight(&self, doc: &StateDocument, warnings: &mut Vec<String>) -> Result<(), PlanError> {
+    async fn preflight(
+        &self,
+        doc: &StateDocument,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), PlanError> {
         let types = self
             .stack
             .resources
@@ -374,40 +452,79 @@ impl Planner<'_> {
             .map(|r| r.address.type_name.as_str())
             .chain(doc.resources.values().map(|r| r.type_name.as_str()));
         for name in self.registry.provider_names(types) {
-            let Some(conditions) = self.stack.preconditions.get(name) else { continue };
-            let Some(type_name) = self.stack.resources.iter().map(|r| r.address.type_name.as_str()).find(|t| self.registry.provider_name(t) == Some(name)) else {
+            let Some(conditions) = self.stack.preconditions.get(name) else {
+                continue;
+            };
+            let Some(type_name) = self
+                .stack
+                .resources
+                .iter()
+                .map(|r| r.address.type_name.as_str())
+                .find(|t| self.registry.provider_name(t) == Some(name))
+            else {
                 continue;
             };
             let provider = self
                 .registry
                 .provider_for(type_name, self.stack, self.work_dir)
                 .await
-                .map_err(|error| PlanError::Provider { context: format!("configuring provider `{name}`"), error })?;
-            let notes = provider
-                .preflight(conditions)
-                .await
-                .map_err(|error| PlanError::Provider { context: format!("provider `{name}` preconditions"), error })?;
+                .map_err(|error| PlanError::Provider {
+                    context: format!("configuring provider `{name}`"),
+                    error,
+                })?;
+            let notes =
+                provider
+                    .preflight(conditions)
+                    .await
+                    .map_err(|error| PlanError::Provider {
+                        context: format!("provider `{name}` preconditions"),
+                        error,
+                    })?;
             warnings.extend(notes.into_iter().map(|n| format!("{name}: {n}")));
         }
         Ok(())
     }
 
-    async fn refine(&self, change: &ResourceChange, prior: Option<&Object>, after: &mut Object) -> Result<(), PlanError> {
+    async fn refine(
+        &self,
+        change: &ResourceChange,
+        prior: Option<&Object>,
+        after: &mut Object,
+    ) -> Result<(), PlanError> {
         let resource = self
             .registry
             .resource_for(&change.type_name, self.stack, self.work_dir)
             .await
-            .map_err(|error| PlanError::Provider { context: format!("configuring the provider of {}", change.address), error })?;
-        let ctx = CallContext { address: &change.address, token: "", progress: &NoProgress, timeout: None };
-        let prior = if change.action == Action::Update { prior } else { None };
+            .map_err(|error| PlanError::Provider {
+                context: format!("configuring the provider of {}", change.address),
+                error,
+            })?;
+        let ctx = CallContext {
+            address: &change.address,
+            token: "",
+            progress: &NoProgress,
+            timeout: None,
+        };
+        let prior = if change.action == Action::Update {
+            prior
+        } else {
+            None
+        };
         resource
             .refine_plan(&ctx, prior, after)
             .await
-            .map_err(|error| PlanError::Provider { context: format!("planning {}", change.address), error })
+            .map_err(|error| PlanError::Provider {
+                context: format!("planning {}", change.address),
+                error,
+            })
     }
 
     /// Addresses in scope: all, or the targets plus their dependencies.
-    fn selected(&self, doc: &StateDocument, options: &PlanOptions) -> Result<HashSet<String>, PlanError> {
+    fn selected(
+        &self,
+        doc: &StateDocument,
+        options: &PlanOptions,
+    ) -> Result<HashSet<String>, PlanError> {
         let all: HashSet<String> = self
             .stack
             .resources
@@ -417,7 +534,9 @@ impl Planner<'_> {
             .collect();
         for address in &options.replace {
             if !all.contains(address) {
-                return Err(PlanError::Usage(format!("--replace `{address}`: no such resource in the stack or state")));
+                return Err(PlanError::Usage(format!(
+                    "--replace `{address}`: no such resource in the stack or state"
+                )));
             }
         }
         if options.targets.is_empty() {
@@ -426,19 +545,31 @@ impl Planner<'_> {
         let mut selected = HashSet::new();
         let mut stack: Vec<String> = Vec::new();
         for target in &options.targets {
-            let matches: Vec<&String> =
-                all.iter().filter(|a| *a == target || a.starts_with(&format!("{target}["))).collect();
+            let matches: Vec<&String> = all
+                .iter()
+                .filter(|a| *a == target || a.starts_with(&format!("{target}[")))
+                .collect();
             if matches.is_empty() {
-                return Err(PlanError::Usage(format!("--target `{target}`: no such resource in the stack or state")));
+                return Err(PlanError::Usage(format!(
+                    "--target `{target}`: no such resource in the stack or state"
+                )));
             }
             stack.extend(matches.into_iter().cloned());
         }
         while let Some(address) = stack.pop() {
             if selected.insert(address.clone()) {
-                let deps = if self.stack.resources.iter().any(|r| r.address.to_string() == address) {
+                let deps = if self
+                    .stack
+                    .resources
+                    .iter()
+                    .any(|r| r.address.to_string() == address)
+                {
                     self.graph.dependencies(&address)
                 } else {
-                    doc.resources.get(&address).map(|r| r.dependencies.clone()).unwrap_or_default()
+                    doc.resources
+                        .get(&address)
+                        .map(|r| r.dependencies.clone())
+                        .unwrap_or_default()
                 };
                 stack.extend(deps);
             }
@@ -446,13 +577,24 @@ impl Planner<'_> {
         Ok(selected)
     }
 
-    fn output_changes(&self, doc: &StateDocument, planned: &HashMap<String, Object>) -> Vec<OutputChange> {
-        let scope = PlannedScope { planned, secrets: self.secrets };
+    fn output_changes(
+        &self,
+        doc: &StateDocument,
+        planned: &HashMap<String, Object>,
+    ) -> Vec<OutputChange> {
+        let scope = PlannedScope {
+            planned,
+            secrets: self.secrets,
+        };
         let mut out = Vec::new();
         let mut names: BTreeSet<&String> = self.stack.outputs.keys().collect();
         names.extend(doc.outputs.keys());
         for name in names {
-            let before = doc.outputs.get(name).map(Value::from_json).unwrap_or(Value::Null);
+            let before = doc
+                .outputs
+                .get(name)
+                .map(Value::from_json)
+                .unwrap_or(Value::Null);
             let after = match self.stack.outputs.get(name) {
                 Some(output) => {
                     let value = eval(&output.value, &scope);
@@ -465,7 +607,11 @@ impl Planner<'_> {
                 None => Value::Null,
             };
             if after.has_unknown() || !after.same_as(&before, &doc.salt) {
-                out.push(OutputChange { name: name.clone(), before: DiffValue::of(&before), after: DiffValue::of(&after) });
+                out.push(OutputChange {
+                    name: name.clone(),
+                    before: DiffValue::of(&before),
+                    after: DiffValue::of(&after),
+                });
             }
         }
         out
@@ -482,8 +628,11 @@ fn prevent_destroy_message(address: &str, reason: Option<&str>) -> String {
 
 /// Marks every change depending (transitively) on a blocked one as blocked too.
 fn propagate_blocks(changes: &mut [ResourceChange]) {
-    let mut blocked: HashMap<String, String> =
-        changes.iter().filter(|c| c.blocked.is_some()).map(|c| (c.address.clone(), c.address.clone())).collect();
+    let mut blocked: HashMap<String, String> = changes
+        .iter()
+        .filter(|c| c.blocked.is_some())
+        .map(|c| (c.address.clone(), c.address.clone()))
+        .collect();
     if blocked.is_empty() {
         return;
     }
@@ -493,8 +642,14 @@ fn propagate_blocks(changes: &mut [ResourceChange]) {
             if change.blocked.is_some() || change.action == Action::NoOp {
                 continue;
             }
-            if let Some(root) = change.dependencies.iter().find_map(|d| blocked.get(d).cloned()) {
-                change.blocked = Some(format!("depends on `{root}`, whose destruction `prevent_destroy` blocks"));
+            if let Some(root) = change
+                .dependencies
+                .iter()
+                .find_map(|d| blocked.get(d).cloned())
+            {
+                change.blocked = Some(format!(
+                    "depends on `{root}`, whose destruction `prevent_destroy` blocks"
+                ));
                 blocked.insert(change.address.clone(), root);
                 grew = true;
             }
@@ -509,7 +664,11 @@ fn risk(schema: &Schema, action: Action, order: Option<ReplaceOrder>) -> Option<
     match action {
         Action::Delete | Action::Replace if schema.stateful => Some(Risk::DataLoss),
         Action::Delete if schema.serves_traffic => Some(Risk::Downtime),
-        Action::Replace if schema.serves_traffic && order != Some(ReplaceOrder::CreateThenDelete) => Some(Risk::Downtime),
+        Action::Replace
+            if schema.serves_traffic && order != Some(ReplaceOrder::CreateThenDelete) =>
+        {
+            Some(Risk::Downtime)
+        }
         _ => None,
     }
 }
@@ -522,7 +681,9 @@ fn planned_after_create(schema: &Schema, desired: &Object) -> Object {
             AttributeMode::Computed => {
                 after.insert(attribute.name.clone(), Value::Unknown);
             }
-            AttributeMode::OptionalComputed if desired.get(&attribute.name).is_none_or(Value::is_null) => {
+            AttributeMode::OptionalComputed
+                if desired.get(&attribute.name).is_none_or(Value::is_null) =>
+            {
                 after.insert(attribute.name.clone(), Value::Unknown);
             }
             _ => {}
@@ -558,7 +719,12 @@ fn creation_diffs(schema: &Schema, planned: &Object) -> Vec<AttributeDiff> {
             _ if attribute.mode == AttributeMode::Computed => DiffValue::Unknown,
             _ => continue,
         };
-        diffs.push(AttributeDiff { path: attribute.name.clone(), before: DiffValue::Absent, after, forces_replacement: false });
+        diffs.push(AttributeDiff {
+            path: attribute.name.clone(),
+            before: DiffValue::Absent,
+            after,
+            forces_replacement: false,
+        });
     }
     diffs
 }
@@ -585,18 +751,35 @@ pub fn attribute_diffs(
             continue;
         }
         // An unresolved secret on an existing resource: assume it has not changed.
-        if desired_side && matches!(new, Value::Sensitive(inner) if inner.has_unknown()) && old.has_sensitive() {
+        if desired_side
+            && matches!(new, Value::Sensitive(inner) if inner.has_unknown())
+            && old.has_sensitive()
+        {
             continue;
         }
         if !new.has_unknown() && new.same_as(old, salt) {
             continue;
         }
-        diff_value(&attribute.name, old, new, salt, attribute.force_new, &mut diffs);
+        diff_value(
+            &attribute.name,
+            old,
+            new,
+            salt,
+            attribute.force_new,
+            &mut diffs,
+        );
     }
     diffs
 }
 
-fn diff_value(path: &str, old: &Value, new: &Value, salt: &str, force_new: bool, out: &mut Vec<AttributeDiff>) {
+fn diff_value(
+    path: &str,
+    old: &Value,
+    new: &Value,
+    salt: &str,
+    force_new: bool,
+    out: &mut Vec<AttributeDiff>,
+) {
     if let (Value::Map(a), Value::Map(b)) = (old, new) {
         let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
         for key in keys {

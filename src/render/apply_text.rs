@@ -20,7 +20,11 @@ pub struct TerminalReporter {
 impl TerminalReporter {
     /// A reporter; `scrub` lists secret plaintexts that must never be printed.
     pub fn new(style: Style, scrub: Vec<String>) -> Self {
-        TerminalReporter { style, in_flight: Mutex::new(BTreeMap::new()), scrub }
+        TerminalReporter {
+            style,
+            in_flight: Mutex::new(BTreeMap::new()),
+            scrub,
+        }
     }
 
     fn print(&self, line: &str) {
@@ -42,7 +46,11 @@ impl TerminalReporter {
             .iter()
             .filter(|(_, (_, since))| since.elapsed() >= every)
             .map(|(address, (verb, since))| {
-                format!("{address}: Still {}... [{} elapsed]", verb.to_lowercase(), format_duration(since.elapsed()))
+                format!(
+                    "{address}: Still {}... [{} elapsed]",
+                    verb.to_lowercase(),
+                    format_duration(since.elapsed())
+                )
             })
             .collect();
         drop(in_flight);
@@ -65,8 +73,18 @@ impl Reporter for TerminalReporter {
         self.print(&format!("{address}: {message}"));
     }
 
-    fn finished(&self, address: &str, verb: &str, elapsed: Duration, id: Option<&str>, error: Option<&str>) {
-        self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(address);
+    fn finished(
+        &self,
+        address: &str,
+        verb: &str,
+        elapsed: Duration,
+        id: Option<&str>,
+        error: Option<&str>,
+    ) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(address);
         match error {
             None => {
                 let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
@@ -137,10 +155,16 @@ pub fn render_apply_summary(report: &ApplyReport, destroy: bool, style: Style) -
         skipped.len()
     ));
     for (address, message) in failed {
-        out.push_str(&format!("  {} {address}: {message}\n", style.red("failed:")));
+        out.push_str(&format!(
+            "  {} {address}: {message}\n",
+            style.red("failed:")
+        ));
     }
     for (address, reason) in skipped {
-        out.push_str(&format!("  {} {address}: {reason}\n", style.yellow("skipped:")));
+        out.push_str(&format!(
+            "  {} {address}: {reason}\n",
+            style.yellow("skipped:")
+        ));
     }
     out
 }

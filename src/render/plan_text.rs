@@ -12,13 +12,27 @@ use crate::plan::{Action, AttributeDiff, DiffValue, Plan, ReplaceOrder, Resource
 pub fn render_plan(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     if !plan.drift.is_empty() {
-        let _ = writeln!(out, "{}", style.bold("Objects have changed outside of Plinth:"));
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bold("Objects have changed outside of Plinth:")
+        );
         let _ = writeln!(out);
         for drift in &plan.drift {
             if drift.deleted {
-                let _ = writeln!(out, "  {} {} has been deleted", style.red("-"), style.bold(&drift.address));
+                let _ = writeln!(
+                    out,
+                    "  {} {} has been deleted",
+                    style.red("-"),
+                    style.bold(&drift.address)
+                );
             } else {
-                let _ = writeln!(out, "  {} {} has changed", style.yellow("~"), style.bold(&drift.address));
+                let _ = writeln!(
+                    out,
+                    "  {} {} has changed",
+                    style.yellow("~"),
+                    style.bold(&drift.address)
+                );
                 for diff in &drift.diffs {
                     let _ = writeln!(out, "      {}", diff_line(diff, style));
                 }
@@ -27,7 +41,11 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         let _ = writeln!(out);
     }
 
-    let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let changes: Vec<&ResourceChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
     if plan.refresh_only {
         if plan.drift.is_empty() {
             let _ = writeln!(out, "No changes. Nothing changed outside of Plinth.");
@@ -68,7 +86,12 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
                 (_, DiffValue::Absent) => style.red("-"),
                 _ => style.yellow("~"),
             };
-            let _ = writeln!(out, "  {symbol} {} = {}", output.name, value_change(&output.before, &output.after));
+            let _ = writeln!(
+                out,
+                "  {symbol} {} = {}",
+                output.name,
+                value_change(&output.before, &output.after)
+            );
         }
         let _ = writeln!(out);
     }
@@ -115,7 +138,9 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
         Action::Create => "will be created".to_string(),
         Action::Update => "will be updated in place".to_string(),
         Action::Replace => match change.replace_order {
-            Some(ReplaceOrder::CreateThenDelete) => "must be replaced (create before destroy)".to_string(),
+            Some(ReplaceOrder::CreateThenDelete) => {
+                "must be replaced (create before destroy)".to_string()
+            }
             _ => "must be replaced".to_string(),
         },
         Action::Delete => "will be destroyed".to_string(),
@@ -144,7 +169,11 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
             (_, DiffValue::Absent) => style.red("-"),
             _ => style.yellow("~"),
         };
-        let mut line = format!("      {symbol} {:<width$} = {}", diff.path, value_change(&diff.before, &diff.after));
+        let mut line = format!(
+            "      {symbol} {:<width$} = {}",
+            diff.path,
+            value_change(&diff.before, &diff.after)
+        );
         if diff.forces_replacement && change.action == Action::Replace {
             line.push_str(&style.red(" # forces replacement"));
         }
@@ -155,7 +184,12 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
 }
 
 fn diff_line(diff: &AttributeDiff, style: Style) -> String {
-    format!("{} {} = {}", style.yellow("~"), diff.path, value_change(&diff.before, &diff.after))
+    format!(
+        "{} {} = {}",
+        style.yellow("~"),
+        diff.path,
+        value_change(&diff.before, &diff.after)
+    )
 }
 
 /// `old -> new`, `new` for additions, `old -> null` for removals.
@@ -181,10 +215,16 @@ pub fn show(value: &DiffValue) -> String {
 fn show_json(json: &Json) -> String {
     match json {
         Json::String(s) => format!("{s:?}"),
-        Json::Array(items) => format!("[{}]", items.iter().map(show_json).collect::<Vec<_>>().join(", ")),
+        Json::Array(items) => format!(
+            "[{}]",
+            items.iter().map(show_json).collect::<Vec<_>>().join(", ")
+        ),
         Json::Object(map) => format!(
             "{{ {} }}",
-            map.iter().map(|(k, v)| format!("{k} = {}", show_json(v))).collect::<Vec<_>>().join(", ")
+            map.iter()
+                .map(|(k, v)| format!("{k} = {}", show_json(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         other => other.to_string(),
     }

@@ -46,6 +46,9 @@ pub enum StateError {
 impl StateError {
     /// Wraps an I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        StateError::Io { context: context.into(), source }
+        StateError::Io {
+            context: context.into(),
+            source,
+        }
     }
 }

@@ -23,7 +23,8 @@ mod local;
 mod store;
 
 pub use document::{
-    now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus, StateDocument, FORMAT_VERSION,
+    now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus, StateDocument,
+    FORMAT_VERSION,
 };
 pub use error::StateError;
 pub use local::{parse_document, write_atomic, LocalStore};

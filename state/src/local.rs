@@ -25,7 +25,11 @@ pub struct LocalStore {
 impl LocalStore {
     /// A store for state `name` (usually the environment) in `dir`.
     pub fn new(dir: impl Into<PathBuf>, name: &str) -> Self {
-        LocalStore { dir: dir.into(), name: name.to_string(), journal: Mutex::new(None) }
+        LocalStore {
+            dir: dir.into(),
+            name: name.to_string(),
+            journal: Mutex::new(None),
+        }
     }
 
     /// Path of the state document.
@@ -46,7 +50,8 @@ impl LocalStore {
     }
 
     fn ensure_dir(&self) -> Result<(), StateError> {
-        fs::create_dir_all(&self.dir).map_err(|e| StateError::io(format!("creating {}", self.dir.display()), e))?;
+        fs::create_dir_all(&self.dir)
+            .map_err(|e| StateError::io(format!("creating {}", self.dir.display()), e))?;
         let ignore = self.dir.join(".gitignore");
         if !ignore.exists() {
             // The state directory holds secrets and local locks: keep it out of git.
@@ -68,10 +73,14 @@ impl LocalStore {
     fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
         let path = self.lock_path();
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| StateError::Corrupt {
-                location: path.display().to_string(),
-                reason: e.to_string(),
-            }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| StateError::Corrupt {
+                        location: path.display().to_string(),
+                        reason: e.to_string(),
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StateError::io(format!("reading {}", path.display()), e)),
         }
@@ -80,10 +89,11 @@ impl LocalStore {
 
 /// Parses a state document, rejecting unknown format versions.
 pub fn parse_document(bytes: &[u8], path: &Path) -> Result<StateDocument, StateError> {
-    let document: StateDocument = serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
-        location: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let document: StateDocument =
+        serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
+            location: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
     if document.format_version > crate::document::FORMAT_VERSION {
         return Err(StateError::Corrupt {
             location: path.display().to_string(),
@@ -114,10 +124,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| StateError::io(context("creating"), e))?;
-    file.write_all(bytes).map_err(|e| StateError::io(context("writing"), e))?;
-    file.sync_all().map_err(|e| StateError::io(context("syncing"), e))?;
+    file.write_all(bytes)
+        .map_err(|e| StateError::io(context("writing"), e))?;
+    file.sync_all()
+        .map_err(|e| StateError::io(context("syncing"), e))?;
     drop(file);
-    fs::rename(&tmp, path).map_err(|e| StateError::io(format!("renaming onto {}", path.display()), e))?;
+    fs::rename(&tmp, path)
+        .map_err(|e| StateError::io(format!("renaming onto {}", path.display()), e))?;
     sync_dir(dir);
     Ok(())
 }
@@ -163,10 +176,11 @@ impl StateStore for LocalStore {
                 // A torn final line: the write never completed, so it was never acknowledged.
                 break;
             }
-            let entry: JournalEntry = serde_json::from_slice(&line).map_err(|e| StateError::Corrupt {
-                location: format!("{} line {number}", path.display()),
-                reason: e.to_string(),
-            })?;
+            let entry: JournalEntry =
+                serde_json::from_slice(&line).map_err(|e| StateError::Corrupt {
+                    location: format!("{} line {number}", path.display()),
+                    reason: e.to_string(),
+                })?;
             let doc = document.get_or_insert_with(|| StateDocument::new(env!("CARGO_PKG_VERSION")));
             doc.apply(&entry);
         }
@@ -183,7 +197,10 @@ impl StateStore for LocalStore {
                 .map_err(|e| StateError::Backend(format!("encoding journal entry: {e}")))?;
             buffer.push(b'\n');
         }
-        let mut guard = self.journal.lock().map_err(|_| StateError::Backend("journal lock poisoned".into()))?;
+        let mut guard = self
+            .journal
+            .lock()
+            .map_err(|_| StateError::Backend("journal lock poisoned".into()))?;
         if guard.is_none() {
             self.ensure_dir()?;
             let path = self.journal_path();
@@ -195,10 +212,14 @@ impl StateStore for LocalStore {
                 .map_err(|e| StateError::io(format!("opening {}", path.display()), e))?;
             *guard = Some(file);
         }
-        let file = guard.as_mut().ok_or_else(|| StateError::Backend("journal not open".into()))?;
+        let file = guard
+            .as_mut()
+            .ok_or_else(|| StateError::Backend("journal not open".into()))?;
         file.write_all(&buffer)
             .and_then(|_| file.sync_data())
-            .map_err(|e| StateError::io(format!("appending to {}", self.journal_path().display()), e))
+            .map_err(|e| {
+                StateError::io(format!("appending to {}", self.journal_path().display()), e)
+            })
     }
 
     async fn compact(&self, document: &StateDocument) -> Result<(), StateError> {
@@ -229,10 +250,18 @@ impl StateStore for LocalStore {
             let _ = fs::remove_file(&backup);
             fs::hard_link(&path, &backup)
                 .or_else(|_| fs::copy(&path, &backup).map(|_| ()))
-                .map_err(|e| StateError::io(format!("keeping the previous state as {}", backup.display()), e))?;
+                .map_err(|e| {
+                    StateError::io(
+                        format!("keeping the previous state as {}", backup.display()),
+                        e,
+                    )
+                })?;
         }
         write_atomic(&path, &bytes)?;
-        let mut guard = self.journal.lock().map_err(|_| StateError::Backend("journal lock poisoned".into()))?;
+        let mut guard = self
+            .journal
+            .lock()
+            .map_err(|_| StateError::Backend("journal lock poisoned".into()))?;
         *guard = None;
         match fs::remove_file(self.journal_path()) {
             Ok(()) => {}
@@ -247,8 +276,14 @@ impl StateStore for LocalStore {
         self.ensure_dir()?;
         let path = self.lock_path();
         let mut lock = LockInfo::for_this_process(request);
-        let bytes = serde_json::to_vec_pretty(&lock).map_err(|e| StateError::Backend(e.to_string()))?;
-        match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        let bytes =
+            serde_json::to_vec_pretty(&lock).map_err(|e| StateError::Backend(e.to_string()))?;
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
             Ok(mut file) => {
                 file.write_all(&bytes)
                     .and_then(|_| file.sync_all())
@@ -262,18 +297,22 @@ impl StateStore for LocalStore {
             // Released between our attempt and the read: try once more.
             return self.lock(request).await;
         };
-        let same_host_dead = holder.owner == lock.owner && holder.pid != lock.pid && !process_alive(holder.pid);
+        let same_host_dead =
+            holder.owner == lock.owner && holder.pid != lock.pid && !process_alive(holder.pid);
         if !(holder.expired() || same_host_dead) {
             return Err(StateError::Locked(Box::new(holder)));
         }
         lock.took_over = Some(holder.describe());
-        let bytes = serde_json::to_vec_pretty(&lock).map_err(|e| StateError::Backend(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec_pretty(&lock).map_err(|e| StateError::Backend(e.to_string()))?;
         write_atomic(&path, &bytes)?;
         // Two processes may take over at once; the last rename wins, the other backs off.
         match self.read_lock()? {
             Some(current) if current.id == lock.id => Ok(lock),
             Some(current) => Err(StateError::Locked(Box::new(current))),
-            None => Err(StateError::Conflict("the lock vanished during takeover".into())),
+            None => Err(StateError::Conflict(
+                "the lock vanished during takeover".into(),
+            )),
         }
     }
 
@@ -282,7 +321,8 @@ impl StateStore for LocalStore {
             Some(current) if current.id == lock.id => {
                 let mut renewed = current;
                 renewed.expires = now_unix() + (lock.expires.saturating_sub(lock.created)).max(1);
-                let bytes = serde_json::to_vec_pretty(&renewed).map_err(|e| StateError::Backend(e.to_string()))?;
+                let bytes = serde_json::to_vec_pretty(&renewed)
+                    .map_err(|e| StateError::Backend(e.to_string()))?;
                 write_atomic(&self.lock_path(), &bytes)?;
                 Ok(renewed)
             }
@@ -355,10 +395,17 @@ mod tests {
         assert!(!store.journal_path().exists());
         let again = block_on(store.load()).unwrap().unwrap();
         assert_eq!(again, doc);
-        let mode = fs::metadata(store.state_path()).unwrap().permissions().mode() & 0o777;
+        let mode = fs::metadata(store.state_path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
         // A stale writer is refused.
-        assert!(matches!(block_on(store.compact(&doc)), Err(StateError::Conflict(_))));
+        assert!(matches!(
+            block_on(store.compact(&doc)),
+            Err(StateError::Conflict(_))
+        ));
     }
 
     #[test]
@@ -366,7 +413,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path(), "dev");
         block_on(store.append(&[record("a.one")])).unwrap();
-        let mut file = OpenOptions::new().append(true).open(store.journal_path()).unwrap();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(store.journal_path())
+            .unwrap();
         file.write_all(b"{\"op\":\"put\",\"addr").unwrap();
         let doc = block_on(store.load()).unwrap().unwrap();
         assert_eq!(doc.resources.len(), 1);
@@ -376,7 +426,10 @@ mod tests {
     fn second_locker_is_refused_with_the_holder_named() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path(), "dev");
-        let request = LockRequest { operation: "apply".into(), lease_seconds: 60 };
+        let request = LockRequest {
+            operation: "apply".into(),
+            lease_seconds: 60,
+        };
         let held = block_on(store.lock(&request)).unwrap();
         match block_on(store.lock(&request)) {
             Err(StateError::Locked(holder)) => assert_eq!(holder.id, held.id),
@@ -390,12 +443,19 @@ mod tests {
     fn an_expired_lease_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path(), "dev");
-        let mut stale = LockInfo::for_this_process(&LockRequest { operation: "apply".into(), lease_seconds: 0 });
+        let mut stale = LockInfo::for_this_process(&LockRequest {
+            operation: "apply".into(),
+            lease_seconds: 0,
+        });
         stale.owner = "ci@elsewhere".into();
         stale.expires = 1;
         fs::create_dir_all(dir.path()).unwrap();
         fs::write(store.lock_path(), serde_json::to_vec(&stale).unwrap()).unwrap();
-        let lock = block_on(store.lock(&LockRequest { operation: "apply".into(), lease_seconds: 60 })).unwrap();
+        let lock = block_on(store.lock(&LockRequest {
+            operation: "apply".into(),
+            lease_seconds: 60,
+        }))
+        .unwrap();
         assert!(lock.took_over.unwrap().contains("ci@elsewhere"));
     }
 }

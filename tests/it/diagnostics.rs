@@ -118,3 +118,30 @@ fn several_errors_at_once() {
         ],
     );
 }
+
+/// Cycles are found by the graph, after loading: the minimal cycle is printed as a path and
+/// each hop points at the reference that makes it.
+#[test]
+fn cycle() {
+    let dir = Path::new("tests/fixtures/diagnostics/cycle");
+    let options = LoadOptions {
+        environment: Some("production".into()),
+        ..LoadOptions::default()
+    };
+    let stack =
+        load_with_env(dir, &options, &schemas(), &|_| None).expect("the cycle fixture loads");
+    let error = match plinth::graph::DependencyGraph::build(&stack) {
+        Ok(_) => panic!("a cycle was not detected"),
+        Err(error) => error,
+    };
+    assert_eq!(
+        error.path(),
+        "sim_resource.a → sim_resource.c → sim_resource.b → sim_resource.a"
+    );
+    let mut rendered = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .render_report(&mut rendered, error.as_ref())
+        .expect("render");
+    insta::assert_snapshot!("cycle", rendered);
+}

@@ -11,7 +11,9 @@ pub struct Fixture {
 impl Fixture {
     /// Copies `tests/fixtures/<area>/<case>/` into a fresh temp dir.
     pub fn new(area_case: &str) -> Fixture {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(area_case);
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(area_case);
         let dir = tempfile::tempdir().expect("temp dir");
         for entry in std::fs::read_dir(&source).expect("fixture dir") {
             let entry = entry.expect("entry");
@@ -55,7 +57,10 @@ impl Fixture {
 /// The binary with a test environment.
 pub fn plinth() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_plinth"));
-    command.env("NO_COLOR", "1").env("PLINTH_RETRY_BASE_MS", "1").env_remove("PLINTH_ENV");
+    command
+        .env("NO_COLOR", "1")
+        .env("PLINTH_RETRY_BASE_MS", "1")
+        .env_remove("PLINTH_ENV");
     command
 }
 
@@ -79,7 +84,11 @@ impl From<Output> for Run {
 impl Run {
     /// Asserts the exit code, printing the output when it differs.
     pub fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
