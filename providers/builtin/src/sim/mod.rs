@@ -9,6 +9,7 @@
 mod api;
 mod calls;
 mod cloud;
+mod inputs;
 mod inspect;
 mod rate_limit;
 mod resource;
@@ -24,8 +25,8 @@ use plinth_provider::{
 };
 
 pub use calls::{call_counts, reset_call_counts, ApiCall, CallCounts, CALL_LOG};
+pub use inputs::{sim_schema, SIM_TYPE};
 pub use inspect::{delete_behind_back, list_cloud, tamper};
-pub use resource::{sim_schema, SIM_TYPE};
 pub use settings::SimSettings;
 
 use api::SimApi;

@@ -440,6 +440,52 @@ async fn concurrent_creates_get_distinct_clock_values() {
 }
 
 #[tokio::test]
+async fn two_providers_on_one_cloud_share_names_and_clock() {
+    // Separate instances hold separate file handles, so they exclude each other through the
+    // file lock, as two processes would.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (sim(dir.path(), &[]).await, sim(dir.path(), &[]).await);
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let sim = if i % 2 == 0 { a.clone() } else { b.clone() };
+            // Both providers race to create each of 20 names.
+            tokio::spawn(async move {
+                sim.create(&ctx(&format!("t{i}")), &named(&format!("r{}", i / 2)))
+                    .await
+            })
+        })
+        .collect();
+    let (mut won, mut refused, mut clocks) = (0, 0, Vec::new());
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(created) => {
+                won += 1;
+                clocks.push(created.attributes["created_at"].as_i64().unwrap());
+            }
+            Err(err) if err.code.as_deref() == Some("AlreadyExists") => refused += 1,
+            Err(err) => panic!("unexpected error: {err}"),
+        }
+    }
+    assert_eq!((won, refused), (20, 20));
+    clocks.sort_unstable();
+    assert_eq!(clocks, (1..=20).collect::<Vec<_>>());
+    assert_eq!(list_cloud(dir.path()).unwrap().len(), 20);
+    assert_eq!(call_counts(dir.path()).unwrap().create, 40);
+}
+
+#[tokio::test]
+async fn import_reads_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(dir.path(), &[]).await;
+    let created = sim.create(&ctx("t1"), &named("a")).await.unwrap();
+    assert_eq!(
+        sim.import(&ctx("t"), &created.id).await.unwrap(),
+        Some(created.attributes)
+    );
+    assert_eq!(sim.import(&ctx("t"), "sim-nothing").await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn plans_predict_arn_and_generation() {
     let dir = tempfile::tempdir().unwrap();
     let sim = sim(dir.path(), &[]).await;
