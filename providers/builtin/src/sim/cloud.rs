@@ -103,9 +103,9 @@ impl Cloud {
     }
 
     /// Counts one API call (when recording is on).
-    pub fn record(&self, call: ApiCall, subject: &str) -> Result<(), SimError> {
+    pub fn record(&self, call: ApiCall, subject: &str, in_flight: usize) -> Result<(), SimError> {
         match &self.calls {
-            Some(log) => log.record(call, subject),
+            Some(log) => log.record(call, subject, in_flight),
             None => Ok(()),
         }
     }

@@ -115,4 +115,20 @@ mod tests {
             Err(SimError::NoSuchName(_))
         ));
     }
+
+    #[test]
+    fn a_missing_cloud_is_empty_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("never-configured");
+        assert!(list_cloud(&missing).unwrap().is_empty());
+        assert!(matches!(
+            tamper(&missing, "a", "size", 1),
+            Err(SimError::NoSuchName(_))
+        ));
+        assert!(matches!(
+            delete_behind_back(&missing, "a"),
+            Err(SimError::NoSuchName(_))
+        ));
+        assert!(!missing.exists());
+    }
 }

@@ -63,6 +63,7 @@ impl Resource for SimResource {
         ctx: &CallContext<'_>,
         desired: &Object,
     ) -> Result<Created, ProviderError> {
+        let _in_flight = self.api.enter();
         let inputs = Inputs::parse(&self.schema, ctx, desired)?;
         let (name, token, fail) = (
             inputs.name.clone(),
@@ -135,6 +136,7 @@ impl Resource for SimResource {
         id: &str,
         prior: &Object,
     ) -> Result<Option<Object>, ProviderError> {
+        let _in_flight = self.api.enter();
         let owned = id.to_string();
         let record = self
             .api
@@ -159,6 +161,7 @@ impl Resource for SimResource {
         ctx: &CallContext<'_>,
         items: &[ReadItem<'_>],
     ) -> Result<Vec<Option<Object>>, ProviderError> {
+        let _in_flight = self.api.enter();
         let mut out = Vec::with_capacity(items.len());
         for page in items.chunks(self.api.page_size()) {
             let ids: Vec<String> = page.iter().map(|item| item.id.to_string()).collect();
@@ -194,6 +197,7 @@ impl Resource for SimResource {
         desired: &Object,
         _changed: &[String],
     ) -> Result<Object, ProviderError> {
+        let _in_flight = self.api.enter();
         let inputs = Inputs::parse(&self.schema, ctx, desired)?;
         let (name, owned_id, fail) = (inputs.name.clone(), id.to_string(), inputs.fail_update);
         let mut attributes = inputs.attributes;
@@ -265,6 +269,7 @@ impl Resource for SimResource {
         id: &str,
         prior: &Object,
     ) -> Result<(), ProviderError> {
+        let _in_flight = self.api.enter();
         let owned = id.to_string();
         let existed = self
             .api
@@ -286,6 +291,7 @@ impl Resource for SimResource {
         ctx: &CallContext<'_>,
         desired: &Object,
     ) -> Result<Option<Created>, ProviderError> {
+        let _in_flight = self.api.enter();
         let name = desired
             .get("name")
             .and_then(Value::as_str)

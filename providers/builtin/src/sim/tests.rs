@@ -128,6 +128,7 @@ async fn create_read_update_delete_round_trip() {
         (counts.create, counts.read, counts.update, counts.delete),
         (1, 3, 1, 2)
     );
+    assert_eq!(counts.peak_in_flight, 1, "one call at a time");
 }
 
 #[tokio::test]
@@ -544,4 +545,25 @@ async fn factory_describes_the_provider() {
         dir.path().join("sim-cloud/resources").is_dir(),
         "the default cloud sits in the work dir"
     );
+}
+
+#[tokio::test]
+async fn the_call_log_shows_how_many_operations_overlapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(dir.path(), &[]).await;
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let sim = sim.clone();
+            let desired = object(&[
+                ("name", Value::string(format!("r{i}"))),
+                ("create_ms", Value::Int(100)),
+            ]);
+            tokio::spawn(async move { sim.create(&ctx(&format!("t{i}")), &desired).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let peak = call_counts(dir.path()).unwrap().peak_in_flight;
+    assert!((2..=6).contains(&peak), "peak {peak}");
 }
