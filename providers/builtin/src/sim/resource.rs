@@ -15,11 +15,17 @@ use crate::sim::calls::ApiCall;
 use crate::sim::cloud::{Attempt, StoredResource};
 use crate::sim::inputs::{injected, knob, sim_schema, Inputs};
 
-/// What a create or update found under the cloud's lock.
-enum Outcome {
-    Done(StoredResource),
+/// What a create found under the cloud's lock.
+enum CreateOutcome {
+    Created(StoredResource),
     Injected(u64),
     NameTaken(String),
+}
+
+/// What an update found under the cloud's lock.
+enum UpdateOutcome {
+    Updated(StoredResource),
+    Injected(u64),
     Missing,
     Immutable(&'static str),
 }
@@ -78,15 +84,15 @@ impl Resource for SimResource {
                     if fail.is_some_and(|n| n > 0) {
                         let count = cloud.bump_attempt(&name, Attempt::Create)?;
                         if Some(count) == fail {
-                            return Ok(Outcome::Injected(count));
+                            return Ok(CreateOutcome::Injected(count));
                         }
                     }
                     if let Some(existing) = cloud.by_name(&name)? {
                         // The same creation token is a retry of this create: hand back the same resource.
                         return Ok(if existing.token == token {
-                            Outcome::Done(existing)
+                            CreateOutcome::Created(existing)
                         } else {
-                            Outcome::NameTaken(existing.id)
+                            CreateOutcome::NameTaken(existing.id)
                         });
                     }
                     let id = format!("sim-{:016x}", rand::rng().random::<u64>());
@@ -104,28 +110,26 @@ impl Resource for SimResource {
                         attributes,
                     };
                     cloud.insert(&record)?;
-                    Ok(Outcome::Done(record))
+                    Ok(CreateOutcome::Created(record))
                 })
             })
             .await?;
         match outcome {
-            Outcome::Done(record) => {
+            CreateOutcome::Created(record) => {
                 self.api
                     .settle(ctx, "creating", knob(desired, "create_ms"))
                     .await?;
                 Ok(created(record))
             }
-            Outcome::Injected(n) => Err(injected(inputs.fail_mode, "create", n, &inputs.name)),
-            Outcome::NameTaken(id) => Err(ProviderError::api(
+            CreateOutcome::Injected(n) => {
+                Err(injected(inputs.fail_mode, "create", n, &inputs.name))
+            }
+            CreateOutcome::NameTaken(id) => Err(ProviderError::api(
                 "AlreadyExists",
                 format!(
                     "{}: a resource named `{}` already exists ({id})",
                     ctx.address, inputs.name
                 ),
-            )),
-            Outcome::Missing | Outcome::Immutable(_) => Err(ProviderError::api(
-                "InternalFailure",
-                "unexpected create outcome",
             )),
         }
     }
@@ -208,15 +212,15 @@ impl Resource for SimResource {
                     if fail.is_some_and(|n| n > 0) {
                         let count = cloud.bump_attempt(&name, Attempt::Update)?;
                         if Some(count) == fail {
-                            return Ok(Outcome::Injected(count));
+                            return Ok(UpdateOutcome::Injected(count));
                         }
                     }
                     let Some(mut record) = cloud.get(&owned_id)? else {
-                        return Ok(Outcome::Missing);
+                        return Ok(UpdateOutcome::Missing);
                     };
                     for key in ["name", "zone"] {
                         if record.attributes.get(key) != attributes.get(key) {
-                            return Ok(Outcome::Immutable(key));
+                            return Ok(UpdateOutcome::Immutable(key));
                         }
                     }
                     for key in ["id", "arn", "created_at"] {
@@ -233,32 +237,30 @@ impl Resource for SimResource {
                     attributes.insert("generation".into(), Json::from(generation));
                     record.attributes = attributes;
                     cloud.put(&record)?;
-                    Ok(Outcome::Done(record))
+                    Ok(UpdateOutcome::Updated(record))
                 })
             })
             .await?;
         match outcome {
-            Outcome::Done(record) => {
+            UpdateOutcome::Updated(record) => {
                 self.api
                     .settle(ctx, "updating", knob(desired, "update_ms"))
                     .await?;
                 Ok(object_from_json(&record.attributes))
             }
-            Outcome::Injected(n) => Err(injected(inputs.fail_mode, "update", n, &inputs.name)),
-            Outcome::Missing => Err(ProviderError::not_found(format!(
+            UpdateOutcome::Injected(n) => {
+                Err(injected(inputs.fail_mode, "update", n, &inputs.name))
+            }
+            UpdateOutcome::Missing => Err(ProviderError::not_found(format!(
                 "{}: resource `{id}` does not exist",
                 ctx.address
             ))),
-            Outcome::Immutable(key) => Err(ProviderError::api(
+            UpdateOutcome::Immutable(key) => Err(ProviderError::api(
                 "InvalidParameterCombination",
                 format!(
                     "{}: `{key}` cannot change in place; the resource must be replaced",
                     ctx.address
                 ),
-            )),
-            Outcome::NameTaken(_) => Err(ProviderError::api(
-                "InternalFailure",
-                "unexpected update outcome",
             )),
         }
     }
