@@ -3,7 +3,7 @@
 //! ```text
 //! <cloud_dir>/resources/<id>.json   one record per resource: id, creation token, attributes
 //! <cloud_dir>/names/<name>          the id holding a name (names are unique, like a real cloud's)
-//! <cloud_dir>/attempts/<name>.json  create/update call counts, only for failure injection
+//! <cloud_dir>/attempts/<name>.json  create/update/delete call counts, only for failure injection
 //! <cloud_dir>/clock                 the counter behind `created_at`
 //! <cloud_dir>/calls.log             one line per API call when `record_calls = true`
 //! <cloud_dir>/.lock                 exclusive lock around every change
@@ -56,6 +56,8 @@ pub enum Attempt {
     Create,
     /// Update calls.
     Update,
+    /// Delete calls.
+    Delete,
 }
 
 /// An open simulated cloud.
@@ -225,7 +227,7 @@ impl Cloud {
         Ok(now)
     }
 
-    /// Counts one more create or update call of the resource named `name` and returns the
+    /// Counts one more create, update or delete call of the resource named `name` and returns the
     /// count (1 for the first). Call under [`Cloud::locked`].
     pub fn bump_attempt(&self, name: &str, attempt: Attempt) -> Result<u64, SimError> {
         let path = self
@@ -242,6 +244,7 @@ impl Cloud {
         let key = match attempt {
             Attempt::Create => "create",
             Attempt::Update => "update",
+            Attempt::Delete => "delete",
         };
         let count = counts.get(key).and_then(Json::as_u64).unwrap_or(0) + 1;
         counts.insert(key.to_string(), Json::from(count));

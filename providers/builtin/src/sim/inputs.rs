@@ -62,6 +62,10 @@ pub fn sim_schema() -> Schema {
                 .describe("The Nth update call of this resource fails."),
         )
         .attribute(
+            Attribute::optional("fail_delete", ValueType::Int)
+                .describe("The Nth delete call of this resource fails (as recorded in state)."),
+        )
+        .attribute(
             Attribute::optional("fail_mode", ValueType::String)
                 .default("permanent")
                 .describe("`permanent` or `retryable` (injected failures the engine may retry)."),
@@ -88,6 +92,17 @@ pub enum FailMode {
     Permanent,
     /// A transient error: the engine's retry succeeds.
     Retryable,
+}
+
+impl FailMode {
+    /// `permanent` or `retryable`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "permanent" => Some(FailMode::Permanent),
+            "retryable" => Some(FailMode::Retryable),
+            _ => None,
+        }
+    }
 }
 
 /// The input attributes of a create or update, checked and converted for the cloud.
@@ -146,13 +161,12 @@ impl Inputs {
             }
         };
         let fail_mode = match attributes.get("fail_mode").and_then(Json::as_str) {
-            None | Some("permanent") => FailMode::Permanent,
-            Some("retryable") => FailMode::Retryable,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "`fail_mode` must be `permanent` or `retryable`, found `{other}`"
-                )))
-            }
+            None => FailMode::Permanent,
+            Some(text) => FailMode::parse(text).ok_or_else(|| {
+                invalid(format!(
+                    "`fail_mode` must be `permanent` or `retryable`, found `{text}`"
+                ))
+            })?,
         };
         let nth = |key: &str| {
             attributes

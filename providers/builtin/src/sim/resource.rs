@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use crate::sim::api::SimApi;
 use crate::sim::calls::ApiCall;
 use crate::sim::cloud::{Attempt, StoredResource};
-use crate::sim::inputs::{injected, knob, sim_schema, Inputs};
+use crate::sim::inputs::{injected, knob, sim_schema, FailMode, Inputs};
 
 /// What a create found under the cloud's lock.
 enum CreateOutcome {
@@ -28,6 +28,13 @@ enum UpdateOutcome {
     Injected(u64),
     Missing,
     Immutable(&'static str),
+}
+
+/// What a delete found under the cloud's lock.
+enum DeleteOutcome {
+    Deleted,
+    Gone,
+    Injected(u64),
 }
 
 /// The implementation of `sim_resource`.
@@ -265,6 +272,7 @@ impl Resource for SimResource {
         }
     }
 
+    /// Deletes by id; `fail_delete` and `fail_mode` come from the recorded attributes.
     async fn delete(
         &self,
         ctx: &CallContext<'_>,
@@ -273,18 +281,51 @@ impl Resource for SimResource {
     ) -> Result<(), ProviderError> {
         let _in_flight = self.api.enter();
         let owned = id.to_string();
-        let existed = self
+        let name = prior
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let fail = knob(prior, "fail_delete");
+        let outcome = self
             .api
             .call(ApiCall::Delete, id.to_string(), move |cloud| {
-                cloud.locked(|c| c.remove(&owned))
+                cloud.locked(|cloud| {
+                    if let Ok(nth @ 1..) = u64::try_from(fail) {
+                        let count = cloud.bump_attempt(&name, Attempt::Delete)?;
+                        if count == nth {
+                            return Ok(DeleteOutcome::Injected(count));
+                        }
+                    }
+                    Ok(if cloud.remove(&owned)? {
+                        DeleteOutcome::Deleted
+                    } else {
+                        DeleteOutcome::Gone
+                    })
+                })
             })
             .await?;
-        if existed {
-            self.api
-                .settle(ctx, "deleting", knob(prior, "delete_ms"))
-                .await?;
+        match outcome {
+            DeleteOutcome::Deleted => {
+                self.api
+                    .settle(ctx, "deleting", knob(prior, "delete_ms"))
+                    .await
+            }
+            DeleteOutcome::Gone => Ok(()),
+            DeleteOutcome::Injected(n) => {
+                let mode = prior
+                    .get("fail_mode")
+                    .and_then(Value::as_str)
+                    .and_then(FailMode::parse);
+                let name = prior.get("name").and_then(Value::as_str).unwrap_or(id);
+                Err(injected(
+                    mode.unwrap_or(FailMode::Permanent),
+                    "delete",
+                    n,
+                    name,
+                ))
+            }
         }
-        Ok(())
     }
 
     /// Finds the resource a create with this token made: by its name first, then by scanning.

@@ -567,3 +567,30 @@ async fn the_call_log_shows_how_many_operations_overlapped() {
     let peak = call_counts(dir.path()).unwrap().peak_in_flight;
     assert!((2..=6).contains(&peak), "peak {peak}");
 }
+
+#[tokio::test]
+async fn the_nth_delete_fails_as_recorded_in_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(dir.path(), &[]).await;
+    let desired = object(&[
+        ("name", Value::string("a")),
+        ("fail_delete", Value::Int(1)),
+        ("fail_mode", Value::string("retryable")),
+    ]);
+    let created = sim.create(&ctx("t1"), &desired).await.unwrap();
+    let err = sim
+        .delete(&ctx("t2"), &created.id, &created.attributes)
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert_eq!(
+        list_cloud(dir.path()).unwrap().len(),
+        1,
+        "a failed delete deletes nothing"
+    );
+    sim.delete(&ctx("t3"), &created.id, &created.attributes)
+        .await
+        .unwrap();
+    assert!(list_cloud(dir.path()).unwrap().is_empty());
+    assert_eq!(call_counts(dir.path()).unwrap().delete, 2);
+}
