@@ -594,3 +594,69 @@ async fn the_nth_delete_fails_as_recorded_in_state() {
     assert!(list_cloud(dir.path()).unwrap().is_empty());
     assert_eq!(call_counts(dir.path()).unwrap().delete, 2);
 }
+
+/// Set in the child processes of `two_processes_share_one_cloud`: the cloud to race on.
+const CHILD_CLOUD: &str = "PLINTH_SIM_TEST_CHILD_CLOUD";
+
+#[test]
+fn two_processes_share_one_cloud() {
+    if let Ok(dir) = std::env::var(CHILD_CLOUD) {
+        // Child: race the other process to create the same twenty names.
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let sim = sim(Path::new(&dir), &[]).await;
+            for i in 0..20 {
+                let token = format!("{}-{i}", std::process::id());
+                match sim.create(&ctx(&token), &named(&format!("r{i}"))).await {
+                    Ok(_) => {}
+                    Err(err) => assert_eq!(err.code.as_deref(), Some("AlreadyExists"), "{err}"),
+                }
+            }
+        });
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "sim::tests::two_processes_share_one_cloud",
+                    "--nocapture",
+                ])
+                .env(CHILD_CLOUD, dir.path())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "a child process failed");
+    }
+    let cloud = list_cloud(dir.path()).unwrap();
+    let names: Vec<&str> = cloud.iter().map(|(_, name, _)| name.as_str()).collect();
+    let mut expected: Vec<String> = (0..20).map(|i| format!("r{i}")).collect();
+    expected.sort();
+    assert_eq!(names, expected, "each name exactly once");
+    assert_eq!(call_counts(dir.path()).unwrap().create, 40);
+    let sim = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(sim(dir.path(), &[]));
+    let mut clocks: Vec<i64> = cloud
+        .iter()
+        .map(|(id, _, _)| {
+            let read = tokio::runtime::Runtime::new().unwrap().block_on(sim.read(
+                &ctx("t"),
+                id,
+                &Object::new(),
+            ));
+            read.unwrap().unwrap()["created_at"].as_i64().unwrap()
+        })
+        .collect();
+    clocks.sort_unstable();
+    assert_eq!(
+        clocks,
+        (1..=20).collect::<Vec<_>>(),
+        "one clock across processes"
+    );
+}
