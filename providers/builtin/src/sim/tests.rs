@@ -639,20 +639,20 @@ fn two_processes_share_one_cloud() {
     expected.sort();
     assert_eq!(names, expected, "each name exactly once");
     assert_eq!(call_counts(dir.path()).unwrap().create, 40);
-    let sim = tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(sim(dir.path(), &[]));
-    let mut clocks: Vec<i64> = cloud
-        .iter()
-        .map(|(id, _, _)| {
-            let read = tokio::runtime::Runtime::new().unwrap().block_on(sim.read(
-                &ctx("t"),
-                id,
-                &Object::new(),
-            ));
-            read.unwrap().unwrap()["created_at"].as_i64().unwrap()
-        })
-        .collect();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut clocks = runtime.block_on(async {
+        let sim = sim(dir.path(), &[]).await;
+        let mut clocks = Vec::new();
+        for (id, _, _) in &cloud {
+            let live = sim
+                .read(&ctx("t"), id, &Object::new())
+                .await
+                .unwrap()
+                .unwrap();
+            clocks.push(live["created_at"].as_i64().unwrap());
+        }
+        clocks
+    });
     clocks.sort_unstable();
     assert_eq!(
         clocks,
