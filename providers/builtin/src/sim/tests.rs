@@ -2,13 +2,15 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use plinth_provider::{
     CallContext, ErrorKind, NoProgress, Object, ProviderConfig, ReadItem, Resource, Value,
 };
 
 use super::*;
+
+mod faults;
+mod sharing;
 
 fn ctx(token: &str) -> CallContext<'_> {
     CallContext {
@@ -169,82 +171,6 @@ async fn names_are_unique_and_creates_are_idempotent_per_token() {
 }
 
 #[tokio::test]
-async fn the_nth_create_fails_permanently_or_retryably() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[]).await;
-    let desired = object(&[("name", Value::string("a")), ("fail_create", Value::Int(2))]);
-    let created = sim.create(&ctx("t1"), &desired).await.unwrap();
-    sim.delete(&ctx("t1"), &created.id, &created.attributes)
-        .await
-        .unwrap();
-    let err = sim.create(&ctx("t2"), &desired).await.unwrap_err();
-    assert_eq!(
-        (err.kind, err.code.as_deref()),
-        (ErrorKind::Api, Some("InjectedFailure"))
-    );
-    assert!(
-        err.message.contains("create call 2 of `a`"),
-        "{}",
-        err.message
-    );
-    assert!(
-        list_cloud(dir.path()).unwrap().is_empty(),
-        "a failed create makes nothing"
-    );
-    sim.create(&ctx("t2"), &desired).await.unwrap();
-
-    let desired = object(&[
-        ("name", Value::string("b")),
-        ("fail_create", Value::Int(1)),
-        ("fail_mode", Value::string("retryable")),
-    ]);
-    let err = sim.create(&ctx("t3"), &desired).await.unwrap_err();
-    assert!(err.is_retryable(), "{err:?}");
-    let retried = sim.create(&ctx("t3"), &desired).await.unwrap();
-    assert_eq!(retried.attributes["name"], Value::string("b"));
-    assert_eq!(
-        call_counts(dir.path()).unwrap().create,
-        5,
-        "failed calls are counted too"
-    );
-
-    let bad = object(&[
-        ("name", Value::string("c")),
-        ("fail_mode", Value::string("sometimes")),
-    ]);
-    let err = sim.create(&ctx("t4"), &bad).await.unwrap_err();
-    assert_eq!(err.code.as_deref(), Some("InvalidParameterValue"));
-}
-
-#[tokio::test]
-async fn the_nth_update_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[]).await;
-    let mut desired = object(&[("name", Value::string("a")), ("fail_update", Value::Int(1))]);
-    let created = sim.create(&ctx("t1"), &desired).await.unwrap();
-    desired.insert("size".into(), Value::Int(5));
-    let err = sim
-        .update(&ctx("t2"), &created.id, &created.attributes, &desired, &[])
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Api);
-    let live = sim
-        .read(&ctx("t"), &created.id, &created.attributes)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(live, created.attributes, "a failed update changes nothing");
-    let updated = sim
-        .update(&ctx("t3"), &created.id, &created.attributes, &desired, &[])
-        .await
-        .unwrap();
-    assert_eq!(
-        (updated["size"].clone(), updated["generation"].clone()),
-        (Value::Int(5), Value::Int(2))
-    );
-}
-
-#[tokio::test]
 async fn updates_refuse_replacing_changes_and_missing_resources() {
     let dir = tempfile::tempdir().unwrap();
     let sim = sim(dir.path(), &[]).await;
@@ -361,120 +287,6 @@ async fn tampering_shows_up_on_read() {
 }
 
 #[tokio::test]
-async fn calls_are_rate_limited() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[("rate_limit", Value::Int(20))]).await;
-    let started = Instant::now();
-    let created = sim.create(&ctx("t1"), &named("a")).await.unwrap();
-    for _ in 0..10 {
-        assert!(sim
-            .read(&ctx("t"), &created.id, &created.attributes)
-            .await
-            .unwrap()
-            .is_some());
-    }
-    // 11 calls at 20 per second: the last goes out 10 × 50 ms after the first.
-    let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(495), "took {elapsed:?}");
-}
-
-#[tokio::test]
-async fn latency_is_simulated_and_scaled() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[("latency_scale", Value::Float(0.5))]).await;
-    let desired = object(&[
-        ("name", Value::string("slow")),
-        ("create_ms", Value::Int(200)),
-        ("delete_ms", Value::Int(2000)),
-    ]);
-    let started = Instant::now();
-    let created = sim.create(&ctx("t1"), &desired).await.unwrap();
-    assert!(
-        started.elapsed() >= Duration::from_millis(100),
-        "took {:?}",
-        started.elapsed()
-    );
-    let impatient = CallContext {
-        timeout: Some(Duration::from_millis(30)),
-        ..ctx("t2")
-    };
-    let err = sim
-        .delete(&impatient, &created.id, &created.attributes)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Timeout);
-    assert!(
-        list_cloud(dir.path()).unwrap().is_empty(),
-        "the delete went through; only the wait timed out"
-    );
-}
-
-#[tokio::test]
-async fn concurrent_creates_get_distinct_clock_values() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[("record_calls", Value::Bool(false))]).await;
-    let tasks: Vec<_> = (0..40)
-        .map(|i| {
-            let sim = sim.clone();
-            tokio::spawn(async move {
-                sim.create(&ctx(&format!("t{i}")), &named(&format!("r{i}")))
-                    .await
-            })
-        })
-        .collect();
-    let mut clocks = Vec::new();
-    for task in tasks {
-        clocks.push(
-            task.await.unwrap().unwrap().attributes["created_at"]
-                .as_i64()
-                .unwrap(),
-        );
-    }
-    clocks.sort_unstable();
-    assert_eq!(clocks, (1..=40).collect::<Vec<_>>());
-    assert_eq!(list_cloud(dir.path()).unwrap().len(), 40);
-    assert_eq!(
-        call_counts(dir.path()).unwrap().total(),
-        0,
-        "recording is off"
-    );
-}
-
-#[tokio::test]
-async fn two_providers_on_one_cloud_share_names_and_clock() {
-    // Separate instances hold separate file handles, so they exclude each other through the
-    // file lock, as two processes would.
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (sim(dir.path(), &[]).await, sim(dir.path(), &[]).await);
-    let tasks: Vec<_> = (0..40)
-        .map(|i| {
-            let sim = if i % 2 == 0 { a.clone() } else { b.clone() };
-            // Both providers race to create each of 20 names.
-            tokio::spawn(async move {
-                sim.create(&ctx(&format!("t{i}")), &named(&format!("r{}", i / 2)))
-                    .await
-            })
-        })
-        .collect();
-    let (mut won, mut refused, mut clocks) = (0, 0, Vec::new());
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(created) => {
-                won += 1;
-                clocks.push(created.attributes["created_at"].as_i64().unwrap());
-            }
-            Err(err) if err.code.as_deref() == Some("AlreadyExists") => refused += 1,
-            Err(err) => panic!("unexpected error: {err}"),
-        }
-    }
-    assert_eq!((won, refused), (20, 20));
-    clocks.sort_unstable();
-    assert_eq!(clocks, (1..=20).collect::<Vec<_>>());
-    assert_eq!(list_cloud(dir.path()).unwrap().len(), 20);
-    assert_eq!(call_counts(dir.path()).unwrap().create, 40);
-}
-
-#[tokio::test]
 async fn import_reads_by_id() {
     let dir = tempfile::tempdir().unwrap();
     let sim = sim(dir.path(), &[]).await;
@@ -544,119 +356,5 @@ async fn factory_describes_the_provider() {
     assert!(
         dir.path().join("sim-cloud/resources").is_dir(),
         "the default cloud sits in the work dir"
-    );
-}
-
-#[tokio::test]
-async fn the_call_log_shows_how_many_operations_overlapped() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[]).await;
-    let tasks: Vec<_> = (0..6)
-        .map(|i| {
-            let sim = sim.clone();
-            let desired = object(&[
-                ("name", Value::string(format!("r{i}"))),
-                ("create_ms", Value::Int(100)),
-            ]);
-            tokio::spawn(async move { sim.create(&ctx(&format!("t{i}")), &desired).await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
-    let peak = call_counts(dir.path()).unwrap().peak_in_flight;
-    assert!((2..=6).contains(&peak), "peak {peak}");
-}
-
-#[tokio::test]
-async fn the_nth_delete_fails_as_recorded_in_state() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[]).await;
-    let desired = object(&[
-        ("name", Value::string("a")),
-        ("fail_delete", Value::Int(1)),
-        ("fail_mode", Value::string("retryable")),
-    ]);
-    let created = sim.create(&ctx("t1"), &desired).await.unwrap();
-    let err = sim
-        .delete(&ctx("t2"), &created.id, &created.attributes)
-        .await
-        .unwrap_err();
-    assert!(err.is_retryable(), "{err:?}");
-    assert_eq!(
-        list_cloud(dir.path()).unwrap().len(),
-        1,
-        "a failed delete deletes nothing"
-    );
-    sim.delete(&ctx("t3"), &created.id, &created.attributes)
-        .await
-        .unwrap();
-    assert!(list_cloud(dir.path()).unwrap().is_empty());
-    assert_eq!(call_counts(dir.path()).unwrap().delete, 2);
-}
-
-/// Set in the child processes of `two_processes_share_one_cloud`: the cloud to race on.
-const CHILD_CLOUD: &str = "PLINTH_SIM_TEST_CHILD_CLOUD";
-
-#[test]
-fn two_processes_share_one_cloud() {
-    if let Ok(dir) = std::env::var(CHILD_CLOUD) {
-        // Child: race the other process to create the same twenty names.
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async {
-            let sim = sim(Path::new(&dir), &[]).await;
-            for i in 0..20 {
-                let token = format!("{}-{i}", std::process::id());
-                match sim.create(&ctx(&token), &named(&format!("r{i}"))).await {
-                    Ok(_) => {}
-                    Err(err) => assert_eq!(err.code.as_deref(), Some("AlreadyExists"), "{err}"),
-                }
-            }
-        });
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let children: Vec<_> = (0..2)
-        .map(|_| {
-            std::process::Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "sim::tests::two_processes_share_one_cloud",
-                    "--nocapture",
-                ])
-                .env(CHILD_CLOUD, dir.path())
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for mut child in children {
-        assert!(child.wait().unwrap().success(), "a child process failed");
-    }
-    let cloud = list_cloud(dir.path()).unwrap();
-    let names: Vec<&str> = cloud.iter().map(|(_, name, _)| name.as_str()).collect();
-    let mut expected: Vec<String> = (0..20).map(|i| format!("r{i}")).collect();
-    expected.sort();
-    assert_eq!(names, expected, "each name exactly once");
-    assert_eq!(call_counts(dir.path()).unwrap().create, 40);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut clocks = runtime.block_on(async {
-        let sim = sim(dir.path(), &[]).await;
-        let mut clocks = Vec::new();
-        for (id, _, _) in &cloud {
-            let live = sim
-                .read(&ctx("t"), id, &Object::new())
-                .await
-                .unwrap()
-                .unwrap();
-            clocks.push(live["created_at"].as_i64().unwrap());
-        }
-        clocks
-    });
-    clocks.sort_unstable();
-    assert_eq!(
-        clocks,
-        (1..=20).collect::<Vec<_>>(),
-        "one clock across processes"
     );
 }
