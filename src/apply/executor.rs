@@ -734,8 +734,12 @@ fn collect_secret_texts(value: &Value, inside_secret: bool, out: &mut Vec<String
     match value {
         Value::Sensitive(inner) => collect_secret_texts(inner, true, out),
         Value::String(text) if inside_secret && text.len() >= 4 => out.push(text.clone()),
-        Value::List(items) => items.iter().for_each(|v| collect_secret_texts(v, inside_secret, out)),
-        Value::Map(map) => map.values().for_each(|v| collect_secret_texts(v, inside_secret, out)),
+        Value::List(items) => items
+            .iter()
+            .for_each(|v| collect_secret_texts(v, inside_secret, out)),
+        Value::Map(map) => map
+            .values()
+            .for_each(|v| collect_secret_texts(v, inside_secret, out)),
         _ => {}
     }
 }
