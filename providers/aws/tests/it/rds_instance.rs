@@ -328,3 +328,41 @@ async fn deletion_protection_blocks_delete_with_the_aws_error() {
     let missing = obj(vec![("identifier", s("never-made"))]);
     assert!(rds.recover(&cx, &missing).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn replica_waits_for_its_primary_to_be_available() {
+    let env = Env::new().await;
+    let rds = env.resource("aws_rds_instance");
+    let rec = Recorder::default();
+    let cx = ctx(&rec);
+    let desired = obj(vec![
+        ("identifier", s("busy-primary")),
+        ("engine", s("postgres")),
+        ("instance_class", s("db.t4g.micro")),
+    ]);
+    rds.create(&cx, &desired).await.unwrap();
+    // Someone modifies the primary; it stays `modifying` for three describes.
+    moto().hold(&env.account, "rds", "modify", Some("busy-primary"), 3);
+    env.provider
+        .clients()
+        .rds
+        .modify_db_instance()
+        .db_instance_identifier("busy-primary")
+        .backup_retention_period(3)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let replica = obj(vec![
+        ("identifier", s("busy-replica")),
+        ("replicate_source_db", s("busy-primary")),
+    ]);
+    let created = rds.create(&cx, &replica).await.unwrap();
+    assert_eq!(created.attributes["replicate_source_db"], s("busy-primary"));
+    let waited: Vec<String> = rec
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("`busy-primary`") && l.contains("now: modifying"))
+        .collect();
+    assert_eq!(waited.len(), 3, "{:?}", rec.lines());
+}
