@@ -242,11 +242,16 @@ fn revealed(attributes: &Object) -> Object {
         .collect()
 }
 
+/// The history entries as JSON; secret digests stay `{"$sensitive": digest}` markers.
 fn history_of(attributes: &Object) -> Vec<Json> {
     attributes
         .get("history")
         .and_then(Value::as_list)
-        .map(|l| l.iter().map(Value::to_plain_json).collect())
+        .map(|l| {
+            l.iter()
+                .map(|entry| entry.to_persisted_json(DIGEST_SALT))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -423,5 +428,41 @@ impl Resource for AppRelease {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_keeps_secret_digests_not_values() {
+        let mut attributes = Object::new();
+        attributes.insert("name".into(), Value::string("web"));
+        attributes.insert("namespace".into(), Value::string("apps"));
+        attributes.insert("image".into(), Value::string("nginx:1"));
+        attributes.insert(
+            "secret_env".into(),
+            Value::Map([("KEY".to_string(), Value::string("plain").sensitive())].into()),
+        );
+        let rendered = render(&attributes, 1, None).unwrap();
+        let entry = history_entry(&attributes, &rendered, 1);
+        assert!(!entry.to_string().contains("plain"));
+        let mut recorded = Object::new();
+        recorded.insert(
+            "history".into(),
+            Value::List(vec![Value::from_json(&entry)]),
+        );
+        let back = history_of(&recorded);
+        let values = Value::from_json(&back[0]["values"]);
+        assert!(
+            matches!(
+                values.as_map().unwrap()["secret_env"].as_map().unwrap()["KEY"],
+                Value::Redacted(_)
+            ),
+            "{values:?}"
+        );
+        let again = render(values.as_map().unwrap(), 2, back[0]["secret_name"].as_str()).unwrap();
+        assert_eq!(again.secret_name, rendered.secret_name);
     }
 }

@@ -38,11 +38,19 @@ impl Kmock {
             .spawn()
             .expect("starting kmock");
         let process = ServerProcess { child, port };
-        assert!(wait_for_port(port, Duration::from_secs(30)), "kmock did not start on port {port}");
+        assert!(
+            wait_for_port(port, Duration::from_secs(30)),
+            "kmock did not start on port {port}"
+        );
         let dir = TempDir::new(port);
         let kubeconfig = dir.0.join("kubeconfig");
-        std::fs::write(&kubeconfig, kubeconfig_text(&process.url())).expect("writing the kubeconfig");
-        Kmock { process, kubeconfig, _dir: dir }
+        std::fs::write(&kubeconfig, kubeconfig_text(&process.url()))
+            .expect("writing the kubeconfig");
+        Kmock {
+            process,
+            kubeconfig,
+            _dir: dir,
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -58,7 +66,9 @@ impl Kmock {
     /// Makes the Deployment `namespace/name` never become ready (ProgressDeadlineExceeded)
     /// while its pod template uses `image` (any image when `None`).
     pub fn deployment_never_ready(&self, namespace: &str, name: &str, image: Option<&str>) {
-        let image = image.map(|i| format!(r#", "image": "{i}""#)).unwrap_or_default();
+        let image = image
+            .map(|i| format!(r#", "image": "{i}""#))
+            .unwrap_or_default();
         self.control(&format!(
             r#"{{"deployment_never_ready": {{"namespace": "{namespace}", "name": "{name}"{image}}}}}"#
         ));
@@ -88,16 +98,24 @@ impl Kmock {
 
     /// POSTs a JSON body to the launcher's control endpoint; panics unless it answers 200.
     pub fn control(&self, body: &str) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.process.port)).expect("connecting to kmock");
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", self.process.port)).expect("connecting to kmock");
         let request = format!(
             "POST /_plinth/control HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
-        stream.write_all(request.as_bytes()).expect("writing to kmock");
+        stream
+            .write_all(request.as_bytes())
+            .expect("writing to kmock");
         let mut response = String::new();
-        stream.read_to_string(&mut response).expect("reading from kmock");
-        assert!(response.starts_with("HTTP/1.1 200"), "kmock control failed: {response}");
+        stream
+            .read_to_string(&mut response)
+            .expect("reading from kmock");
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "kmock control failed: {response}"
+        );
     }
 }
 
@@ -114,7 +132,9 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(port: u16) -> TempDir {
-        let dir = repo_root().join("target/kmock").join(format!("{}-{port}", std::process::id()));
+        let dir = repo_root()
+            .join("target/kmock")
+            .join(format!("{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("creating the kmock directory");
         TempDir(dir)
     }
