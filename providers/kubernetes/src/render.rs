@@ -359,7 +359,11 @@ mod tests {
     }
 
     fn find<'a>(rendered: &'a Rendered, kind: &str) -> Option<&'a Json> {
-        rendered.rest.iter().chain(&rendered.config).find(|o| o["kind"] == kind)
+        rendered
+            .rest
+            .iter()
+            .chain(&rendered.config)
+            .find(|o| o["kind"] == kind)
     }
 
     #[test]
@@ -367,29 +371,56 @@ mod tests {
         let fixed = render(&release(json!({})), 1, None).unwrap();
         assert_eq!(fixed.deployment["spec"]["replicas"], 3);
         assert!(find(&fixed, "HorizontalPodAutoscaler").is_none());
-        let scaled = render(&release(json!({"autoscaling": {"min": 3, "max": 10}})), 1, None).unwrap();
+        let scaled = render(
+            &release(json!({"autoscaling": {"min": 3, "max": 10}})),
+            1,
+            None,
+        )
+        .unwrap();
         assert!(scaled.deployment["spec"].get("replicas").is_none());
         let hpa = find(&scaled, "HorizontalPodAutoscaler").unwrap();
-        assert_eq!(hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 70);
+        assert_eq!(
+            hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+            70
+        );
     }
 
     #[test]
     fn every_object_is_labelled_and_pods_do_not_carry_the_revision() {
-        let rendered = render(&release(json!({"migrate": {"command": ["alembic", "upgrade", "head"]},
-            "cronjobs": {"backup": {"schedule": "0 2 * * *", "command": ["backup"]}}})), 7, None).unwrap();
+        let rendered = render(
+            &release(
+                json!({"migrate": {"command": ["alembic", "upgrade", "head"]},
+            "cronjobs": {"backup": {"schedule": "0 2 * * *", "command": ["backup"]}}}),
+            ),
+            7,
+            None,
+        )
+        .unwrap();
         for object in rendered.all() {
             let labels = &object["metadata"]["labels"];
             assert_eq!(labels[MANAGED_BY], "plinth", "{object}");
             assert_eq!(labels[INSTANCE], "mita");
             assert_eq!(labels[REVISION], "7");
         }
-        assert!(rendered.deployment["spec"]["template"]["metadata"]["labels"].get(REVISION).is_none());
+        assert!(
+            rendered.deployment["spec"]["template"]["metadata"]["labels"]
+                .get(REVISION)
+                .is_none()
+        );
     }
 
     #[test]
     fn migration_job_name_follows_the_image_tag() {
-        let v1 = render(&release(json!({"migrate": {"command": ["migrate"]}})), 1, None).unwrap();
-        let name = v1.migration.as_ref().unwrap()["metadata"]["name"].as_str().unwrap().to_string();
+        let v1 = render(
+            &release(json!({"migrate": {"command": ["migrate"]}})),
+            1,
+            None,
+        )
+        .unwrap();
+        let name = v1.migration.as_ref().unwrap()["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(name.starts_with("mita-migrate-v1-0-0-"), "{name}");
         let mut other = release(json!({"migrate": {"command": ["migrate"]}}));
         other.insert("image".into(), Value::string("ghcr.io/mita/backend:v1.1.0"));
@@ -401,14 +432,23 @@ mod tests {
     fn sensitive_env_goes_to_a_content_named_secret() {
         let mut attributes = release(json!({"env": {"LOG_LEVEL": "INFO"}}));
         if let Some(Value::Map(env)) = attributes.get_mut("env") {
-            env.insert("DATABASE_URL".into(), Value::string("postgres://u:pw@h/db").sensitive());
+            env.insert(
+                "DATABASE_URL".into(),
+                Value::string("postgres://u:pw@h/db").sensitive(),
+            );
         }
         let rendered = render(&attributes, 1, None).unwrap();
         let secret = find(&rendered, "Secret").unwrap();
         assert!(secret["data"].get("DATABASE_URL").is_some());
         let container = &rendered.deployment["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!(container["env"], json!([{"name": "LOG_LEVEL", "value": "INFO"}]));
-        assert_eq!(container["envFrom"][0]["secretRef"]["name"], secret["metadata"]["name"]);
+        assert_eq!(
+            container["env"],
+            json!([{"name": "LOG_LEVEL", "value": "INFO"}])
+        );
+        assert_eq!(
+            container["envFrom"][0]["secretRef"]["name"],
+            secret["metadata"]["name"]
+        );
         // Without the values (from state), the recorded name must be given.
         let mut redacted = attributes.clone();
         if let Some(Value::Map(env)) = redacted.get_mut("env") {
@@ -428,7 +468,12 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let error = render(&release(json!({"ingress": {"hots": "mita.finance"}})), 1, None).unwrap_err();
+        let error = render(
+            &release(json!({"ingress": {"hots": "mita.finance"}})),
+            1,
+            None,
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("hots"), "{error}");
     }
 }

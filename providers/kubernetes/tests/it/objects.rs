@@ -246,3 +246,43 @@ async fn identity_change_is_refused_as_force_new() {
         .iter()
         .any(|s| s.type_name == "k8s_namespace" && s.get("name").unwrap().force_new));
 }
+
+#[tokio::test]
+async fn delete_waits_for_finalizers_to_clear() {
+    let cluster = cluster().await;
+    namespace(&cluster, "apps").await;
+    let resource = cluster.provider.resource("k8s_object").unwrap();
+    let manifest = object(json!({"manifest": {"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "guarded", "namespace": "apps", "finalizers": ["example.com/cleanup"]}, "data": {"a": "b"}}}));
+    let created = resource
+        .create(&ctx("k8s_object.guarded"), &manifest)
+        .await
+        .unwrap();
+    let client = crate::client(&cluster).await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+            kube::Api::namespaced(client, "apps");
+        let patch = json!({"metadata": {"finalizers": null}});
+        api.patch(
+            "guarded",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    });
+    let started = std::time::Instant::now();
+    resource
+        .delete(&ctx("k8s_object.guarded"), &created.id, &created.attributes)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1400),
+        "delete returned before the finalizer cleared"
+    );
+    release.await.unwrap();
+    assert!(get(&cluster, "v1", "ConfigMap", Some("apps"), "guarded")
+        .await
+        .is_none());
+}
