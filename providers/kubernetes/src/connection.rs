@@ -25,12 +25,23 @@ pub struct Connection {
 impl Connection {
     /// Reads `[providers.kubernetes]`: `kubeconfig`, `context`, `in_cluster`.
     pub async fn from_settings(config: &ProviderConfig) -> Result<Connection, ProviderError> {
-        for key in config.settings.keys() {
-            if !["kubeconfig", "context", "in_cluster"].contains(&key.as_str()) {
-                return Err(ProviderError::config(format!(
-                    "unknown setting `{key}` in [providers.kubernetes] (expected `kubeconfig`, `context`, `in_cluster`)"
-                )));
-            }
+        // Precondition keys may sit in the same table; the engine hands them to `preflight`.
+        const KNOWN: &[&str] = &[
+            "kubeconfig",
+            "context",
+            "in_cluster",
+            "preconditions",
+            "min_version",
+            "min_ready_nodes",
+        ];
+        if let Some(key) = config
+            .settings
+            .keys()
+            .find(|k| !KNOWN.contains(&k.as_str()))
+        {
+            return Err(ProviderError::config(format!(
+                "unknown setting `{key}` in [providers.kubernetes] (expected `kubeconfig`, `context` or `in_cluster`)"
+            )));
         }
         let string = |key: &str| -> Result<Option<String>, ProviderError> {
             match config.settings.get(key) {
@@ -42,7 +53,7 @@ impl Connection {
                 }),
             }
         };
-        let kubeconfig = string("kubeconfig")?.map(PathBuf::from);
+        let kubeconfig = string("kubeconfig")?.map(|path| expand_home(&path));
         let context = string("context")?;
         let in_cluster = config
             .settings
@@ -152,4 +163,12 @@ fn default_kubeconfig_exists() -> bool {
     std::env::var_os("HOME")
         .map(|home| PathBuf::from(home).join(".kube/config").exists())
         .unwrap_or(false)
+}
+
+/// `~/x` → `$HOME/x`.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
 }

@@ -31,6 +31,10 @@ impl ObjectKind for K8sObject {
                     .default(false)
                     .describe("Take ownership of fields another field manager owns (server-side apply force)."),
             )
+            .attribute(Attribute::computed("live_manifest", ValueType::Any).describe(
+                "The object as the API server has it (server defaults included; status, bookkeeping \
+                 and Secret payloads left out). Predicted by a server-side dry run at plan time.",
+            ))
             .attribute(Attribute::computed("uid", ValueType::String))
             .attribute(Attribute::computed("resource_version", ValueType::String))
     }

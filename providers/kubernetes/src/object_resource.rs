@@ -13,6 +13,21 @@ use crate::error::KubeError;
 use crate::objects::{ObjectRef, Objects};
 use crate::wait::{self, Deadline};
 
+/// The computed attribute holding the object as the server has it (defaults included).
+pub const LIVE_MANIFEST: &str = "live_manifest";
+
+/// The live object without status and bookkeeping; Secret payloads never leave the cluster.
+fn live_manifest(live: &Json) -> Value {
+    let mut object = crate::manifest::strip_server_fields(live);
+    if object.get("kind").and_then(Json::as_str) == Some("Secret") {
+        if let Some(map) = object.as_object_mut() {
+            map.remove("data");
+            map.remove("stringData");
+        }
+    }
+    Value::from_json(&object)
+}
+
 /// How one resource type maps onto a Kubernetes object.
 pub trait ObjectKind: Send + Sync + 'static {
     /// The type's schema.
@@ -62,6 +77,9 @@ impl<K: ObjectKind> ObjectResource<K> {
                 .map(Value::string)
                 .unwrap_or(Value::Null)
         };
+        if self.schema.get(LIVE_MANIFEST).is_some() {
+            attributes.insert(LIVE_MANIFEST.into(), live_manifest(live));
+        }
         attributes.insert("uid".into(), text("/metadata/uid"));
         attributes.insert("resource_version".into(), text("/metadata/resourceVersion"));
         attributes
@@ -211,9 +229,10 @@ impl<K: ObjectKind> Resource for ObjectResource<K> {
         prior: Option<&Object>,
         planned: &mut Object,
     ) -> Result<(), ProviderError> {
-        if planned.values().any(Value::has_unknown)
-            || !self.objects.connection().is_reachable().await
-        {
+        let inputs_unknown = planned
+            .iter()
+            .any(|(k, v)| self.schema.get(k).is_some_and(|a| a.is_input()) && v.has_unknown());
+        if inputs_unknown || !self.objects.connection().is_reachable().await {
             return Ok(()); // client-side diff only
         }
         let revealed: Object = planned
@@ -227,6 +246,9 @@ impl<K: ObjectKind> Resource for ObjectResource<K> {
             .await
         {
             Ok(dry_run) => {
+                if self.schema.get(LIVE_MANIFEST).is_some() {
+                    planned.insert(LIVE_MANIFEST.into(), live_manifest(&dry_run));
+                }
                 if prior.is_some() {
                     if let Some(uid) = dry_run.pointer("/metadata/uid").and_then(Json::as_str) {
                         planned.insert("uid".into(), Value::string(uid));

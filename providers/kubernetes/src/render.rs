@@ -125,13 +125,19 @@ pub fn render(
             json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(account, "web")}),
         );
     }
-    if !secret_entries.is_empty() {
-        if redacted {
-            let known = secret_name.ok_or_else(|| {
-                KubeError::Invalid(format!("release {name}: secret values are not available and no Secret name was recorded"))
-            })?;
-            out.secret_name = Some(known.to_string());
-        } else {
+    if redacted {
+        // Rendering from state: the Secret exists already under its recorded name.
+        match secret_name {
+            Some(known) => out.secret_name = Some(known.to_string()),
+            None if !secret_entries.is_empty() => {
+                return Err(KubeError::Invalid(format!(
+                "release {name}: secret values are not available and no Secret name was recorded"
+            )))
+            }
+            None => {}
+        }
+    } else if !secret_entries.is_empty() {
+        {
             let digest = short_digest(&json!([ns, name, secret_entries]));
             let secret = format!("{name}-env-{digest}");
             let data: serde_json::Map<String, Json> = secret_entries
@@ -316,11 +322,18 @@ fn revealed_inputs(attributes: &Object) -> (Json, bool) {
         }
     }
     let mut redacted = false;
-    let map = attributes
+    let mut map = serde_json::Map::new();
+    for (key, value) in attributes
         .iter()
         .filter(|(k, _)| INPUTS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), walk(v, &mut redacted)))
-        .collect();
+    {
+        if let Value::Redacted(_) = value {
+            // A whole table recorded as one digest (e.g. `secret_env`): its keys are unknown.
+            redacted = true;
+            continue;
+        }
+        map.insert(key.clone(), walk(value, &mut redacted));
+    }
     (Json::Object(map), redacted)
 }
 

@@ -286,3 +286,32 @@ async fn delete_waits_for_finalizers_to_clear() {
         .await
         .is_none());
 }
+
+/// Regression guard for kmock's merge-on-reapply gap: a field Plinth stops setting is removed.
+#[tokio::test]
+async fn reapply_drops_fields_plinth_no_longer_sets() {
+    let cluster = cluster().await;
+    namespace(&cluster, "apps").await;
+    let resource = cluster.provider.resource("k8s_config_map").unwrap();
+    let first =
+        object(json!({"name": "settings", "namespace": "apps", "data": {"A": "1", "B": "2"}}));
+    let created = resource
+        .create(&ctx("k8s_config_map.s"), &first)
+        .await
+        .unwrap();
+    let second = object(json!({"name": "settings", "namespace": "apps", "data": {"A": "1"}}));
+    resource
+        .update(
+            &ctx("k8s_config_map.s"),
+            &created.id,
+            &created.attributes,
+            &second,
+            &["data".into()],
+        )
+        .await
+        .unwrap();
+    let live = get(&cluster, "v1", "ConfigMap", Some("apps"), "settings")
+        .await
+        .unwrap();
+    assert_eq!(live["data"], json!({"A": "1"}));
+}

@@ -110,3 +110,39 @@ async fn plan_refinement_dry_runs_against_a_reachable_cluster() {
         .unwrap();
     assert!(live["metadata"].get("labels").is_none());
 }
+
+#[tokio::test]
+async fn plan_of_a_new_crd_object_predicts_the_live_manifest_without_creating_it() {
+    let cluster = cluster().await;
+    let resource = cluster.provider.resource("k8s_object").unwrap();
+    let mut planned = object(
+        json!({"force": false, "manifest": {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
+        "metadata": {"name": "letsencrypt-prod"}, "spec": {"acme": {"email": "ops@mita.finance"}}}}),
+    );
+    planned.insert("uid".into(), Value::Unknown);
+    planned.insert("live_manifest".into(), Value::Unknown);
+    resource
+        .refine_plan(&ctx("k8s_object.issuer"), None, &mut planned)
+        .await
+        .unwrap();
+    let predicted = planned["live_manifest"].to_plain_json();
+    assert_eq!(
+        predicted["spec"]["acme"]["email"], "ops@mita.finance",
+        "{predicted}"
+    );
+    assert!(predicted["metadata"].get("managedFields").is_none());
+    assert_eq!(
+        planned["uid"],
+        Value::Unknown,
+        "a new object has no uid yet"
+    );
+    assert!(crate::get(
+        &cluster,
+        "cert-manager.io/v1",
+        "ClusterIssuer",
+        None,
+        "letsencrypt-prod"
+    )
+    .await
+    .is_none());
+}
