@@ -16,7 +16,8 @@ EMULATORS.md) before a request reaches kmock:
 - ``uid``, ``resourceVersion``, ``generation`` and ``creationTimestamp`` are set; PUT works;
 - errors use the real reasons (``NotFound``, ``AlreadyExists``, ``Conflict``);
 - ``dryRun=All`` computes the result without storing it;
-- a namespaced object needs its namespace; deleting a namespace deletes what is in it.
+- a namespaced object needs its namespace; deleting a namespace deletes what is in it;
+- writes made here are published to kmock's watch streams (watches stay kmock's own).
 
 A minimal controller gives Deployments a rolled-out status and completes Jobs, and three Ready
 nodes exist. ``POST /_plinth/control`` (JSON) switches behaviour for failure tests:
@@ -154,15 +155,24 @@ class Cluster:
         return None
 
     def put(self, key, obj):
+        existed = self.get(key) is not None
         if key in self.emu.objects:
             self.emu.objects[key].create(obj)
         else:
             self.emu.objects[key] = obj
+        self.publish(key, "MODIFIED" if existed else "ADDED", obj)
 
     def remove(self, key):
         if key in self.emu.objects and not self.emu.objects[key].deleted:
+            last = copy.deepcopy(self.emu.objects[key].raw)
             self.emu.objects[key].delete()
+            self.publish(key, "DELETED", last)
         self.owners.pop(key, None)
+
+    def publish(self, key, event_type, obj):
+        """Feeds kmock's watch streams (its own writes do this; ours bypass them)."""
+        bus = self.emu._buses[key[0]]
+        asyncio.get_running_loop().create_task(bus.put({"type": event_type, "object": copy.deepcopy(obj)}))
 
     def items(self, res=None, namespace=None):
         for key, obj in list(self.emu.objects.items()):

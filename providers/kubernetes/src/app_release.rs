@@ -407,7 +407,9 @@ impl Resource for AppRelease {
         prior: Option<&Object>,
         planned: &mut Object,
     ) -> Result<(), ProviderError> {
-        let inputs_known = planned
+        // An unset `name` is the block's name, known now.
+        let attributes = with_name(planned, ctx.address);
+        let inputs_known = attributes
             .iter()
             .filter(|(k, _)| INPUTS.contains(&k.as_str()))
             .all(|(_, v)| !v.has_unknown());
@@ -418,8 +420,6 @@ impl Resource for AppRelease {
             .and_then(|p| p.get("revision"))
             .and_then(Value::as_i64)
             .unwrap_or(0);
-        planned.insert("revision".into(), Value::Int(previous + 1));
-        let attributes = with_name(planned, ctx.address);
         let rendered = render(&attributes, previous + 1, None)?;
         for object in rendered.all() {
             match self.objects.apply(&object, false, true).await {
@@ -427,6 +427,16 @@ impl Resource for AppRelease {
                 Err(error) => return Err(error.into()),
             }
         }
+        planned.insert(
+            "name".into(),
+            attributes.get("name").cloned().unwrap_or(Value::Null),
+        );
+        planned.insert("revision".into(), Value::Int(previous + 1));
+        let objects = object_keys(&rendered)
+            .into_iter()
+            .map(Value::String)
+            .collect();
+        planned.insert("objects".into(), Value::List(objects));
         Ok(())
     }
 }

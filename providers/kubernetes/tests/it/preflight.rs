@@ -146,3 +146,50 @@ async fn plan_of_a_new_crd_object_predicts_the_live_manifest_without_creating_it
     .await
     .is_none());
 }
+
+#[tokio::test]
+async fn release_plan_is_dry_run_and_predicts_revision_and_objects() {
+    let cluster = cluster().await;
+    let namespaces = cluster.provider.resource("k8s_namespace").unwrap();
+    namespaces
+        .create(
+            &ctx("k8s_namespace.mita"),
+            &object(json!({"name": "mita-production"})),
+        )
+        .await
+        .unwrap();
+    let release = cluster.provider.resource("app_release").unwrap();
+    let mut planned = crate::release::mita("v1.0.0");
+    planned.remove("name");
+    for computed in ["name", "revision", "history", "objects"] {
+        planned.insert(computed.into(), Value::Unknown);
+    }
+    release
+        .refine_plan(&ctx("app_release.backend"), None, &mut planned)
+        .await
+        .unwrap();
+    assert_eq!(planned["name"], Value::string("backend"));
+    assert_eq!(planned["revision"], Value::Int(1));
+    let objects: Vec<&str> = planned["objects"]
+        .as_list()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        objects.contains(&"Deployment/backend") && objects.contains(&"CronJob/backend-backup"),
+        "{objects:?}"
+    );
+    assert!(
+        crate::get(
+            &cluster,
+            "apps/v1",
+            "Deployment",
+            Some("mita-production"),
+            "backend"
+        )
+        .await
+        .is_none(),
+        "dry run only"
+    );
+}
