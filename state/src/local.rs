@@ -22,6 +22,9 @@ pub struct LocalStore {
     name: String,
     journal: Mutex<Option<File>>,
     codec: Arc<Encryption>,
+    /// The document serial at the last load (`Some(None)`: there was none), so a compaction
+    /// can tell that another writer got in between (lost race).
+    loaded: Mutex<Option<Option<u64>>>,
 }
 
 impl LocalStore {
@@ -32,6 +35,7 @@ impl LocalStore {
             name: name.to_string(),
             journal: Mutex::new(None),
             codec: Arc::new(Encryption::disabled()),
+            loaded: Mutex::new(None),
         }
     }
 
@@ -193,6 +197,9 @@ impl StateStore for LocalStore {
 
     async fn load(&self) -> Result<Option<StateDocument>, StateError> {
         let mut document = self.read_document()?;
+        if let Ok(mut loaded) = self.loaded.lock() {
+            *loaded = Some(document.as_ref().map(|d| d.serial));
+        }
         let path = self.journal_path();
         let file = match File::open(&path) {
             Ok(file) => file,
@@ -268,7 +275,18 @@ impl StateStore for LocalStore {
 
     async fn compact(&self, document: &StateDocument) -> Result<(), StateError> {
         self.ensure_dir()?;
-        if let Some(stored) = self.read_document()? {
+        let stored = self.read_document()?;
+        let expected = self.loaded.lock().ok().and_then(|loaded| *loaded);
+        if let Some(expected) = expected {
+            if stored.as_ref().map(|d| d.serial) != expected {
+                return Err(StateError::Conflict(format!(
+                    "{} was changed by another run since this one read it (lost race); nothing \
+                     was overwritten: plan again",
+                    self.state_path().display()
+                )));
+            }
+        }
+        if let Some(stored) = stored {
             if stored.lineage != document.lineage {
                 return Err(StateError::Conflict(format!(
                     "{} has lineage {}, this run has {}",
@@ -314,6 +332,9 @@ impl StateStore for LocalStore {
             Err(e) => return Err(StateError::io("removing the compacted journal", e)),
         }
         sync_dir(&self.dir);
+        if let Ok(mut loaded) = self.loaded.lock() {
+            *loaded = Some(Some(document.serial));
+        }
         Ok(())
     }
 

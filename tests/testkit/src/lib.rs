@@ -7,6 +7,7 @@
 //! same ahead of time and also installs PostgreSQL.
 
 pub mod moto;
+pub mod postgres;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
