@@ -38,6 +38,10 @@ pub enum StateError {
         /// The error.
         source: std::io::Error,
     },
+    /// A state edit (`state mv`, `state rm`, ...) cannot be applied: an unknown address, a
+    /// target that exists, no state yet.
+    #[error("{0}")]
+    Edit(String),
     /// The backend settings are wrong or incomplete (unknown kind, missing key, bad value).
     #[error("state backend configuration: {0}")]
     Config(String),

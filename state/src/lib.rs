@@ -15,6 +15,19 @@
 //! - [`spawn_renewal`]: keeps a lock's lease alive during a long apply.
 //! - [`open_store`]: builds the store a stack's `[backend]` table asks for.
 //!
+//! ## What the engine and the CLI call
+//!
+//! | Use | Function |
+//! |---|---|
+//! | open the `[backend]` store | [`open_store`]`(kind, settings, stack, env, stack_dir/.plinth)` (async) |
+//! | plan / apply | [`StateStore::load`], [`StateStore::lock`], [`spawn_renewal`], [`StateStore::append`], [`StateStore::compact`], [`StateStore::unlock`] |
+//! | `plinth lock list` | [`StateStore::locks`] ([`LockInfo::describe`] for one line each) |
+//! | `plinth force-unlock ID` | [`StateStore::force_unlock`] |
+//! | `plinth state list / show / pull` | [`StateStore::load`] |
+//! | `plinth state mv / rm` | [`edit`] with [`move_resource`] / [`remove_resources`] |
+//! | `plinth state push FILE [--force]` | [`push`] |
+//! | `plinth bootstrap` | [`StateStore::ensure_home`] (S3 bucket / PostgreSQL tables / local dir) |
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), plinth_state::StateError> {
 //! use plinth_state::{LocalStore, StateStore};
@@ -25,6 +38,7 @@
 //! ```
 
 mod document;
+mod edit;
 mod encryption;
 mod error;
 mod lease;
@@ -44,6 +58,7 @@ pub use document::{
     now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus, StateDocument,
     FORMAT_VERSION,
 };
+pub use edit::{edit, move_resource, push, remove_resources, with_lock, EDIT_LEASE_SECONDS};
 pub use encryption::{Encryption, Passphrase, PASSPHRASE_ENV, PREVIOUS_PASSPHRASE_ENV};
 pub use error::StateError;
 pub use lease::{spawn_renewal, Renewal, RenewalStatus};

@@ -90,7 +90,17 @@ pub(crate) fn pg_error(what: &str, error: tokio_postgres::Error) -> StateError {
             db.message(),
             db.code().code()
         )),
-        None => StateError::Backend(format!("PostgreSQL: {what}: {error}")),
+        None => {
+            // Append the causes (e.g. the TLS verification failure behind "error performing
+            // TLS handshake").
+            let mut message = format!("PostgreSQL: {what}: {error}");
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            StateError::Backend(message)
+        }
     }
 }
 

@@ -506,6 +506,16 @@ impl StateStore for S3Store {
         };
         let Written::Stored(etag) = written else {
             *guard = None;
+            if self
+                .read_document()
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|(stored, _)| stored == *document)
+            {
+                // Our write was stored but its answer lost; the SDK's retry was refused.
+                return Ok(());
+            }
             return Err(StateError::Conflict(format!(
                 "{} was changed by another run since this one read it (lost race); nothing was \
                  overwritten: plan again",
@@ -546,6 +556,10 @@ impl StateStore for S3Store {
             let Some((holder, etag)) = self.read_lock().await? else {
                 continue;
             };
+            if holder.id == lock.id {
+                // Our first attempt was stored but its answer lost; the SDK's retry was refused.
+                return Ok(lock);
+            }
             if !holder.expired() {
                 return Err(StateError::Locked(Box::new(holder)));
             }

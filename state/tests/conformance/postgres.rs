@@ -281,3 +281,56 @@ async fn postgres_through_open_store() {
         "{error}"
     );
 }
+
+/// TLS through rustls: `sslmode=verify-full` with the server's CA verifies and connects;
+/// without the CA the same URL is refused (the certificate is really checked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_tls_verifies_the_server() {
+    let cluster = Postgres::start_tls();
+    let base = format!(
+        "postgresql://postgres@127.0.0.1:{}/postgres?sslmode=verify-full",
+        cluster.port
+    );
+    let trusted = format!("{base}&sslrootcert={}", cluster.ca_file().display());
+    let settings = |url: String| PostgresSettings {
+        url,
+        table: "plinth_state".into(),
+        lock_table: "plinth_locks".into(),
+    };
+    let store = PostgresStore::new(
+        settings(trusted),
+        "tls",
+        ENVIRONMENT,
+        Arc::new(Encryption::disabled()),
+    )
+    .unwrap();
+    store.ensure_home().await.unwrap();
+    store
+        .append(&[plinth_state::JournalEntry::Remove {
+            address: "x.y".into(),
+        }])
+        .await
+        .unwrap();
+    assert!(store.load().await.unwrap().is_some());
+    let untrusted = PostgresStore::new(
+        settings(base),
+        "tls",
+        ENVIRONMENT,
+        Arc::new(Encryption::disabled()),
+    )
+    .unwrap();
+    let error = untrusted
+        .load()
+        .await
+        .expect_err("an unknown CA is refused");
+    assert!(
+        error
+            .to_string()
+            .contains("connecting to postgres@127.0.0.1"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("certificate"),
+        "the cause is named: {error}"
+    );
+}

@@ -52,6 +52,21 @@ fn running_as_root() -> bool {
 impl Postgres {
     /// Creates and starts a cluster; panics with the server's log when it cannot.
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// Like [`Postgres::start`], with TLS on: a throwaway CA signs a certificate for
+    /// `127.0.0.1` (see [`Postgres::ca_file`]). Needs the `openssl` program.
+    pub fn start_tls() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    /// The CA certificate of a [`Postgres::start_tls`] cluster (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self._dir.path().join("tls/ca.crt")
+    }
+
+    fn start_with(tls: bool) -> Postgres {
         let bin = find_bin();
         let dir = tempfile::Builder::new()
             .prefix("plinth-pg-")
@@ -98,11 +113,18 @@ impl Postgres {
             "initdb failed:\n{}",
             String::from_utf8_lossy(&initdb.stderr)
         );
-        let options = format!(
+        let mut options = format!(
             "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off \
              -c full_page_writes=off -c max_connections=200",
             cluster.data_str()
         );
+        if tls {
+            let dir = cluster.make_certificates();
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+                dir.display()
+            ));
+        }
         let log = cluster.data.join("server.log");
         let started = cluster.run(
             "pg_ctl",
@@ -128,6 +150,47 @@ impl Postgres {
             );
         }
         cluster
+    }
+
+    /// A CA and a server certificate for 127.0.0.1 under `<tmp>/tls`, readable by the server.
+    fn make_certificates(&self) -> PathBuf {
+        let dir = self._dir.path().join("tls");
+        std::fs::create_dir_all(&dir).expect("a directory for certificates");
+        let script = "set -e
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+              -subj /CN=plinth-test-ca -keyout ca.key -out ca.crt \
+              -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+              -keyout server.key -out server.csr
+            printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > ext
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+              -extfile ext -out server.crt
+            chmod 600 server.key";
+        let made = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&dir)
+            .output();
+        match made {
+            Ok(output) if output.status.success() => {}
+            Ok(output) => panic!(
+                "making test certificates failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            Err(e) => panic!("running openssl to make test certificates: {e}"),
+        }
+        if self.as_root {
+            let owned = Command::new("chown")
+                .arg("-R")
+                .arg("postgres:postgres")
+                .arg(&dir)
+                .status();
+            assert!(
+                owned.map(|s| s.success()).unwrap_or(false),
+                "cannot hand the certificates to `postgres`"
+            );
+        }
+        dir
     }
 
     fn data_str(&self) -> String {
