@@ -45,6 +45,8 @@ pub struct Renewal {
 }
 
 /// Starts renewing `lock` on `store` every `interval` on the current tokio runtime.
+/// `store` must be the store that took the lock (the PostgreSQL backend renews on the
+/// session that holds it).
 ///
 /// A failed renewal is retried at the next tick while the lease still has time left; when
 /// the backend says another process holds the lock, or the lease expires without a

@@ -82,6 +82,7 @@ pub async fn open_store(
         }
     }
     let codec = Arc::new(encryption(settings)?);
+    let _ = stack; // Only the remote backends key their state by stack name.
     match kind {
         "local" => {
             let dir = match optional_string(settings, "path")? {
@@ -175,6 +176,7 @@ fn optional_string(settings: &BackendSettings, key: &str) -> Result<Option<Strin
     }
 }
 
+#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 fn required_string(
     settings: &BackendSettings,
     key: &str,
