@@ -25,7 +25,10 @@ impl MotoServer {
             .spawn()
             .expect("starting moto server");
         let process = ServerProcess { child, port };
-        assert!(wait_for_port(port, Duration::from_secs(30)), "moto server did not start on port {port}");
+        assert!(
+            wait_for_port(port, Duration::from_secs(30)),
+            "moto server did not start on port {port}"
+        );
         MotoServer { process }
     }
 

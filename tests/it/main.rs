@@ -1,0 +1,6 @@
+//! The integration test binary: one module per area.
+
+mod crash;
+mod diagnostics;
+mod lifecycle;
+mod support;
