@@ -8,6 +8,7 @@
 
 pub mod kmock;
 pub mod moto;
+pub mod postgres;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
