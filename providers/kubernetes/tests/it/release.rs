@@ -394,3 +394,41 @@ async fn removed_cronjob_is_pruned_and_foreign_objects_are_kept() {
         "old migration job pruned"
     );
 }
+
+/// Regression: a Job's template is immutable, so an env change under the same image tag must
+/// run a new migration Job instead of re-applying the old one (the server answers 422).
+#[tokio::test]
+async fn env_change_under_the_same_tag_runs_a_new_migration_job() {
+    let cluster = prepared().await;
+    let resource = cluster.provider.resource("app_release").unwrap();
+    let v1 = resource
+        .create(&ctx("app_release.mita"), &mita("v1.0.0"))
+        .await
+        .unwrap();
+    let mut changed = mita("v1.0.0");
+    if let Some(Value::Map(env)) = changed.get_mut("env") {
+        env.insert("LOG_LEVEL".into(), Value::string("DEBUG"));
+    }
+    let v2 = resource
+        .update(
+            &ctx("app_release.mita"),
+            &v1.id,
+            &v1.attributes,
+            &changed,
+            &["env".into()],
+        )
+        .await
+        .unwrap();
+    let migration = |attributes: &Object| {
+        attributes["objects"]
+            .as_list()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|o| o.starts_with("Job/mita-migrate-v1-0-0-"))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(migration(&v1.attributes), migration(&v2));
+    assert_eq!(v2["revision"], Value::Int(2));
+}
