@@ -77,6 +77,16 @@ async fn mita_release_creates_every_object_in_order() {
         .await
         .unwrap();
     assert_eq!(created.id, "mita-production/mita");
+    // Read right after create shows no drift.
+    let read = resource
+        .read(&ctx("app_release.mita"), &created.id, &created.attributes)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        crate::same_inputs(&mita("v1.0.0"), &read),
+        "read differs from the inputs: {read:?}"
+    );
     assert_eq!(created.attributes["revision"], Value::Int(1));
     let history = created.attributes["history"].as_list().unwrap();
     assert_eq!(history.len(), 1);
