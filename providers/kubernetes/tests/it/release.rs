@@ -442,3 +442,51 @@ async fn env_change_under_the_same_tag_runs_a_new_migration_job() {
     assert_ne!(migration(&v1.attributes), migration(&v2));
     assert_eq!(v2["revision"], Value::Int(2));
 }
+
+#[tokio::test]
+async fn drift_and_crash_recovery() {
+    let cluster = prepared().await;
+    let resource = cluster.provider.resource("app_release").unwrap();
+    let created = resource
+        .create(&ctx("app_release.mita"), &mita("v1.0.0"))
+        .await
+        .unwrap();
+    // Someone sets the image by hand: the refresh shows it.
+    let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(crate::client(&cluster).await, NS);
+    let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "spec": {"template": {"spec": {"containers": [{"name": "mita", "image": "ghcr.io/mita-finance/backend:hotfix"}]}}}});
+    api.patch(
+        "mita",
+        &kube::api::PatchParams::apply("kubectl").force(),
+        &kube::api::Patch::Apply(&patch),
+    )
+    .await
+    .unwrap();
+    let read = resource
+        .read(&ctx("app_release.mita"), &created.id, &created.attributes)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read["image"],
+        Value::string("ghcr.io/mita-finance/backend:hotfix")
+    );
+    // After a crash that lost the create's result, the release is found by its natural key.
+    let recovered = resource
+        .recover(&ctx("app_release.mita"), &mita("v1.0.0"))
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(recovered.id, created.id);
+    assert_eq!(recovered.attributes["revision"], Value::Int(0));
+    let objects = cluster.provider.resource("k8s_object").unwrap();
+    let missing = object(
+        json!({"manifest": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "nope", "namespace": NS}}}),
+    );
+    assert!(objects
+        .recover(&ctx("k8s_object.nope"), &missing)
+        .await
+        .unwrap()
+        .is_none());
+}
