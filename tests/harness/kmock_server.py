@@ -16,6 +16,7 @@ EMULATORS.md) before a request reaches kmock:
 - ``uid``, ``resourceVersion``, ``generation`` and ``creationTimestamp`` are set; PUT works;
 - errors use the real reasons (``NotFound``, ``AlreadyExists``, ``Conflict``);
 - ``dryRun=All`` computes the result without storing it;
+- immutable fields (a Job's template, a Deployment's selector) are refused with 422 ``Invalid``;
 - a namespaced object needs its namespace; deleting a namespace deletes what is in it;
 - writes made here are published to kmock's watch streams (watches stay kmock's own).
 
@@ -47,6 +48,10 @@ CRDS = {
     "cert-manager.io/v1/certificates": ("Certificate", True),
     "monitoring.coreos.com/v1/prometheusrules": ("PrometheusRule", True),
     "monitoring.coreos.com/v1/servicemonitors": ("ServiceMonitor", True),
+}
+IMMUTABLE = {  # fields a real API server refuses to change
+    ("batch/v1", "Job"): [("spec", "template"), ("spec", "selector")],
+    ("apps/v1", "Deployment"): [("spec", "selector")],
 }
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SYSTEM_FIELDS = {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
@@ -188,6 +193,11 @@ class Cluster:
 
     def finish(self, key, old, new, info, kind, api_version, dry_run):
         """Fills server-set fields, bumps versions, stores (unless dry run)."""
+        if old is not None:
+            for immutable in IMMUTABLE.get((api_version, kind), ()):
+                if get_path(old, immutable) != get_path(new, immutable):
+                    raise ApiError(422, "Invalid", f'{kind}.{api_version.split("/")[0]} "{key[2]}" is invalid: '
+                                                   f'{".".join(immutable)}: Invalid value: field is immutable')
         meta = new.setdefault("metadata", {})
         new["apiVersion"], new["kind"] = api_version, kind
         meta["name"], meta["namespace"] = key[2], key[1]

@@ -190,10 +190,10 @@ impl AppRelease {
         deadline: &Deadline<'_>,
     ) -> Result<(), KubeError> {
         let spec = ReleaseSpec::from_attributes(&revealed(attributes))?;
-        let mut history = history_of(prior);
-        history.push(history_entry(attributes, rendered, revision));
-        let excess = history.len().saturating_sub(MAX_HISTORY);
-        history.drain(..excess);
+        let history = push_history(
+            history_of(prior),
+            history_entry(attributes, rendered, revision),
+        );
         let mut keep = object_keys(rendered);
         // Env Secrets of revisions still in history stay, so rollbacks can use them.
         keep.extend(history.iter().filter_map(|e| {
@@ -240,6 +240,14 @@ fn revealed(attributes: &Object) -> Object {
         .filter(|(_, v)| !v.has_sensitive())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// Appends an entry, keeping the newest [`MAX_HISTORY`].
+fn push_history(mut history: Vec<Json>, entry: Json) -> Vec<Json> {
+    history.push(entry);
+    let excess = history.len().saturating_sub(MAX_HISTORY);
+    history.drain(..excess);
+    history
 }
 
 /// The history entries as JSON; secret digests stay `{"$sensitive": digest}` markers.
@@ -444,6 +452,17 @@ impl Resource for AppRelease {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_keeps_the_newest_ten_revisions() {
+        let mut history = Vec::new();
+        for revision in 1..=12 {
+            history = push_history(history, serde_json::json!({"revision": revision}));
+        }
+        assert_eq!(history.len(), MAX_HISTORY);
+        assert_eq!(history[0]["revision"], 3);
+        assert_eq!(history[9]["revision"], 12);
+    }
 
     #[test]
     fn history_keeps_secret_digests_not_values() {

@@ -202,14 +202,15 @@ pub fn render(
         let pod_labels = json!({"app.kubernetes.io/name": name, INSTANCE: name, MANAGED_BY: "plinth", COMPONENT: component});
         json!({"metadata": {"labels": pod_labels}, "spec": spec_json})
     };
+    // A Job's template is immutable: its name carries the image tag and a digest of its spec,
+    // so a new image (or new command/env) runs a new Job and an unchanged one is not re-run.
     let job = |job_name: &str, component: &str, command: &[String]| {
-        let job_name = kube_name(&format!(
-            "{name}-{job_name}-{}-{}",
-            spec.image_tag(),
-            short_digest(&json!([spec.image, command]))
-        ));
-        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta(&job_name, component),
-               "spec": {"backoffLimit": 1, "template": pod(component, container(Some(command)), Some("Never"))}})
+        let job_spec = json!({"backoffLimit": 1, "template": pod(component, container(Some(command)), Some("Never"))});
+        let job_name = suffixed_name(
+            &format!("{name}-{job_name}-{}", spec.image_tag()),
+            &short_digest(&job_spec),
+        );
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta(&job_name, component), "spec": job_spec})
     };
     out.migration = spec
         .migrate
@@ -342,6 +343,13 @@ pub fn short_digest(json: &Json) -> String {
     hex::encode(Sha256::digest(json.to_string().as_bytes()))[..10].to_string()
 }
 
+/// `<prefix>-<suffix>` within 63 characters: the prefix is shortened, the suffix kept whole.
+pub fn suffixed_name(prefix: &str, suffix: &str) -> String {
+    let room = 63 - suffix.len().min(62) - 1;
+    let prefix: String = kube_name(prefix).chars().take(room).collect();
+    format!("{}-{suffix}", prefix.trim_end_matches('-'))
+}
+
 /// A valid object name: lowercase, `[a-z0-9-]`, at most 63 characters.
 pub fn kube_name(raw: &str) -> String {
     let cleaned: String = raw
@@ -471,6 +479,12 @@ mod tests {
         let again = render(&redacted, 2, rendered.secret_name.as_deref()).unwrap();
         assert!(find(&again, "Secret").is_none());
         assert_eq!(again.secret_name, rendered.secret_name);
+    }
+
+    #[test]
+    fn long_tags_keep_the_spec_digest_in_job_names() {
+        let name = suffixed_name(&format!("mita-migrate-{}", "sha-".repeat(30)), "0123456789");
+        assert!(name.len() <= 63 && name.ends_with("-0123456789"), "{name}");
     }
 
     #[test]

@@ -13,6 +13,11 @@ use crate::objects::{ObjectRef, Objects};
 use crate::render::{Rendered, INSTANCE, MANAGED_BY};
 use crate::wait::{self, Deadline};
 
+/// A release owns its objects: like a GitOps controller it applies with force, so a field
+/// someone changed by hand (`kubectl edit`, `kubectl set image`) is taken back on the next
+/// apply instead of failing with a conflict. Use `k8s_object` for shared objects.
+const FORCE: bool = true;
+
 /// The kinds a release may own, in the order they are deleted.
 pub const RELEASE_KINDS: &[(&str, &str)] = &[
     ("batch/v1", "CronJob"),
@@ -34,7 +39,7 @@ pub async fn install(
     deadline: &Deadline<'_>,
 ) -> Result<(), KubeError> {
     for object in &rendered.config {
-        objects.apply(object, false, false).await?;
+        objects.apply(object, FORCE, false).await?;
     }
     for job in rendered.migration.iter().chain(&rendered.jobs) {
         run_job(objects, job, deadline).await?;
@@ -50,10 +55,10 @@ pub async fn roll_out(
 ) -> Result<(), KubeError> {
     let deployment = ObjectRef::of(&rendered.deployment)?;
     deadline.report(&format!("applying {}", deployment.describe()));
-    objects.apply(&rendered.deployment, false, false).await?;
+    objects.apply(&rendered.deployment, FORCE, false).await?;
     wait::deployment_rollout(objects, &deployment, deadline).await?;
     for object in &rendered.rest {
-        objects.apply(object, false, false).await?;
+        objects.apply(object, FORCE, false).await?;
     }
     Ok(())
 }
@@ -69,7 +74,7 @@ async fn run_job(objects: &Objects, job: &Json, deadline: &Deadline<'_>) -> Resu
         }
     }
     deadline.report(&format!("running {}", reference.describe()));
-    objects.apply(job, false, false).await?;
+    objects.apply(job, FORCE, false).await?;
     wait::job_completion(objects, &reference, deadline).await
 }
 

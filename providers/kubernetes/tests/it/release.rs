@@ -77,6 +77,16 @@ async fn mita_release_creates_every_object_in_order() {
         .await
         .unwrap();
     assert_eq!(created.id, "mita-production/mita");
+    // Read right after create shows no drift.
+    let read = resource
+        .read(&ctx("app_release.mita"), &created.id, &created.attributes)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        crate::same_inputs(&mita("v1.0.0"), &read),
+        "read differs from the inputs: {read:?}"
+    );
     assert_eq!(created.attributes["revision"], Value::Int(1));
     let history = created.attributes["history"].as_list().unwrap();
     assert_eq!(history.len(), 1);
@@ -393,4 +403,90 @@ async fn removed_cronjob_is_pruned_and_foreign_objects_are_kept() {
             .is_none(),
         "old migration job pruned"
     );
+}
+
+/// Regression: a Job's template is immutable, so an env change under the same image tag must
+/// run a new migration Job instead of re-applying the old one (the server answers 422).
+#[tokio::test]
+async fn env_change_under_the_same_tag_runs_a_new_migration_job() {
+    let cluster = prepared().await;
+    let resource = cluster.provider.resource("app_release").unwrap();
+    let v1 = resource
+        .create(&ctx("app_release.mita"), &mita("v1.0.0"))
+        .await
+        .unwrap();
+    let mut changed = mita("v1.0.0");
+    if let Some(Value::Map(env)) = changed.get_mut("env") {
+        env.insert("LOG_LEVEL".into(), Value::string("DEBUG"));
+    }
+    let v2 = resource
+        .update(
+            &ctx("app_release.mita"),
+            &v1.id,
+            &v1.attributes,
+            &changed,
+            &["env".into()],
+        )
+        .await
+        .unwrap();
+    let migration = |attributes: &Object| {
+        attributes["objects"]
+            .as_list()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|o| o.starts_with("Job/mita-migrate-v1-0-0-"))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(migration(&v1.attributes), migration(&v2));
+    assert_eq!(v2["revision"], Value::Int(2));
+}
+
+#[tokio::test]
+async fn drift_and_crash_recovery() {
+    let cluster = prepared().await;
+    let resource = cluster.provider.resource("app_release").unwrap();
+    let created = resource
+        .create(&ctx("app_release.mita"), &mita("v1.0.0"))
+        .await
+        .unwrap();
+    // Someone sets the image by hand: the refresh shows it.
+    let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(crate::client(&cluster).await, NS);
+    let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "spec": {"template": {"spec": {"containers": [{"name": "mita", "image": "ghcr.io/mita-finance/backend:hotfix"}]}}}});
+    api.patch(
+        "mita",
+        &kube::api::PatchParams::apply("kubectl").force(),
+        &kube::api::Patch::Apply(&patch),
+    )
+    .await
+    .unwrap();
+    let read = resource
+        .read(&ctx("app_release.mita"), &created.id, &created.attributes)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read["image"],
+        Value::string("ghcr.io/mita-finance/backend:hotfix")
+    );
+    // After a crash that lost the create's result, the release is found by its natural key.
+    let recovered = resource
+        .recover(&ctx("app_release.mita"), &mita("v1.0.0"))
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(recovered.id, created.id);
+    assert_eq!(recovered.attributes["revision"], Value::Int(0));
+    let objects = cluster.provider.resource("k8s_object").unwrap();
+    let missing = object(
+        json!({"manifest": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "nope", "namespace": NS}}}),
+    );
+    assert!(objects
+        .recover(&ctx("k8s_object.nope"), &missing)
+        .await
+        .unwrap()
+        .is_none());
 }
