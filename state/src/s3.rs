@@ -64,7 +64,7 @@ enum Written {
 
 /// State in an S3 bucket.
 pub struct S3Store {
-    client: Client,
+    client: OnceCell<Client>,
     settings: S3Settings,
     stack: String,
     environment: String,
@@ -74,44 +74,17 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    /// A store for `stack` / `environment`, with credentials from the standard AWS chain.
-    pub async fn connect(
-        settings: S3Settings,
-        stack: &str,
-        environment: &str,
-        codec: Arc<Encryption>,
-    ) -> Result<Self, StateError> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(region) = &settings.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        let shared = loader.load().await;
-        let mut config = aws_sdk_s3::config::Builder::from(&shared);
-        if shared.region().is_none() {
-            config = config.region(aws_config::Region::new("us-east-1"));
-        }
-        if let Some(endpoint) = &settings.endpoint {
-            config = config.endpoint_url(endpoint.clone()).force_path_style(true);
-        }
-        Ok(S3Store::with_client(
-            Client::from_conf(config.build()),
-            settings,
-            stack,
-            environment,
-            codec,
-        ))
-    }
-
-    /// A store using an existing client (tests, or an engine that shares one).
-    pub fn with_client(
-        client: Client,
+    /// A store for `stack` / `environment`. The client (standard AWS credential chain,
+    /// `AWS_REGION`, `AWS_ENDPOINT_URL` ...) is built at first use, so opening is cheap and
+    /// synchronous.
+    pub fn new(
         settings: S3Settings,
         stack: &str,
         environment: &str,
         codec: Arc<Encryption>,
     ) -> Self {
         S3Store {
-            client,
+            client: OnceCell::new(),
             settings,
             stack: stack.to_string(),
             environment: environment.to_string(),
@@ -119,6 +92,40 @@ impl S3Store {
             probed: OnceCell::new(),
             cursor: Mutex::new(None),
         }
+    }
+
+    /// A store using an existing client (an engine that shares one, or tests).
+    pub fn with_client(
+        client: Client,
+        settings: S3Settings,
+        stack: &str,
+        environment: &str,
+        codec: Arc<Encryption>,
+    ) -> Self {
+        let store = S3Store::new(settings, stack, environment, codec);
+        let _ = store.client.set(client);
+        store
+    }
+
+    /// The client, built from the shared AWS configuration at first use.
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if let Some(region) = &self.settings.region {
+                    loader = loader.region(aws_config::Region::new(region.clone()));
+                }
+                let shared = loader.load().await;
+                let mut config = aws_sdk_s3::config::Builder::from(&shared);
+                if shared.region().is_none() {
+                    config = config.region(aws_config::Region::new("us-east-1"));
+                }
+                if let Some(endpoint) = &self.settings.endpoint {
+                    config = config.endpoint_url(endpoint.clone()).force_path_style(true);
+                }
+                Client::from_conf(config.build())
+            })
+            .await
     }
 
     fn base_key(&self) -> String {
@@ -179,7 +186,8 @@ impl S3Store {
 
     async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StateError> {
         match self
-            .client
+            .client()
+            .await
             .get_object()
             .bucket(&self.settings.bucket)
             .key(key)
@@ -213,7 +221,8 @@ impl S3Store {
         if_match: Option<&str>,
     ) -> Result<Written, StateError> {
         let mut request = self
-            .client
+            .client()
+            .await
             .put_object()
             .bucket(&self.settings.bucket)
             .key(key)
@@ -234,7 +243,8 @@ impl S3Store {
 
     async fn delete(&self, key: &str, if_match: Option<&str>) -> Result<bool, StateError> {
         let mut request = self
-            .client
+            .client()
+            .await
             .delete_object()
             .bucket(&self.settings.bucket)
             .key(key);
@@ -252,7 +262,8 @@ impl S3Store {
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StateError> {
         let mut keys = Vec::new();
         let mut pages = self
-            .client
+            .client()
+            .await
             .list_objects_v2()
             .bucket(&self.settings.bucket)
             .prefix(prefix)
@@ -641,7 +652,7 @@ impl StateStore for S3Store {
     }
 
     async fn ensure_home(&self) -> Result<(), StateError> {
-        crate::s3_home::ensure_bucket(&self.client, &self.settings).await?;
+        crate::s3_home::ensure_bucket(self.client().await, &self.settings).await?;
         self.probe().await
     }
 }
