@@ -223,6 +223,15 @@ async fn s3_through_open_store_with_encryption_from_the_environment() {
     store.compact(&doc).await.unwrap();
     let raw = backend.raw_document("opened").await.unwrap();
     assert!(Encryption::is_encrypted(&raw));
+    // A bucket that was never bootstrapped is a clear error that says what to run.
+    let mut missing = settings.clone();
+    missing.insert("bucket".into(), "never-bootstrapped".into());
+    let store = open_store("s3", &missing, "opened", ENVIRONMENT, Path::new("/unused")).unwrap();
+    let error = store
+        .load()
+        .await
+        .expect_err("a missing bucket is an error");
+    assert!(error.to_string().contains("plinth bootstrap"), "{error}");
 }
 
 /// An S3-compatible server that ignores conditional writes (as some do) must be refused,
