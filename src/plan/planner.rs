@@ -738,7 +738,9 @@ fn creation_leaves(path: &str, map: &BTreeMap<String, Value>, out: &mut Vec<Attr
     for (key, value) in map {
         let path = format!("{path}.{key}");
         match value {
-            Value::Map(inner) if inner.values().any(Value::has_sensitive) => creation_leaves(&path, inner, out),
+            Value::Map(inner) if inner.values().any(Value::has_sensitive) => {
+                creation_leaves(&path, inner, out)
+            }
             Value::Null => {}
             value => out.push(AttributeDiff {
                 path,

@@ -3,4 +3,5 @@
 mod crash;
 mod diagnostics;
 mod lifecycle;
+mod planning;
 mod support;

@@ -6,6 +6,7 @@
 //! `target/test-venv`), created on first use when missing; `scripts/test-deps.sh` does the
 //! same ahead of time and also installs PostgreSQL.
 
+pub mod kmock;
 pub mod moto;
 pub mod postgres;
 
