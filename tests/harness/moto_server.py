@@ -478,12 +478,16 @@ class Launcher:
 
 def exit_with_parent() -> None:
     """Tests keep one server per test binary in a static that is never dropped: leave when
-    the process that started us is gone."""
-    parent = os.getppid()
+    the process that started us (`PLINTH_PARENT_PID`, else our parent) is gone."""
+    parent = int(os.environ.get("PLINTH_PARENT_PID") or os.getppid())
     while True:
         time.sleep(0.5)
-        if os.getppid() != parent:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
             os._exit(0)
+        except PermissionError:
+            pass
 
 
 def main() -> None:

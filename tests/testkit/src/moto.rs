@@ -93,6 +93,7 @@ impl MotoServer {
         let child = Command::new(python)
             .arg(repo_root().join("tests/harness/moto_server.py"))
             .arg(port.to_string())
+            .env("PLINTH_PARENT_PID", std::process::id().to_string())
             .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
