@@ -333,7 +333,7 @@ class Launcher:
             counts[key] = counts.get(key, 0) + 1
             fault = None
             for rule in FAULTS:
-                if rule["action"] == action and rule.get("account", DEFAULT_ACCOUNT) == account:
+                if rule["action"] in (action, key) and rule.get("account", DEFAULT_ACCOUNT) == account:
                     fault = dict(rule)
                     rule["count"] -= 1
                     if rule["count"] <= 0:
@@ -380,7 +380,7 @@ class Launcher:
         if target:
             return target.split(".")[-1]
         if service == "s3":
-            return "s3:" + environ.get("REQUEST_METHOD", "GET")
+            return environ.get("REQUEST_METHOD", "GET")
         ctype = environ.get("CONTENT_TYPE", "")
         if "x-www-form-urlencoded" in ctype:
             length = int(environ.get("CONTENT_LENGTH") or 0)

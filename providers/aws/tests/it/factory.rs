@@ -83,3 +83,32 @@ async fn token_bucket_limits_requests_per_second() {
         "{elapsed:?}"
     );
 }
+
+#[tokio::test]
+async fn endpoint_from_the_environment_is_honoured_with_path_style_s3() {
+    // Only this test reads AWS_ENDPOINT_URL: every other one sets `endpoint_url` explicitly.
+    std::env::set_var("AWS_ENDPOINT_URL", moto().endpoint());
+    let account = moto().new_account();
+    let mut config = ProviderConfig::default();
+    config.settings.insert("region".into(), s(REGION));
+    config
+        .settings
+        .insert("access_key_id".into(), s(&account.access_key_id()));
+    config
+        .settings
+        .insert("secret_access_key".into(), s(&account.secret_access_key()));
+    let provider = AwsFactory.configure(&config).await.expect("configure");
+    let buckets = provider.resource("aws_s3_bucket").expect("bucket type");
+    let rec = Recorder::default();
+    let name = format!("env-endpoint-{}", account.id);
+    let created = buckets
+        .create(&ctx(&rec), &obj(vec![("bucket", s(&name))]))
+        .await
+        .expect("create through env endpoint");
+    assert_eq!(
+        created.attributes["arn"],
+        s(&format!("arn:aws:s3:::{name}"))
+    );
+    let counts = moto().call_counts(&account);
+    assert!(counts.get("s3:PUT").is_some_and(|n| *n >= 1), "{counts:?}");
+}
