@@ -440,6 +440,10 @@ impl Resource for ReplicationGroup {
             "security_group_ids",
             "parameter_group_name",
         ];
+        if changed.iter().any(|c| c != "tags") {
+            // A group that is busy (snapshotting, modifying) refuses modifications.
+            self.wait_available(ctx, id).await?;
+        }
         if MODIFIED.iter().any(|k| has(k)) {
             let token = pick_str("auth_token");
             ec.modify_replication_group()

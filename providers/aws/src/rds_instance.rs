@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_rds::types::{DbInstance, Tag};
+use aws_sdk_rds::types::{DbInstance, PendingModifiedValues, Tag};
 use plinth_provider::{
     async_trait, Attribute, CallContext, Created, Object, ProviderError, ReadItem, Resource,
     Schema, Value, ValueType,
@@ -126,6 +126,11 @@ impl RdsInstance {
         wait_for(ctx, wait, || async {
             Ok(match self.describe(identifier).await? {
                 Some(db) => match db.db_instance_status() {
+                    // Right after ModifyDBInstance AWS may still say `available` with the
+                    // change pending: wait until nothing is pending.
+                    Some("available") if has_pending(&db) => {
+                        Poll::Pending("available, changes pending".to_string())
+                    }
                     Some("available") => Poll::Ready(db),
                     Some(
                         s @ ("failed"
@@ -252,6 +257,12 @@ fn aws_tags(pairs: &[(String, String)]) -> Vec<Tag> {
         .iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
+}
+
+/// True when the instance reports modifications not applied yet.
+fn has_pending(db: &DbInstance) -> bool {
+    db.pending_modified_values()
+        .is_some_and(|p| *p != PendingModifiedValues::builder().build())
 }
 
 /// The identifier in an RDS ARN (`arn:aws:rds:region:acct:db:NAME`), or the input itself.
@@ -452,6 +463,8 @@ impl Resource for RdsInstance {
             .iter()
             .any(|c| c != "tags" && c != "final_snapshot_identifier");
         if modifies {
+            // AWS refuses to modify an instance that is busy (backing up, modifying, ...).
+            self.wait_available(ctx, id, 80).await?;
             let major_upgrade = has("engine_version")
                 && attrs::string(prior, "engine_version").map(|v| major(&v).to_string())
                     != attrs::string(d, "engine_version").map(|v| major(&v).to_string());
