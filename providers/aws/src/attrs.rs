@@ -107,3 +107,14 @@ pub fn keep_inputs(out: &mut Object, from: &Object, keys: &[&str]) {
         );
     }
 }
+
+/// Live ids in the user's order when they are the same set (the API's order is arbitrary).
+pub fn ordered_like<'a>(prior: &Object, key: &str, live: impl Iterator<Item = &'a str>) -> Value {
+    let live: Vec<String> = live.map(str::to_string).collect();
+    if let Some(want) = strings(prior, key) {
+        if sorted(want.clone()) == sorted(live.clone()) {
+            return string_list(want, false);
+        }
+    }
+    string_list(live, true)
+}

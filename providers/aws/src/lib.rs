@@ -27,6 +27,7 @@
 
 pub mod attrs;
 pub mod clients;
+pub mod elasticache_common;
 pub mod elasticache_replication_group;
 pub mod elasticache_subnet_group;
 pub mod errors;
@@ -36,6 +37,7 @@ pub mod lb_listener;
 pub mod lb_listener_rule;
 pub mod lb_target_group;
 pub mod rate_limit;
+pub mod rds_common;
 pub mod rds_instance;
 pub mod rds_parameter_group;
 pub mod rds_subnet_group;

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_rds::types::{DbInstance, PendingModifiedValues, Tag};
+use aws_sdk_rds::types::{DbInstance, PendingModifiedValues};
 use plinth_provider::{
     async_trait, Attribute, CallContext, Created, Object, ProviderError, ReadItem, Resource,
     Schema, Value, ValueType,
@@ -16,6 +16,7 @@ use plinth_provider::{
 use crate::attrs::{self, opt_bool, opt_int, opt_string};
 use crate::clients::Clients;
 use crate::errors::{absent_on, map_sdk};
+use crate::rds_common::{aws_tags, sync_rds_tags};
 use crate::tags;
 use crate::waiter::{minutes, wait_for, Poll, Wait};
 
@@ -220,42 +221,18 @@ impl RdsInstance {
             .map_err(|e| map_sdk("CreateDBInstanceReadReplica", e))?;
         Ok(())
     }
-
-    async fn update_tags(
-        &self,
-        arn: &str,
-        prior: &Object,
-        desired: &Object,
-    ) -> Result<(), ProviderError> {
-        let (set, remove) = tags::diff(&tags::desired(prior), &tags::desired(desired));
-        if !remove.is_empty() {
-            self.clients
-                .rds
-                .remove_tags_from_resource()
-                .resource_name(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(|e| map_sdk("RemoveTagsFromResource", e))?;
-        }
-        if !set.is_empty() {
-            self.clients
-                .rds
-                .add_tags_to_resource()
-                .resource_name(arn)
-                .set_tags(Some(aws_tags(&set)))
-                .send()
-                .await
-                .map_err(|e| map_sdk("AddTagsToResource", e))?;
-        }
-        Ok(())
-    }
 }
 
-fn aws_tags(pairs: &[(String, String)]) -> Vec<Tag> {
-    pairs
+/// The instance's tags as pairs (DescribeDBInstances carries them).
+fn live_tags(db: &DbInstance) -> Vec<(String, String)> {
+    db.tag_list()
         .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -352,16 +329,7 @@ pub fn to_object(db: &DbInstance, prior: &Object) -> Object {
         (_, live) => opt_string(live),
     };
     o.insert("replicate_source_db".into(), source);
-    let live_tags: Vec<(String, String)> = db
-        .tag_list()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect();
+    let live_tags = live_tags(db);
     let tags_value = if live_tags.is_empty() && !prior.contains_key("tags") {
         Value::Null
     } else {
@@ -503,7 +471,7 @@ impl Resource for RdsInstance {
         let db = self.wait_available(ctx, id, 80).await?;
         if has("tags") {
             let arn = db.db_instance_arn().unwrap_or_default().to_string();
-            self.update_tags(&arn, prior, d).await?;
+            sync_rds_tags(&self.clients, &arn, &live_tags(&db), &tags::desired(d)).await?;
         }
         let db = if has("tags") {
             self.describe(id).await?.unwrap_or(db)
