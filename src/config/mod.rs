@@ -1,5 +1,34 @@
 //! Stack configuration: TOML files → validated [`Stack`].
+//!
+//! Two stages, as cargo does with `cargo-util-schemas` → `Manifest`:
+//!
+//! 1. `raw` parses every `*.toml` file of the stack directory with `toml`'s spanned parser into
+//!    an owned tree where every key and value knows its file and byte span; `document` sorts
+//!    the files' tables into sections and resource blocks, rejecting double definitions.
+//! 2. Lowering resolves the environment and variables (`variables`), the sections
+//!    (`sections`), `count` and resource attributes against the provider schemas
+//!    (`resources`, `meta`), and `${...}` interpolations (`interpolate`, `expr`), producing the
+//!    typed [`Stack`] of `model`.
+//!
+//! Every problem found on the way is collected into [`Diagnostics`] (see `diagnostics`), so a
+//! single `plinth validate` reports all of them with file, span, code and hint.
 
+mod diagnostics;
+mod document;
+mod expr;
+mod interpolate;
+mod load;
+mod meta;
 pub mod model;
+mod raw;
+mod references;
+mod resources;
+mod secrets;
+mod sections;
+#[cfg(test)]
+mod tests;
+mod variables;
 
+pub use diagnostics::{Diagnostics, Problem};
+pub use load::{load, load_with_env};
 pub use model::*;

@@ -105,7 +105,11 @@ pub struct Address {
 impl Address {
     /// `type.name` without an index.
     pub fn new(type_name: &str, name: &str) -> Self {
-        Address { type_name: type_name.to_string(), name: name.to_string(), index: None }
+        Address {
+            type_name: type_name.to_string(),
+            name: name.to_string(),
+            index: None,
+        }
     }
 
     /// Parses `type.name` or `type.name[3]`.
@@ -118,7 +122,11 @@ impl Address {
         if type_name.is_empty() || name.is_empty() || name.contains('.') {
             return None;
         }
-        Some(Address { type_name: type_name.to_string(), name: name.to_string(), index })
+        Some(Address {
+            type_name: type_name.to_string(),
+            name: name.to_string(),
+            index,
+        })
     }
 
     /// The `type.name` block this address belongs to (without index).

@@ -52,19 +52,23 @@ impl StateDocument {
     pub fn apply(&mut self, entry: &JournalEntry) {
         match entry {
             JournalEntry::Intent(intent) => {
-                let record = self.resources.entry(intent.address.clone()).or_insert_with(|| ResourceRecord {
-                    address: intent.address.clone(),
-                    type_name: intent.type_name.clone(),
-                    id: None,
-                    attributes: Map::new(),
-                    dependencies: intent.dependencies.clone(),
-                    status: ResourceStatus::Pending,
-                    pending: None,
-                });
+                let record = self
+                    .resources
+                    .entry(intent.address.clone())
+                    .or_insert_with(|| ResourceRecord {
+                        address: intent.address.clone(),
+                        type_name: intent.type_name.clone(),
+                        id: None,
+                        attributes: Map::new(),
+                        dependencies: intent.dependencies.clone(),
+                        status: ResourceStatus::Pending,
+                        pending: None,
+                    });
                 record.pending = Some(intent.clone());
             }
             JournalEntry::Put(record) => {
-                self.resources.insert(record.address.clone(), (**record).clone());
+                self.resources
+                    .insert(record.address.clone(), (**record).clone());
             }
             JournalEntry::Remove { address } => {
                 self.resources.remove(address);
@@ -205,7 +209,9 @@ mod tests {
         };
         doc.apply(&JournalEntry::Put(Box::new(record)));
         assert_eq!(doc.pending().count(), 0);
-        doc.apply(&JournalEntry::Remove { address: "a.b".into() });
+        doc.apply(&JournalEntry::Remove {
+            address: "a.b".into(),
+        });
         assert!(doc.resources.is_empty());
     }
 }

@@ -33,32 +33,56 @@ pub struct ProviderError {
 impl ProviderError {
     /// A refused API request with its code.
     pub fn api(code: impl Into<String>, message: impl Into<String>) -> Self {
-        ProviderError { kind: ErrorKind::Api, code: Some(code.into()), message: message.into() }
+        ProviderError {
+            kind: ErrorKind::Api,
+            code: Some(code.into()),
+            message: message.into(),
+        }
     }
 
     /// A transient failure the engine may retry.
     pub fn retryable(code: impl Into<String>, message: impl Into<String>) -> Self {
-        ProviderError { kind: ErrorKind::Retryable, code: Some(code.into()), message: message.into() }
+        ProviderError {
+            kind: ErrorKind::Retryable,
+            code: Some(code.into()),
+            message: message.into(),
+        }
     }
 
     /// The resource is gone.
     pub fn not_found(message: impl Into<String>) -> Self {
-        ProviderError { kind: ErrorKind::NotFound, code: None, message: message.into() }
+        ProviderError {
+            kind: ErrorKind::NotFound,
+            code: None,
+            message: message.into(),
+        }
     }
 
     /// A wait ran out of time.
     pub fn timeout(message: impl Into<String>) -> Self {
-        ProviderError { kind: ErrorKind::Timeout, code: None, message: message.into() }
+        ProviderError {
+            kind: ErrorKind::Timeout,
+            code: None,
+            message: message.into(),
+        }
     }
 
     /// Bad configuration.
     pub fn config(message: impl Into<String>) -> Self {
-        ProviderError { kind: ErrorKind::Config, code: None, message: message.into() }
+        ProviderError {
+            kind: ErrorKind::Config,
+            code: None,
+            message: message.into(),
+        }
     }
 
     /// Not supported.
     pub fn unsupported(message: impl Into<String>) -> Self {
-        ProviderError { kind: ErrorKind::Unsupported, code: None, message: message.into() }
+        ProviderError {
+            kind: ErrorKind::Unsupported,
+            code: None,
+            message: message.into(),
+        }
     }
 
     /// True when a retry may succeed.

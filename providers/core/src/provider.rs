@@ -27,7 +27,10 @@ pub struct ProviderConfig {
 impl ProviderConfig {
     /// A string setting.
     pub fn string(&self, key: &str) -> Option<String> {
-        self.settings.get(key).and_then(Value::as_str).map(str::to_string)
+        self.settings
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
     }
 }
 
@@ -124,10 +127,19 @@ pub trait Resource: Send + Sync {
     fn schema(&self) -> &Schema;
 
     /// Creates the resource from the desired inputs (secrets revealed, no unknowns).
-    async fn create(&self, ctx: &CallContext<'_>, desired: &Object) -> Result<Created, ProviderError>;
+    async fn create(
+        &self,
+        ctx: &CallContext<'_>,
+        desired: &Object,
+    ) -> Result<Created, ProviderError>;
 
     /// Reads the live resource; `None` when it no longer exists.
-    async fn read(&self, ctx: &CallContext<'_>, id: &str, prior: &Object) -> Result<Option<Object>, ProviderError>;
+    async fn read(
+        &self,
+        ctx: &CallContext<'_>,
+        id: &str,
+        prior: &Object,
+    ) -> Result<Option<Object>, ProviderError>;
 
     /// Whether [`Resource::read_many`] is a real batch (one API call per page).
     fn batches_reads(&self) -> bool {
@@ -159,10 +171,19 @@ pub trait Resource: Send + Sync {
     ) -> Result<Object, ProviderError>;
 
     /// Deletes the resource and waits until it is gone. Deleting what is already gone is Ok.
-    async fn delete(&self, ctx: &CallContext<'_>, id: &str, prior: &Object) -> Result<(), ProviderError>;
+    async fn delete(
+        &self,
+        ctx: &CallContext<'_>,
+        id: &str,
+        prior: &Object,
+    ) -> Result<(), ProviderError>;
 
     /// Adopts an existing resource by its cloud id (`plinth import`). Defaults to `read`.
-    async fn import(&self, ctx: &CallContext<'_>, id: &str) -> Result<Option<Object>, ProviderError> {
+    async fn import(
+        &self,
+        ctx: &CallContext<'_>,
+        id: &str,
+    ) -> Result<Option<Object>, ProviderError> {
         self.read(ctx, id, &BTreeMap::new()).await
     }
 

@@ -53,7 +53,10 @@ impl ValueType {
     /// is checked). Returns the path and a message of the first mismatch.
     pub fn check(&self, value: &Value) -> Result<(), TypeMismatch> {
         match (self, value) {
-            (_, Value::Unknown) | (_, Value::Null) | (ValueType::Any, _) | (_, Value::Redacted(_)) => Ok(()),
+            (_, Value::Unknown)
+            | (_, Value::Null)
+            | (ValueType::Any, _)
+            | (_, Value::Redacted(_)) => Ok(()),
             (ty, Value::Sensitive(inner)) => ty.check(inner),
             (ValueType::String, Value::String(_)) => Ok(()),
             // Numbers and bools written inside interpolations arrive as strings.
@@ -78,13 +81,20 @@ impl ValueType {
             (ValueType::Object(fields), Value::Map(map)) => {
                 for (k, v) in map {
                     match fields.iter().find(|f| &f.name == k) {
-                        Some(field) => field.value_type.check(v).map_err(|e| e.under(&format!(".{k}")))?,
+                        Some(field) => field
+                            .value_type
+                            .check(v)
+                            .map_err(|e| e.under(&format!(".{k}")))?,
                         None => {
                             return Err(TypeMismatch {
                                 path: format!(".{k}"),
                                 message: format!(
                                     "unknown field `{k}`; expected one of: {}",
-                                    fields.iter().map(|f| format!("`{}`", f.name)).collect::<Vec<_>>().join(", ")
+                                    fields
+                                        .iter()
+                                        .map(|f| format!("`{}`", f.name))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
                                 ),
                             })
                         }
@@ -277,7 +287,10 @@ impl Schema {
 
     /// Names of the attributes a user may write.
     pub fn input_names(&self) -> impl Iterator<Item = &str> {
-        self.attributes.iter().filter(|a| a.is_input()).map(|a| a.name.as_str())
+        self.attributes
+            .iter()
+            .filter(|a| a.is_input())
+            .map(|a| a.name.as_str())
     }
 }
 
@@ -299,6 +312,10 @@ mod tests {
         let ty = ValueType::Object(vec![Attribute::required("port", ValueType::Int)]);
         let mut map = std::collections::BTreeMap::new();
         map.insert("prt".to_string(), Value::Int(1));
-        assert!(ty.check(&Value::Map(map)).unwrap_err().message.contains("unknown field `prt`"));
+        assert!(ty
+            .check(&Value::Map(map))
+            .unwrap_err()
+            .message
+            .contains("unknown field `prt`"));
     }
 }

@@ -88,7 +88,9 @@ impl Value {
             Value::Sensitive(inner) => inner.reveal(),
             Value::Redacted(_) => Value::Null,
             Value::List(items) => Value::List(items.iter().map(Value::reveal).collect()),
-            Value::Map(map) => Value::Map(map.iter().map(|(k, v)| (k.clone(), v.reveal())).collect()),
+            Value::Map(map) => {
+                Value::Map(map.iter().map(|(k, v)| (k.clone(), v.reveal())).collect())
+            }
             other => other.clone(),
         }
     }
@@ -175,7 +177,11 @@ impl Value {
                         return Value::Redacted(digest.clone());
                     }
                 }
-                Value::Map(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+                Value::Map(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                        .collect(),
+                )
             }
         }
     }
@@ -187,10 +193,16 @@ impl Value {
             Value::Null | Value::Unknown | Value::Redacted(_) => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Json::Number)
+                .unwrap_or(Json::Null),
             Value::String(s) => Json::String(s.clone()),
             Value::List(items) => Json::Array(items.iter().map(Value::to_plain_json).collect()),
-            Value::Map(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), v.to_plain_json())).collect()),
+            Value::Map(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.to_plain_json()))
+                    .collect(),
+            ),
             Value::Sensitive(inner) => inner.to_plain_json(),
         }
     }
@@ -200,8 +212,14 @@ impl Value {
         match self {
             Value::Sensitive(inner) => redacted_json(&inner.digest(salt)),
             Value::Redacted(digest) => redacted_json(digest),
-            Value::List(items) => Json::Array(items.iter().map(|v| v.to_persisted_json(salt)).collect()),
-            Value::Map(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), v.to_persisted_json(salt))).collect()),
+            Value::List(items) => {
+                Json::Array(items.iter().map(|v| v.to_persisted_json(salt)).collect())
+            }
+            Value::Map(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.to_persisted_json(salt)))
+                    .collect(),
+            ),
             other => other.to_plain_json(),
         }
     }
@@ -220,13 +238,14 @@ impl Value {
     pub fn same_as(&self, other: &Value, salt: &str) -> bool {
         match (self, other) {
             (Value::Sensitive(a), Value::Sensitive(b)) => a.same_as(b, salt),
-            (Value::Sensitive(a), Value::Redacted(d)) | (Value::Redacted(d), Value::Sensitive(a)) => {
-                &a.digest(salt) == d
-            }
+            (Value::Sensitive(a), Value::Redacted(d))
+            | (Value::Redacted(d), Value::Sensitive(a)) => &a.digest(salt) == d,
             (Value::Sensitive(a), b) | (b, Value::Sensitive(a)) => a.same_as(b, salt),
             (Value::Redacted(a), Value::Redacted(b)) => a == b,
             (Value::Redacted(d), b) | (b, Value::Redacted(d)) => &b.digest(salt) == d,
-            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => (*a as f64) == *b,
+            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
+                (*a as f64) == *b
+            }
             (Value::List(a), Value::List(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y, salt))
             }
@@ -234,7 +253,9 @@ impl Value {
                 // A key holding null is the same as an absent key.
                 let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
                 keys.into_iter().all(|k| {
-                    a.get(k).unwrap_or(&Value::Null).same_as(b.get(k).unwrap_or(&Value::Null), salt)
+                    a.get(k)
+                        .unwrap_or(&Value::Null)
+                        .same_as(b.get(k).unwrap_or(&Value::Null), salt)
                 })
             }
             (a, b) => a == b,
@@ -306,12 +327,17 @@ impl From<bool> for Value {
 
 /// Converts a whole object to persisted JSON (see [`Value::to_persisted_json`]).
 pub fn object_to_persisted_json(object: &Object, salt: &str) -> serde_json::Map<String, Json> {
-    object.iter().map(|(k, v)| (k.clone(), v.to_persisted_json(salt))).collect()
+    object
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_persisted_json(salt)))
+        .collect()
 }
 
 /// Converts a JSON object into an [`Object`].
 pub fn object_from_json(map: &serde_json::Map<String, Json>) -> Object {
-    map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect()
+    map.iter()
+        .map(|(k, v)| (k.clone(), Value::from_json(v)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! `target/test-venv`), created on first use when missing; `scripts/test-deps.sh` does the
 //! same ahead of time and also installs PostgreSQL.
 
+pub mod kmock;
 pub mod moto;
+pub mod postgres;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -15,14 +17,19 @@ use std::time::{Duration, Instant};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 /// The Python interpreter of the test virtualenv, creating the virtualenv when missing.
 /// Panics with a clear message when it cannot (tests should fail, not skip).
 pub fn venv_python() -> PathBuf {
     let root = repo_root();
-    let venv = std::env::var_os("PLINTH_TEST_VENV").map(PathBuf::from).unwrap_or_else(|| root.join("target/test-venv"));
+    let venv = std::env::var_os("PLINTH_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/test-venv"));
     let python = venv.join("bin/python");
     let stamp = venv.join(".requirements.sha256");
     if python.exists() && stamp.exists() {
@@ -38,14 +45,20 @@ pub fn venv_python() -> PathBuf {
             .env("PLINTH_TEST_VENV", &venv)
             .status()
             .expect("running scripts/test-deps.sh");
-        assert!(status.success(), "scripts/test-deps.sh failed: cannot set up the test emulators");
+        assert!(
+            status.success(),
+            "scripts/test-deps.sh failed: cannot set up the test emulators"
+        );
     }
     python
 }
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// Waits until something accepts TCP connections on the port.

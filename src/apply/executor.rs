@@ -1,0 +1,914 @@
+//! The apply executor. The plan is compiled into an execution graph of operations (apply,
+//! delete, delete of a deposed object for create-before-destroy) and run concurrently: an
+//! operation starts as soon as the ones it waits for finish, bounded by `--parallelism` and
+//! by each provider's own concurrency limit. Before every provider call an intent is made
+//! durable; after it, the result. A failure skips the operations that depend on it while
+//! independent branches go on.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use plinth_provider::{
+    object_from_json, object_to_persisted_json, CallContext, Object, Progress, ProviderError,
+    Resource, Schema, Value,
+};
+use plinth_state::{now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus};
+use tokio::sync::Semaphore;
+
+use super::journal::JournalWriter;
+use crate::config::{Address, ResourceConfig, Stack};
+use crate::eval::{lookup_path, Scope};
+use crate::plan::{desired_inputs, Action, Plan, ReplaceOrder, ResourceChange};
+use crate::registry::Registry;
+use crate::retry::with_retries;
+use crate::secrets::Secrets;
+
+/// What an operation does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    /// Create, update, or the create half of a replacement.
+    Apply,
+    /// Delete (or the delete half of a delete-then-create replacement).
+    Delete,
+    /// Delete the old object after its successor exists (create-before-destroy).
+    DeleteDeposed,
+    /// No provider call: record refreshed attributes or forget a vanished resource.
+    Record,
+}
+
+/// The outcome of one resource in an apply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Done.
+    Succeeded(Action),
+    /// The provider failed.
+    Failed(String),
+    /// Not attempted (a dependency failed, or prevent_destroy blocked it).
+    Skipped(String),
+}
+
+/// What the executor reports back.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyReport {
+    /// Per address, in plan order.
+    pub outcomes: Vec<(String, Outcome)>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl ApplyReport {
+    /// True when something failed or was skipped.
+    pub fn failed(&self) -> bool {
+        self.outcomes
+            .iter()
+            .any(|(_, o)| !matches!(o, Outcome::Succeeded(_)))
+    }
+}
+
+/// Receives progress events (the terminal display implements it).
+pub trait Reporter: Send + Sync {
+    /// An operation started.
+    fn started(&self, address: &str, verb: &str);
+    /// A status line from the provider.
+    fn progress(&self, address: &str, message: &str);
+    /// An operation finished (`error` is None on success).
+    fn finished(
+        &self,
+        address: &str,
+        verb: &str,
+        elapsed: Duration,
+        id: Option<&str>,
+        error: Option<&str>,
+    );
+}
+
+/// A reporter that prints nothing.
+pub struct QuietReporter;
+
+impl Reporter for QuietReporter {
+    fn started(&self, _: &str, _: &str) {}
+    fn progress(&self, _: &str, _: &str) {}
+    fn finished(&self, _: &str, _: &str, _: Duration, _: Option<&str>, _: Option<&str>) {}
+}
+
+struct Op {
+    kind: OpKind,
+    change: usize,
+    waiting_for: usize,
+    dependents: Vec<usize>,
+}
+
+/// Everything the executor needs.
+pub struct Executor<'a> {
+    /// The stack (expressions are evaluated again with real values).
+    pub stack: &'a Stack,
+    /// Providers.
+    pub registry: &'a Registry,
+    /// Secrets (generated ones already filled in).
+    pub secrets: &'a Secrets,
+    /// Provider working directory.
+    pub work_dir: &'a Path,
+    /// Max operations in flight.
+    pub parallelism: usize,
+    /// Progress display.
+    pub reporter: &'a dyn Reporter,
+    /// The state's salt (for digests of sensitive values).
+    pub salt: &'a str,
+}
+
+struct ProgressTo<'a> {
+    address: &'a str,
+    reporter: &'a dyn Reporter,
+}
+
+impl Progress for ProgressTo<'_> {
+    fn update(&self, message: &str) {
+        self.reporter.progress(self.address, message);
+    }
+}
+
+/// Values known so far, for evaluating references during apply.
+struct Known {
+    values: Mutex<HashMap<String, Object>>,
+}
+
+struct KnownScope<'a> {
+    known: &'a Known,
+    secrets: &'a Secrets,
+}
+
+impl Scope for KnownScope<'_> {
+    fn attribute(&self, target: &Address, path: &[String]) -> Value {
+        let values = self.known.values.lock().unwrap_or_else(|e| e.into_inner());
+        match values.get(&target.to_string()) {
+            Some(object) => lookup_path(&Value::Map(object.clone()), path),
+            None => Value::Unknown,
+        }
+    }
+
+    fn secret(&self, name: &str) -> Value {
+        self.secrets.value(name)
+    }
+}
+
+impl Executor<'_> {
+    /// Runs the plan. `known` seeds reference values of resources the plan does not touch.
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        journal: &JournalWriter,
+        known: HashMap<String, Object>,
+    ) -> ApplyReport {
+        let start = Instant::now();
+        let known = Known {
+            values: Mutex::new(known),
+        };
+        let configs: HashMap<String, &ResourceConfig> = self
+            .stack
+            .resources
+            .iter()
+            .map(|r| (r.address.to_string(), r))
+            .collect();
+        let mut ops = compile(plan);
+        let mut outcomes: HashMap<usize, Outcome> = HashMap::new();
+        for (index, change) in plan.changes.iter().enumerate() {
+            if let Some(reason) = &change.blocked {
+                outcomes.insert(index, Outcome::Skipped(reason.clone()));
+            }
+        }
+
+        let global = Semaphore::new(self.parallelism.max(1));
+        let provider_limits: Mutex<HashMap<String, Arc<Semaphore>>> = Mutex::new(HashMap::new());
+        let mut ready: VecDeque<usize> = ops
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.waiting_for == 0)
+            .map(|(i, _)| i)
+            .collect();
+        let mut running = FuturesUnordered::new();
+        let mut failed_ops = vec![false; ops.len()];
+
+        loop {
+            while let Some(op_index) = ready.pop_front() {
+                let op = &ops[op_index];
+                let change = &plan.changes[op.change];
+                let config = configs.get(&change.address).copied();
+                let kind = op.kind;
+                let fut = self.run_op(
+                    kind,
+                    change,
+                    config,
+                    journal,
+                    &known,
+                    &global,
+                    &provider_limits,
+                );
+                running.push(async move { (op_index, fut.await) });
+            }
+            let Some((op_index, result)) = running.next().await else {
+                break;
+            };
+            let change_index = ops[op_index].change;
+            match result {
+                Ok(()) => {
+                    let dependents = std::mem::take(&mut ops[op_index].dependents);
+                    for dependent in dependents {
+                        ops[dependent].waiting_for -= 1;
+                        if ops[dependent].waiting_for == 0 && !failed_ops[dependent] {
+                            ready.push_back(dependent);
+                        }
+                    }
+                    if !outcomes.contains_key(&change_index) || ops[op_index].kind == OpKind::Apply
+                    {
+                        let action = plan.changes[change_index].action;
+                        outcomes.insert(change_index, Outcome::Succeeded(action));
+                    }
+                }
+                Err(message) => {
+                    outcomes.insert(change_index, Outcome::Failed(message));
+                    // Skip everything downstream.
+                    let mut stack = vec![op_index];
+                    while let Some(i) = stack.pop() {
+                        for &dependent in &ops[i].dependents {
+                            if !failed_ops[dependent] {
+                                failed_ops[dependent] = true;
+                                let dependent_change = ops[dependent].change;
+                                outcomes.entry(dependent_change).or_insert_with(|| {
+                                    Outcome::Skipped(format!(
+                                        "not attempted: `{}` failed",
+                                        plan.changes[change_index].address
+                                    ))
+                                });
+                                stack.push(dependent);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        let mut report = ApplyReport {
+            outcomes: Vec::new(),
+            elapsed: start.elapsed(),
+        };
+        for (index, change) in plan.changes.iter().enumerate() {
+            match outcomes.remove(&index) {
+                Some(outcome) => report.outcomes.push((change.address.clone(), outcome)),
+                None if change.action == Action::NoOp => {}
+                None => report.outcomes.push((
+                    change.address.clone(),
+                    Outcome::Skipped("not attempted".into()),
+                )),
+            }
+        }
+        report
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_op(
+        &self,
+        kind: OpKind,
+        change: &ResourceChange,
+        config: Option<&ResourceConfig>,
+        journal: &JournalWriter,
+        known: &Known,
+        global: &Semaphore,
+        provider_limits: &Mutex<HashMap<String, Arc<Semaphore>>>,
+    ) -> Result<(), String> {
+        let _slot = global.acquire().await.map_err(|e| e.to_string())?;
+        if kind == OpKind::Record {
+            return self.record_only(change, journal, known).await;
+        }
+        let resource = self
+            .registry
+            .resource_for(&change.type_name, self.stack, self.work_dir)
+            .await
+            .map_err(|e| format!("configuring the provider of {}: {e}", change.address))?;
+        let limit = {
+            let mut limits = provider_limits.lock().unwrap_or_else(|e| e.into_inner());
+            match limits.get(&change.provider) {
+                Some(semaphore) => Some(Arc::clone(semaphore)),
+                None => {
+                    let provider = self.registry.configured_provider(&change.provider);
+                    let max = provider.and_then(|p| p.limits().max_concurrency);
+                    let semaphore = max.map(|m| Arc::new(Semaphore::new(m.max(1))));
+                    if let Some(s) = &semaphore {
+                        limits.insert(change.provider.clone(), Arc::clone(s));
+                    }
+                    semaphore
+                }
+            }
+        };
+        let _provider_slot = match &limit {
+            Some(semaphore) => Some(semaphore.acquire().await.map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let schema = resource.schema().clone();
+        match kind {
+            OpKind::Apply => match change.action {
+                Action::Update => {
+                    self.update(change, config, &*resource, &schema, journal, known)
+                        .await
+                }
+                _ => {
+                    self.create(change, config, &*resource, &schema, journal, known)
+                        .await
+                }
+            },
+            OpKind::Delete | OpKind::DeleteDeposed => {
+                self.delete(change, kind, &*resource, journal).await
+            }
+            OpKind::Record => Ok(()),
+        }
+    }
+
+    async fn record_only(
+        &self,
+        change: &ResourceChange,
+        journal: &JournalWriter,
+        known: &Known,
+    ) -> Result<(), String> {
+        let entry = match &change.prior {
+            Some(prior) => {
+                known
+                    .values
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(change.address.clone(), object_from_json(&prior.attributes));
+                JournalEntry::Put(Box::new(ResourceRecord {
+                    address: change.address.clone(),
+                    type_name: change.type_name.clone(),
+                    id: Some(prior.id.clone()),
+                    attributes: prior.attributes.clone(),
+                    dependencies: change.dependencies.clone(),
+                    status: ResourceStatus::Ready,
+                    pending: None,
+                }))
+            }
+            None => JournalEntry::Remove {
+                address: change.address.clone(),
+            },
+        };
+        journal
+            .write(vec![entry])
+            .await
+            .map_err(|e| format!("recording {}: {e}", change.address))
+    }
+
+    fn desired(
+        &self,
+        change: &ResourceChange,
+        config: Option<&ResourceConfig>,
+        schema: &Schema,
+        known: &Known,
+    ) -> Result<Object, String> {
+        let config =
+            config.ok_or_else(|| format!("{} is not in the configuration", change.address))?;
+        let scope = KnownScope {
+            known,
+            secrets: self.secrets,
+        };
+        let desired = desired_inputs(config, schema, &scope);
+        for (name, value) in &desired {
+            if value.has_unknown() {
+                return Err(format!(
+                    "{}: attribute `{name}` is still unknown at apply time (a secret is unresolved or a referenced \
+                     attribute was not returned by its provider)",
+                    change.address
+                ));
+            }
+        }
+        Ok(desired)
+    }
+
+    fn timeout(config: Option<&ResourceConfig>, kind: &str) -> Option<Duration> {
+        let t = config?.timeouts;
+        let secs = match kind {
+            "create" => t.create,
+            "update" => t.update,
+            _ => t.delete,
+        };
+        secs.map(Duration::from_secs)
+    }
+
+    /// Attributes to keep: the provider's view, with sensitivity re-applied from the schema
+    /// and from desired values that carried secrets.
+    fn recorded(&self, schema: &Schema, desired: &Object, returned: &Object) -> Object {
+        let mut out = returned.clone();
+        // Plaintexts of the secrets this resource was given: an attribute that echoes one
+        // (e.g. `plinth_data.output`) is sensitive too.
+        let mut secrets = Vec::new();
+        for value in desired.values() {
+            collect_secret_texts(value, false, &mut secrets);
+        }
+        for (name, value) in out.iter_mut() {
+            let schema_sensitive = schema.get(name).is_some_and(|a| a.sensitive);
+            let desired_value = desired.get(name);
+            if desired_value.is_some_and(Value::has_sensitive) {
+                *value = desired_value.cloned().unwrap_or(Value::Null);
+            } else if (schema_sensitive && !value.is_null())
+                || (!secrets.is_empty() && {
+                    let text = value.to_plain_json().to_string();
+                    secrets.iter().any(|s| text.contains(s.as_str()))
+                })
+            {
+                *value = value.clone().sensitive();
+            }
+        }
+        for (name, value) in desired {
+            if value.has_sensitive() && !out.contains_key(name) {
+                out.insert(name.clone(), value.clone());
+            }
+        }
+        out
+    }
+
+    async fn create(
+        &self,
+        change: &ResourceChange,
+        config: Option<&ResourceConfig>,
+        resource: &dyn Resource,
+        schema: &Schema,
+        journal: &JournalWriter,
+        known: &Known,
+    ) -> Result<(), String> {
+        let desired = self.desired(change, config, schema, known)?;
+        let intent = self.intent(change, "create");
+        journal
+            .write(vec![JournalEntry::Intent(intent.clone())])
+            .await
+            .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
+        let started = Instant::now();
+        self.reporter.started(&change.address, "Creating");
+        let progress = ProgressTo {
+            address: &change.address,
+            reporter: self.reporter,
+        };
+        let ctx = CallContext {
+            address: &change.address,
+            token: &intent.token,
+            progress: &progress,
+            timeout: Self::timeout(config, "create"),
+        };
+        let revealed: Object = desired
+            .iter()
+            .map(|(k, v)| (k.clone(), v.reveal()))
+            .collect();
+        match with_retries(|| resource.create(&ctx, &revealed)).await {
+            Ok(created) => {
+                let attributes = self.recorded(schema, &desired, &created.attributes);
+                let record = self.record(
+                    change,
+                    Some(created.id.clone()),
+                    &attributes,
+                    ResourceStatus::Ready,
+                    None,
+                );
+                journal
+                    .write(vec![JournalEntry::Put(Box::new(record))])
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "recording {} (created as {}): {e}",
+                            change.address, created.id
+                        )
+                    })?;
+                known
+                    .values
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(change.address.clone(), attributes);
+                self.reporter.finished(
+                    &change.address,
+                    "Creation",
+                    started.elapsed(),
+                    Some(&created.id),
+                    None,
+                );
+                Ok(())
+            }
+            Err(error) => {
+                // Keep the intent: the next run looks for a half-made resource by its token and
+                // replaces it (tainted) if one exists.
+                let record = self.record(
+                    change,
+                    None,
+                    &Object::new(),
+                    ResourceStatus::Tainted,
+                    Some(intent),
+                );
+                let _ = journal
+                    .write(vec![JournalEntry::Put(Box::new(record))])
+                    .await;
+                Err(self.fail(change, "Creation", started, &error))
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        change: &ResourceChange,
+        config: Option<&ResourceConfig>,
+        resource: &dyn Resource,
+        schema: &Schema,
+        journal: &JournalWriter,
+        known: &Known,
+    ) -> Result<(), String> {
+        let prior_record = change
+            .prior
+            .as_ref()
+            .ok_or_else(|| format!("{}: no prior record to update", change.address))?;
+        let desired = self.desired(change, config, schema, known)?;
+        let prior = object_from_json(&prior_record.attributes);
+        let changed: Vec<String> = {
+            let mut names: Vec<String> = change
+                .diffs
+                .iter()
+                .map(|d| d.path.split('.').next().unwrap_or(&d.path).to_string())
+                .collect();
+            names.dedup();
+            names
+        };
+        let intent = self.intent(change, "update");
+        journal
+            .write(vec![JournalEntry::Intent(intent.clone())])
+            .await
+            .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
+        let started = Instant::now();
+        self.reporter.started(&change.address, "Modifying");
+        let progress = ProgressTo {
+            address: &change.address,
+            reporter: self.reporter,
+        };
+        let ctx = CallContext {
+            address: &change.address,
+            token: &intent.token,
+            progress: &progress,
+            timeout: Self::timeout(config, "update"),
+        };
+        let revealed: Object = desired
+            .iter()
+            .map(|(k, v)| (k.clone(), v.reveal()))
+            .collect();
+        match with_retries(|| resource.update(&ctx, &prior_record.id, &prior, &revealed, &changed))
+            .await
+        {
+            Ok(returned) => {
+                let attributes = self.recorded(schema, &desired, &returned);
+                let record = self.record(
+                    change,
+                    Some(prior_record.id.clone()),
+                    &attributes,
+                    ResourceStatus::Ready,
+                    None,
+                );
+                journal
+                    .write(vec![JournalEntry::Put(Box::new(record))])
+                    .await
+                    .map_err(|e| format!("recording {}: {e}", change.address))?;
+                known
+                    .values
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(change.address.clone(), attributes);
+                self.reporter.finished(
+                    &change.address,
+                    "Modifications",
+                    started.elapsed(),
+                    Some(&prior_record.id),
+                    None,
+                );
+                Ok(())
+            }
+            Err(error) => {
+                let record = self.record(
+                    change,
+                    Some(prior_record.id.clone()),
+                    &prior,
+                    ResourceStatus::Ready,
+                    None,
+                );
+                let _ = journal
+                    .write(vec![JournalEntry::Put(Box::new(record))])
+                    .await;
+                Err(self.fail(change, "Modifications", started, &error))
+            }
+        }
+    }
+
+    async fn delete(
+        &self,
+        change: &ResourceChange,
+        kind: OpKind,
+        resource: &dyn Resource,
+        journal: &JournalWriter,
+    ) -> Result<(), String> {
+        let prior_record = change
+            .prior
+            .as_ref()
+            .ok_or_else(|| format!("{}: no record to delete", change.address))?;
+        let prior = object_from_json(&prior_record.attributes);
+        let intent = self.intent(change, "delete");
+        // A deposed object is no longer at the address (its successor is): track it by id only.
+        if kind == OpKind::Delete {
+            journal
+                .write(vec![JournalEntry::Intent(intent.clone())])
+                .await
+                .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
+        }
+        let started = Instant::now();
+        let verb = if kind == OpKind::DeleteDeposed {
+            "Destroying the replaced object of"
+        } else {
+            "Destroying"
+        };
+        self.reporter.started(&change.address, verb);
+        let progress = ProgressTo {
+            address: &change.address,
+            reporter: self.reporter,
+        };
+        let timeout = self
+            .stack
+            .resources
+            .iter()
+            .find(|r| r.address.to_string() == change.address);
+        let ctx = CallContext {
+            address: &change.address,
+            token: &intent.token,
+            progress: &progress,
+            timeout: Self::timeout(timeout, "delete"),
+        };
+        match with_retries(|| resource.delete(&ctx, &prior_record.id, &prior)).await {
+            Ok(()) => {
+                if kind == OpKind::Delete {
+                    journal
+                        .write(vec![JournalEntry::Remove {
+                            address: change.address.clone(),
+                        }])
+                        .await
+                        .map_err(|e| {
+                            format!("recording the deletion of {}: {e}", change.address)
+                        })?;
+                }
+                self.reporter.finished(
+                    &change.address,
+                    "Destruction",
+                    started.elapsed(),
+                    Some(&prior_record.id),
+                    None,
+                );
+                Ok(())
+            }
+            Err(error) => {
+                if kind == OpKind::Delete {
+                    let record = self.record(
+                        change,
+                        Some(prior_record.id.clone()),
+                        &prior,
+                        ResourceStatus::Ready,
+                        None,
+                    );
+                    let _ = journal
+                        .write(vec![JournalEntry::Put(Box::new(record))])
+                        .await;
+                }
+                Err(self.fail(change, "Destruction", started, &error))
+            }
+        }
+    }
+
+    fn fail(
+        &self,
+        change: &ResourceChange,
+        verb: &str,
+        started: Instant,
+        error: &ProviderError,
+    ) -> String {
+        let message = format!("{} ({}): {error}", change.address, change.provider);
+        self.reporter.finished(
+            &change.address,
+            verb,
+            started.elapsed(),
+            None,
+            Some(&error.to_string()),
+        );
+        message
+    }
+
+    fn intent(&self, change: &ResourceChange, operation: &str) -> Intent {
+        Intent {
+            address: change.address.clone(),
+            type_name: change.type_name.clone(),
+            operation: operation.to_string(),
+            token: random_id(),
+            dependencies: change.dependencies.clone(),
+            started: now_unix(),
+        }
+    }
+
+    fn record(
+        &self,
+        change: &ResourceChange,
+        id: Option<String>,
+        attributes: &Object,
+        status: ResourceStatus,
+        pending: Option<Intent>,
+    ) -> ResourceRecord {
+        ResourceRecord {
+            address: change.address.clone(),
+            type_name: change.type_name.clone(),
+            id,
+            attributes: object_to_persisted_json(attributes, self.salt),
+            dependencies: change.dependencies.clone(),
+            status,
+            pending,
+        }
+    }
+}
+
+/// The plaintext strings under sensitive marks (at least 4 characters, to avoid matching noise).
+fn collect_secret_texts(value: &Value, inside_secret: bool, out: &mut Vec<String>) {
+    match value {
+        Value::Sensitive(inner) => collect_secret_texts(inner, true, out),
+        Value::String(text) if inside_secret && text.len() >= 4 => out.push(text.clone()),
+        Value::List(items) => items
+            .iter()
+            .for_each(|v| collect_secret_texts(v, inside_secret, out)),
+        Value::Map(map) => map
+            .values()
+            .for_each(|v| collect_secret_texts(v, inside_secret, out)),
+        _ => {}
+    }
+}
+
+/// Compiles a plan into operations with their ordering constraints.
+fn compile(plan: &Plan) -> Vec<Op> {
+    let mut ops: Vec<Op> = Vec::new();
+    let mut apply_op: HashMap<&str, usize> = HashMap::new();
+    let mut delete_op: HashMap<&str, usize> = HashMap::new();
+    let mut deposed_op: HashMap<&str, usize> = HashMap::new();
+    let push = |ops: &mut Vec<Op>, kind, change| {
+        ops.push(Op {
+            kind,
+            change,
+            waiting_for: 0,
+            dependents: Vec::new(),
+        });
+        ops.len() - 1
+    };
+    for (index, change) in plan.changes.iter().enumerate() {
+        if change.blocked.is_some() {
+            continue;
+        }
+        let address = change.address.as_str();
+        match change.action {
+            Action::NoOp => {
+                let forget = change.prior.is_none() && change.reason.is_some();
+                if change.prior.as_ref().is_some_and(|p| p.refreshed) || forget {
+                    push(&mut ops, OpKind::Record, index);
+                }
+            }
+            Action::Create | Action::Update => {
+                apply_op.insert(address, push(&mut ops, OpKind::Apply, index));
+            }
+            Action::Delete => {
+                delete_op.insert(address, push(&mut ops, OpKind::Delete, index));
+            }
+            Action::Replace => match change.replace_order {
+                Some(ReplaceOrder::CreateThenDelete) => {
+                    apply_op.insert(address, push(&mut ops, OpKind::Apply, index));
+                    deposed_op.insert(address, push(&mut ops, OpKind::DeleteDeposed, index));
+                }
+                _ => {
+                    delete_op.insert(address, push(&mut ops, OpKind::Delete, index));
+                    apply_op.insert(address, push(&mut ops, OpKind::Apply, index));
+                }
+            },
+        }
+    }
+    let mut edges: Vec<(usize, usize)> = Vec::new(); // (before, after)
+    for change in &plan.changes {
+        let address = change.address.as_str();
+        for dependency in &change.dependencies {
+            let dependency = dependency.as_str();
+            // Creates and updates after those of what they depend on.
+            if let (Some(&before), Some(&after)) = (apply_op.get(dependency), apply_op.get(address))
+            {
+                edges.push((before, after));
+            }
+            // Deletes in reverse dependency order.
+            if let (Some(&before), Some(&after)) =
+                (delete_op.get(address), delete_op.get(dependency))
+            {
+                edges.push((before, after));
+            }
+            // A deposed object goes only after its dependents moved to the successor.
+            if let (Some(&before), Some(&after)) =
+                (apply_op.get(address), deposed_op.get(dependency))
+            {
+                edges.push((before, after));
+            }
+        }
+        if let (Some(&before), Some(&after)) = (delete_op.get(address), apply_op.get(address)) {
+            edges.push((before, after));
+        }
+        if let (Some(&before), Some(&after)) = (apply_op.get(address), deposed_op.get(address)) {
+            edges.push((before, after));
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    for (before, after) in edges {
+        ops[before].dependents.push(after);
+        ops[after].waiting_for += 1;
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{PriorRecord, PLAN_FORMAT_VERSION};
+
+    fn change(address: &str, action: Action, deps: &[&str]) -> ResourceChange {
+        ResourceChange {
+            address: address.into(),
+            type_name: "sim_resource".into(),
+            provider: "sim".into(),
+            action,
+            replace_order: (action == Action::Replace).then_some(ReplaceOrder::DeleteThenCreate),
+            reason: None,
+            forced_by: vec![],
+            diffs: vec![],
+            dependencies: deps.iter().map(|d| d.to_string()).collect(),
+            risk: None,
+            blocked: None,
+            prior: (action != Action::Create).then(|| PriorRecord {
+                id: "x".into(),
+                attributes: Default::default(),
+                refreshed: false,
+            }),
+            recovered: false,
+        }
+    }
+
+    fn plan(changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            plinth_version: "test".into(),
+            stack: "s".into(),
+            environment: "e".into(),
+            config_hash: String::new(),
+            state_lineage: None,
+            state_serial: None,
+            destroy: false,
+            refresh_only: false,
+            changes,
+            drift: vec![],
+            outputs: vec![],
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn creates_follow_dependencies_and_deletes_reverse_them() {
+        let p = plan(vec![
+            change("a.db", Action::Create, &[]),
+            change("a.app", Action::Create, &["a.db"]),
+            change("a.old_db", Action::Delete, &[]),
+            change("a.old_app", Action::Delete, &["a.old_db"]),
+        ]);
+        let ops = compile(&p);
+        // db before app
+        assert_eq!(ops[0].dependents, vec![1]);
+        assert_eq!(ops[1].waiting_for, 1);
+        // old_app deleted before old_db
+        assert_eq!(ops[3].dependents, vec![2]);
+        assert_eq!(ops[2].waiting_for, 1);
+    }
+
+    #[test]
+    fn delete_then_create_orders_the_halves() {
+        let p = plan(vec![change("a.db", Action::Replace, &[])]);
+        let ops = compile(&p);
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[0].kind, OpKind::Delete);
+        assert_eq!(ops[0].dependents, vec![1]);
+    }
+
+    #[test]
+    fn create_before_destroy_deletes_after_dependents_moved() {
+        let mut db = change("a.db", Action::Replace, &[]);
+        db.replace_order = Some(ReplaceOrder::CreateThenDelete);
+        let p = plan(vec![db, change("a.app", Action::Update, &["a.db"])]);
+        let ops = compile(&p);
+        let deposed = ops
+            .iter()
+            .position(|o| o.kind == OpKind::DeleteDeposed)
+            .unwrap();
+        assert_eq!(ops[deposed].waiting_for, 2);
+    }
+}

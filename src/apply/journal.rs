@@ -1,0 +1,74 @@
+//! The journal writer: one task that appends entries for every resource change, batching
+//! what arrives together into one durable append (group commit), so persisting after every
+//! resource stays cheap when thousands finish at once.
+
+use std::sync::Arc;
+
+use plinth_state::{JournalEntry, StateDocument, StateError, StateStore};
+use tokio::sync::{mpsc, oneshot};
+
+type Request = (Vec<JournalEntry>, oneshot::Sender<Result<(), String>>);
+
+/// Handle to the writer task.
+#[derive(Clone)]
+pub struct JournalWriter {
+    sender: mpsc::UnboundedSender<Request>,
+}
+
+/// Counters of what the writer did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JournalStats {
+    /// Entries written.
+    pub entries: usize,
+    /// Durable appends (fsyncs / remote writes).
+    pub appends: usize,
+}
+
+impl JournalWriter {
+    /// Starts the writer on the current runtime, keeping `document` up to date with every
+    /// entry made durable. Returns the handle and the task, which ends (yielding its stats and
+    /// the document) when every handle is dropped.
+    pub fn start(
+        store: Arc<dyn StateStore>,
+        mut document: StateDocument,
+    ) -> (Self, tokio::task::JoinHandle<(JournalStats, StateDocument)>) {
+        let (sender, mut receiver) = mpsc::unbounded_channel::<Request>();
+        let task = tokio::spawn(async move {
+            let mut stats = JournalStats::default();
+            while let Some(first) = receiver.recv().await {
+                let mut entries = first.0;
+                let mut acks = vec![first.1];
+                while let Ok((more, ack)) = receiver.try_recv() {
+                    entries.extend(more);
+                    acks.push(ack);
+                }
+                let result = store
+                    .append(&entries)
+                    .await
+                    .map_err(|e: StateError| e.to_string());
+                if result.is_ok() {
+                    for entry in &entries {
+                        document.apply(entry);
+                    }
+                }
+                stats.entries += entries.len();
+                stats.appends += 1;
+                for ack in acks {
+                    let _ = ack.send(result.clone());
+                }
+            }
+            (stats, document)
+        });
+        (JournalWriter { sender }, task)
+    }
+
+    /// Appends entries and waits until they are durable.
+    pub async fn write(&self, entries: Vec<JournalEntry>) -> Result<(), String> {
+        let (ack, done) = oneshot::channel();
+        self.sender
+            .send((entries, ack))
+            .map_err(|_| "the state writer stopped".to_string())?;
+        done.await
+            .map_err(|_| "the state writer stopped".to_string())?
+    }
+}

@@ -1,0 +1,184 @@
+//! `plinth apply` and `plinth destroy`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use miette::miette;
+
+use super::{parse_duration, StackArgs, EXIT_ERROR, EXIT_OK};
+use crate::ops::{planfile, ApplyOptions, OpenOptions, Workspace};
+use crate::plan::{Plan, PlanOptions};
+use crate::render::{render_apply_summary, render_plan, Style, TerminalReporter};
+
+/// Arguments of `plinth apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Skip the confirmation prompt (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Apply only these resources (and what they depend on). Repeatable.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+    /// Force these resources to be replaced. Repeatable.
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+    /// At most this many operations in flight (provider limits apply too).
+    #[arg(long, default_value_t = crate::DEFAULT_PARALLELISM)]
+    pub parallelism: usize,
+    /// Wait this long for the state lock (e.g. `30s`, `5m`); default: fail at once.
+    #[arg(long, value_parser = parse_duration, default_value = "0s")]
+    pub lock_timeout: Duration,
+    /// Read live resources before diffing (`--refresh=false` to skip).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
+}
+
+/// Arguments of `plinth destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Skip the confirmation prompt.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Destroy only these resources (and what depends on them is kept). Repeatable.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+    /// At most this many operations in flight.
+    #[arg(long, default_value_t = crate::DEFAULT_PARALLELISM)]
+    pub parallelism: usize,
+    /// Wait this long for the state lock.
+    #[arg(long, value_parser = parse_duration, default_value = "0s")]
+    pub lock_timeout: Duration,
+}
+
+/// Applies the stack, or a saved plan when the argument is a plan file.
+pub async fn run(args: ApplyArgs) -> miette::Result<i32> {
+    if planfile::is_plan_file(&args.stack.stack) {
+        let file = planfile::read(&args.stack.stack)?;
+        let options = OpenOptions {
+            load: file.load_options(),
+            state_dir: args.stack.state_dir.clone(),
+        };
+        let workspace = Workspace::open(&file.stack_dir, &options)?;
+        return execute(
+            &workspace,
+            Some(file.plan),
+            PlanOptions::default(),
+            true,
+            args.parallelism,
+            args.lock_timeout,
+        )
+        .await;
+    }
+    let workspace = Workspace::open(&args.stack.stack, &args.stack.open_options()?)?;
+    let plan_options = PlanOptions {
+        skip_refresh: !args.refresh,
+        targets: args.targets,
+        replace: args.replace,
+        ..PlanOptions::default()
+    };
+    execute(
+        &workspace,
+        None,
+        plan_options,
+        args.auto_approve,
+        args.parallelism,
+        args.lock_timeout,
+    )
+    .await
+}
+
+/// Destroys everything recorded.
+pub async fn run_destroy(args: DestroyArgs) -> miette::Result<i32> {
+    let workspace = Workspace::open(&args.stack.stack, &args.stack.open_options()?)?;
+    let plan_options = PlanOptions {
+        destroy: true,
+        targets: args.targets,
+        ..PlanOptions::default()
+    };
+    execute(
+        &workspace,
+        None,
+        plan_options,
+        args.auto_approve,
+        args.parallelism,
+        args.lock_timeout,
+    )
+    .await
+}
+
+async fn execute(
+    workspace: &Workspace,
+    saved: Option<Plan>,
+    plan_options: PlanOptions,
+    auto_approve: bool,
+    parallelism: usize,
+    lock_timeout: Duration,
+) -> miette::Result<i32> {
+    let style = Style::detect();
+    let scrub = crate::secrets::Secrets::resolve(&workspace.stack, &Default::default())
+        .known_plaintexts()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let reporter = Arc::new(TerminalReporter::new(style, scrub));
+    let ticker = {
+        let reporter = Arc::clone(&reporter);
+        tokio::spawn(async move {
+            let every = Duration::from_secs(10);
+            loop {
+                tokio::time::sleep(every).await;
+                reporter.tick(every);
+            }
+        })
+    };
+    let destroy = plan_options.destroy;
+    let mut confirm = |plan: &Plan| -> miette::Result<bool> {
+        print!("{}", render_plan(plan, style));
+        if auto_approve {
+            return Ok(true);
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(miette!(
+                help = "review the plan, then run again with `--auto-approve`, or apply a saved plan file",
+                "refusing to apply without confirmation: stdin is not a terminal"
+            ));
+        }
+        print!("\nDo you want to perform these actions? Only `yes` is accepted: ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| miette!("reading the answer: {e}"))?;
+        Ok(answer.trim() == "yes")
+    };
+    let options = ApplyOptions {
+        plan: plan_options,
+        parallelism,
+        lock_timeout,
+        reporter: &*reporter,
+        confirm: &mut confirm,
+    };
+    let result = match saved {
+        Some(plan) => crate::ops::apply_saved(workspace, plan, options).await,
+        None => crate::ops::apply(workspace, options).await,
+    };
+    ticker.abort();
+    let result = result?;
+    let Some(report) = result.report else {
+        if result.plan.has_changes() {
+            println!("Apply cancelled.");
+        } else {
+            print!("{}", render_plan(&result.plan, style));
+        }
+        return Ok(EXIT_OK);
+    };
+    print!("\n{}", render_apply_summary(&report, destroy, style));
+    Ok(if report.failed() { EXIT_ERROR } else { EXIT_OK })
+}

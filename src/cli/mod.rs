@@ -1,0 +1,174 @@
+//! The command line (clap): one file per command, each parsing its arguments and calling
+//! one use case in [`crate::ops`]. Exit codes: 0 success / no changes, 1 error,
+//! 2 changes present (`plan --detailed-exitcode`), 3 only drift (`plan --detailed-exitcode`).
+
+mod apply;
+mod graph;
+mod plan;
+mod show;
+mod unlock;
+mod validate;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::LoadOptions;
+use crate::ops::OpenOptions;
+
+/// Exit code: success, or a plan without changes.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: an error.
+pub const EXIT_ERROR: i32 = 1;
+/// Exit code: `plan --detailed-exitcode` found changes.
+pub const EXIT_CHANGES: i32 = 2;
+/// Exit code: `plan --detailed-exitcode` found only drift (changes made outside Plinth).
+pub const EXIT_DRIFT: i32 = 3;
+
+/// Plinth: declarative infrastructure from TOML stacks.
+#[derive(Debug, Parser)]
+#[command(name = "plinth", version, about, long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 success or no changes, 1 error, 2 changes present (plan --detailed-exitcode), \
+3 only drift (plan --detailed-exitcode)."
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a stack: syntax, types, references, cycles. No state or network.
+    Validate(validate::ValidateArgs),
+    /// Show what apply would change.
+    Plan(plan::PlanArgs),
+    /// Create, update and delete resources to match the stack (or apply a saved plan file).
+    Apply(apply::ApplyArgs),
+    /// Destroy everything the state of an environment records.
+    Destroy(apply::DestroyArgs),
+    /// Print the dependency graph in Graphviz DOT.
+    Graph(graph::GraphArgs),
+    /// Show the state of an environment, or one resource of it.
+    Show(show::ShowArgs),
+    /// Print the stack's outputs.
+    Output(show::OutputArgs),
+    /// Remove a state lock left by a process that died.
+    ForceUnlock(unlock::ForceUnlockArgs),
+}
+
+/// Arguments shared by every command that loads a stack.
+#[derive(Debug, Args, Clone)]
+pub struct StackArgs {
+    /// The stack directory.
+    #[arg(default_value = ".")]
+    pub stack: PathBuf,
+    /// The environment (may be omitted when the stack has only one).
+    #[arg(long, short = 'e', env = "PLINTH_ENV")]
+    pub env: Option<String>,
+    /// Set a variable: `--var NAME=VALUE` (beats --var-file, PLINTH_VAR_NAME and the stack's values).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a TOML file of `name = value` lines (later files win).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// Where the local backend keeps state (default: `<stack>/.plinth`).
+    #[arg(long, env = "PLINTH_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl StackArgs {
+    /// Workspace options from the arguments.
+    pub fn open_options(&self) -> miette::Result<OpenOptions> {
+        let mut vars = Vec::new();
+        for var in &self.vars {
+            let (name, value) = var.split_once('=').ok_or_else(|| {
+                miette::miette!(
+                    help = "write it as `--var NAME=VALUE`",
+                    "`--var {var}` has no `=`"
+                )
+            })?;
+            vars.push((name.trim().to_string(), value.to_string()));
+        }
+        Ok(OpenOptions {
+            load: LoadOptions {
+                environment: self.env.clone(),
+                vars,
+                var_files: self.var_files.clone(),
+            },
+            state_dir: self.state_dir.clone(),
+        })
+    }
+}
+
+/// Runs a command; returns the exit code.
+pub async fn run(cli: Cli) -> miette::Result<i32> {
+    match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Plan(args) => plan::run(args).await,
+        Command::Apply(args) => apply::run(args).await,
+        Command::Destroy(args) => apply::run_destroy(args).await,
+        Command::Graph(args) => graph::run(args),
+        Command::Show(args) => show::run(args).await,
+        Command::Output(args) => show::run_output(args).await,
+        Command::ForceUnlock(args) => unlock::run(args).await,
+    }
+}
+
+/// Parses `90s`, `5m`, `1h30m`, `250ms` or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let value: u64 = number
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration (e.g. 90s, 5m, 1h30m)"))?;
+        number.clear();
+        total += match c {
+            'h' => Duration::from_secs(value * 3600),
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                Duration::from_millis(value)
+            }
+            'm' => Duration::from_secs(value * 60),
+            's' => Duration::from_secs(value),
+            _ => return Err(format!("`{text}` is not a duration (e.g. 90s, 5m, 1h30m)")),
+        };
+    }
+    if !number.is_empty() {
+        return Err(format!("`{text}` needs a unit (s, m, h)"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("12"), Ok(Duration::from_secs(12)));
+        assert!(parse_duration("5x").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

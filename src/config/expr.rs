@@ -1,0 +1,368 @@
+//! Turning TOML values into expressions: variables, `${env}`, `${stack}` are substituted;
+//! resource references and secrets are checked and kept symbolic; `${count.index}` is left as a
+//! placeholder until [`instantiate`] is called once per `count` instance.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use plinth_provider::Value;
+
+use super::diagnostics::{suggestion, Diagnostics, Problem};
+use super::interpolate::{parse_target, split, Segment, Target};
+use super::model::{Expr, Origin, Part, SecretRef};
+use super::raw::{origin, Node, NodeValue};
+use super::references::{check_reference, reference, PendingRef, ResourceIndex};
+
+/// The `place` of the scope variable declarations are lowered in.
+pub(crate) const VARIABLES_PLACE: &str = "in `[variables]`";
+
+/// What an expression may use where it is written.
+pub(crate) struct Scope<'a> {
+    pub stack: &'a str,
+    pub environment: &'a str,
+    pub variables: &'a BTreeMap<String, Value>,
+    /// Declared secrets; None where secrets are not allowed.
+    pub secrets: Option<&'a BTreeSet<String>>,
+    /// Resource blocks; None where references are not allowed.
+    pub resources: Option<&'a ResourceIndex<'a>>,
+    /// Inside a resource with `count`.
+    pub counted: bool,
+    /// Where we are, for messages: "in `[backend]`".
+    pub place: &'a str,
+}
+
+/// A piece of a string after substitution.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Piece {
+    Text(String),
+    CountIndex,
+    Ref(PendingRef),
+    Secret(SecretRef),
+}
+
+/// An expression with `${count.index}` still open.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Lowered {
+    Value(Value),
+    /// A string that is exactly one interpolation.
+    Single(Piece),
+    Template(Vec<Piece>),
+    List(Vec<Lowered>),
+    Map(BTreeMap<String, Lowered>),
+}
+
+/// A TOML value as a plain value (no interpolation).
+pub(crate) fn plain_value(node: &Node) -> Value {
+    match &node.value {
+        NodeValue::String(s) | NodeValue::Datetime(s) => Value::String(s.clone()),
+        NodeValue::Integer(i) => Value::Int(*i),
+        NodeValue::Float(f) => Value::Float(*f),
+        NodeValue::Boolean(b) => Value::Bool(*b),
+        NodeValue::Array(items) => Value::List(items.iter().map(plain_value).collect()),
+        NodeValue::Table(t) => Value::Map(
+            t.entries
+                .iter()
+                .map(|e| (e.key.clone(), plain_value(&e.value)))
+                .collect(),
+        ),
+    }
+}
+
+/// Lowers a TOML value in a scope, reporting every problem.
+pub(crate) fn lower(node: &Node, scope: &Scope<'_>, diags: &mut Diagnostics) -> Lowered {
+    match &node.value {
+        NodeValue::String(s) => lower_string(node, s, scope, diags),
+        NodeValue::Array(items) => {
+            Lowered::List(items.iter().map(|n| lower(n, scope, diags)).collect())
+        }
+        NodeValue::Table(t) => Lowered::Map(
+            t.entries
+                .iter()
+                .map(|e| (e.key.clone(), lower(&e.value, scope, diags)))
+                .collect(),
+        ),
+        _ => Lowered::Value(plain_value(node)),
+    }
+}
+
+fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics) -> Lowered {
+    let at = |start: usize, end: usize| match node.content_offset {
+        Some(offset) => origin(node.origin.file, offset + start..offset + end),
+        None => node.origin,
+    };
+    let segments = match split(s) {
+        Ok(segments) => segments,
+        Err(e) => {
+            diags.push(
+                Problem::new("plinth::bad_interpolation", e.message.clone())
+                    .at(at(e.start, e.end), e.message)
+                    .help("close it with `}`, or write `$${` for a literal `${`"),
+            );
+            return Lowered::Value(Value::Unknown);
+        }
+    };
+    if let [Segment::Interpolation { inner, start, end }] = segments.as_slice() {
+        return match resolve(inner, at(*start, *end), scope, diags) {
+            Resolved::Value(v) => Lowered::Value(v),
+            Resolved::Piece(p) => Lowered::Single(p),
+        };
+    }
+    let mut pieces = Vec::new();
+    for segment in &segments {
+        match segment {
+            Segment::Text(t) => pieces.push(Piece::Text(t.clone())),
+            Segment::Interpolation { inner, start, end } => {
+                let here = at(*start, *end);
+                match resolve(inner, here, scope, diags) {
+                    // Already reported where it came from.
+                    Resolved::Value(Value::Unknown) => {}
+                    Resolved::Value(v) => match to_text(&v) {
+                        Some(text) => pieces.push(Piece::Text(text)),
+                        None => {
+                            diags.push(
+                                Problem::new(
+                                    "plinth::bad_interpolation",
+                                    format!("cannot put a {} inside a string", v.kind_name()),
+                                )
+                                .at(here, format!("this is a {}", v.kind_name()))
+                                .help("only strings, numbers and bools can be interpolated; use the value on its own (`\"${...}\"`) to keep its type"),
+                            );
+                        }
+                    },
+                    Resolved::Piece(p) => pieces.push(p),
+                }
+            }
+        }
+    }
+    if pieces.iter().all(|p| matches!(p, Piece::Text(_))) {
+        let text: String = pieces
+            .iter()
+            .map(|p| {
+                if let Piece::Text(t) = p {
+                    t.as_str()
+                } else {
+                    ""
+                }
+            })
+            .collect();
+        return Lowered::Value(Value::String(text));
+    }
+    Lowered::Template(pieces)
+}
+
+fn to_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+enum Resolved {
+    Value(Value),
+    Piece(Piece),
+}
+
+fn resolve(inner: &str, here: Origin, scope: &Scope<'_>, diags: &mut Diagnostics) -> Resolved {
+    let unknown = Resolved::Value(Value::Unknown);
+    let target = match parse_target(inner) {
+        Ok(t) => t,
+        Err(message) => {
+            diags.push(
+                Problem::new("plinth::bad_interpolation", format!("invalid interpolation `${{{inner}}}`"))
+                    .at(here, message)
+                    .help("write `${var.NAME}`, `${secret.NAME}`, `${env}`, `${stack}`, `${count.index}` or `${TYPE.NAME.ATTRIBUTE}`; `$${` is a literal `${`"),
+            );
+            return unknown;
+        }
+    };
+    match target {
+        Target::Env => Resolved::Value(Value::String(scope.environment.to_string())),
+        Target::Stack => Resolved::Value(Value::String(scope.stack.to_string())),
+        Target::Var(name) => {
+            match scope.variables.get(&name) {
+                Some(v) => Resolved::Value(v.clone()),
+                None if scope.place == VARIABLES_PLACE => {
+                    diags.push(
+                    Problem::new("plinth::unknown_variable", "a variable cannot refer to variables")
+                        .at(here, "not allowed in `[variables]`")
+                        .help("declared values may use `${env}` and `${stack}`; repeat the value instead"),
+                );
+                    unknown
+                }
+                None => {
+                    diags.push(
+                        Problem::new(
+                            "plinth::unknown_variable",
+                            format!("unknown variable `{name}`"),
+                        )
+                        .at(here, "not declared in `[variables]`")
+                        .help(suggestion(
+                            &name,
+                            scope.variables.keys().map(String::as_str),
+                            "declared variables",
+                        )),
+                    );
+                    unknown
+                }
+            }
+        }
+        Target::CountIndex => {
+            if scope.counted {
+                Resolved::Piece(Piece::CountIndex)
+            } else {
+                diags.push(
+                    Problem::new(
+                        "plinth::count_index",
+                        format!("`${{count.index}}` used {}", scope.place),
+                    )
+                    .at(here, "only valid inside a resource with `count`")
+                    .help("add `count = N` to the resource, or remove `${count.index}`"),
+                );
+                unknown
+            }
+        }
+        Target::Secret(name) => resolve_secret(name, here, scope, diags),
+        Target::Resource {
+            type_name,
+            name,
+            index,
+            path,
+        } => match check_reference(type_name, name, index, path, here, scope, diags) {
+            Some(r) => Resolved::Piece(Piece::Ref(r)),
+            None => unknown,
+        },
+    }
+}
+
+fn resolve_secret(
+    name: String,
+    here: Origin,
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Resolved {
+    let Some(secrets) = scope.secrets else {
+        diags.push(
+            Problem::new(
+                "plinth::secret_not_allowed",
+                format!("secrets cannot be used {}", scope.place),
+            )
+            .at(here, "a secret is not allowed here")
+            .help("secrets may be used in resource attributes and outputs"),
+        );
+        return Resolved::Value(Value::Unknown);
+    };
+    if !secrets.contains(&name) {
+        diags.push(
+            Problem::new("plinth::unknown_secret", format!("unknown secret `{name}`"))
+                .at(here, "not declared in `[secrets]`")
+                .help(format!(
+                    "declare it, e.g. `[secrets] {name} = {{ from = \"env:{}\" }}`; {}",
+                    name.to_uppercase(),
+                    suggestion(
+                        &name,
+                        secrets.iter().map(String::as_str),
+                        "declared secrets"
+                    )
+                )),
+        );
+        return Resolved::Value(Value::Unknown);
+    }
+    Resolved::Piece(Piece::Secret(SecretRef { name, origin: here }))
+}
+
+/// Produces the expression of one instance (`index` is the `count.index`, if any).
+pub(crate) fn instantiate(
+    lowered: &Lowered,
+    index: Option<usize>,
+    diags: &mut Diagnostics,
+) -> Expr {
+    match lowered {
+        Lowered::Value(v) => Expr::Literal(v.clone()),
+        Lowered::Single(Piece::Text(t)) => Expr::Literal(Value::String(t.clone())),
+        Lowered::Single(Piece::CountIndex) => Expr::Literal(Value::Int(index.unwrap_or(0) as i64)),
+        Lowered::Single(Piece::Ref(r)) => reference(r, index, diags)
+            .map(Expr::Ref)
+            .unwrap_or(Expr::Literal(Value::Unknown)),
+        Lowered::Single(Piece::Secret(s)) => Expr::Secret(s.clone()),
+        Lowered::Template(pieces) => {
+            let mut parts: Vec<Part> = Vec::new();
+            for piece in pieces {
+                let part = match piece {
+                    Piece::Text(t) => Part::Text(t.clone()),
+                    Piece::CountIndex => Part::Text(index.unwrap_or(0).to_string()),
+                    Piece::Secret(s) => Part::Secret(s.clone()),
+                    Piece::Ref(r) => match reference(r, index, diags) {
+                        Some(r) => Part::Ref(r),
+                        None => return Expr::Literal(Value::Unknown),
+                    },
+                };
+                match (parts.last_mut(), part) {
+                    (Some(Part::Text(prev)), Part::Text(next)) => prev.push_str(&next),
+                    (_, part) => parts.push(part),
+                }
+            }
+            match parts.as_slice() {
+                [] => Expr::Literal(Value::String(String::new())),
+                [Part::Text(t)] => Expr::Literal(Value::String(t.clone())),
+                _ => Expr::Template(parts),
+            }
+        }
+        Lowered::List(items) => {
+            let items: Vec<Expr> = items.iter().map(|l| instantiate(l, index, diags)).collect();
+            if items.iter().all(|e| matches!(e, Expr::Literal(_))) {
+                Expr::Literal(Value::List(items.into_iter().map(literal).collect()))
+            } else {
+                Expr::List(items)
+            }
+        }
+        Lowered::Map(map) => {
+            let map: BTreeMap<String, Expr> = map
+                .iter()
+                .map(|(k, l)| (k.clone(), instantiate(l, index, diags)))
+                .collect();
+            if map.values().all(|e| matches!(e, Expr::Literal(_))) {
+                Expr::Literal(Value::Map(
+                    map.into_iter().map(|(k, e)| (k, literal(e))).collect(),
+                ))
+            } else {
+                Expr::Map(map)
+            }
+        }
+    }
+}
+
+fn literal(expr: Expr) -> Value {
+    match expr {
+        Expr::Literal(v) => v,
+        _ => Value::Unknown,
+    }
+}
+
+/// `var.NAME` when a string is exactly `"${var.NAME}"`.
+pub(crate) fn lone_variable(node: &Node) -> Option<String> {
+    let segments = split(node.as_str()?).ok()?;
+    match segments.as_slice() {
+        [Segment::Interpolation { inner, .. }] => match parse_target(inner) {
+            Ok(Target::Var(name)) => Some(name),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The value an expression is known to have at load time, for type checks: references and
+/// secrets are unknown.
+pub(crate) fn check_view(expr: &Expr) -> Value {
+    match expr {
+        Expr::Literal(v) => v.clone(),
+        Expr::Template(_) | Expr::Ref(_) | Expr::Secret(_) => Value::Unknown,
+        Expr::List(items) => Value::List(items.iter().map(check_view).collect()),
+        Expr::Map(map) => Value::Map(
+            map.iter()
+                .map(|(k, e)| (k.clone(), check_view(e)))
+                .collect(),
+        ),
+    }
+}

@@ -1,0 +1,242 @@
+//! The `${...}` syntax inside strings: splitting a string into text and interpolations, and
+//! parsing what is inside one (`var.x`, `secret.x`, `env`, `stack`, `count.index`,
+//! `type.name[.i].attr.key`). `$${` is a literal `${`.
+
+/// A piece of a string.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Segment {
+    /// Literal text (escapes already removed).
+    Text(String),
+    /// `${inner}`; `start..end` is the byte range of the whole `${...}` in the string.
+    Interpolation {
+        inner: String,
+        start: usize,
+        end: usize,
+    },
+}
+
+/// A syntax error inside a string: byte range in the string and a message.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SyntaxError {
+    pub start: usize,
+    pub end: usize,
+    pub message: String,
+}
+
+/// Splits a string into text and `${...}` interpolations.
+pub(crate) fn split(s: &str) -> Result<Vec<Segment>, SyntaxError> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let mut i = 0;
+    while i < s.len() {
+        let rest = &s[i..];
+        if rest.starts_with("$${") {
+            text.push_str("${");
+            i += 3;
+        } else if rest.starts_with("${") {
+            let Some(close) = rest.find('}') else {
+                return Err(SyntaxError {
+                    start: i,
+                    end: s.len(),
+                    message: "unclosed `${`".to_string(),
+                });
+            };
+            if !text.is_empty() {
+                out.push(Segment::Text(std::mem::take(&mut text)));
+            }
+            let inner = rest[2..close].trim().to_string();
+            out.push(Segment::Interpolation {
+                inner,
+                start: i,
+                end: i + close + 1,
+            });
+            i += close + 1;
+        } else {
+            let ch = rest.chars().next().unwrap_or('\0');
+            text.push(ch);
+            i += ch.len_utf8().max(1);
+        }
+    }
+    if !text.is_empty() {
+        out.push(Segment::Text(text));
+    }
+    Ok(out)
+}
+
+/// An index written in a reference: `[2]` or `[count.index]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum IndexSpec {
+    Literal(usize),
+    CountIndex,
+}
+
+/// What an interpolation refers to.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Target {
+    Var(String),
+    Secret(String),
+    Env,
+    Stack,
+    CountIndex,
+    Resource {
+        type_name: String,
+        name: String,
+        index: Option<IndexSpec>,
+        path: Vec<String>,
+    },
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Parses the inside of `${...}`.
+pub(crate) fn parse_target(inner: &str) -> Result<Target, String> {
+    let usage = "expected `var.NAME`, `secret.NAME`, `env`, `stack`, `count.index` or \
+                 `TYPE.NAME.ATTRIBUTE`";
+    if inner.is_empty() {
+        return Err(format!("empty interpolation; {usage}"));
+    }
+    match inner {
+        "env" => return Ok(Target::Env),
+        "stack" => return Ok(Target::Stack),
+        "count.index" => return Ok(Target::CountIndex),
+        _ => {}
+    }
+    // `[count.index]` contains a dot: give it a one-character stand-in before splitting.
+    let normalized = inner.replace("[count.index]", "[#]");
+    let mut parts = normalized.split('.');
+    let first = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    match first {
+        "var" | "secret" => {
+            let [name] = rest.as_slice() else {
+                return Err(format!("expected `{first}.NAME`"));
+            };
+            if !is_identifier(name) {
+                return Err(format!("`{name}` is not a valid {first} name"));
+            }
+            return Ok(if first == "var" {
+                Target::Var(name.to_string())
+            } else {
+                Target::Secret(name.to_string())
+            });
+        }
+        "count" => return Err("the only attribute of `count` is `count.index`".to_string()),
+        _ => {}
+    }
+    if !is_identifier(first) || rest.is_empty() {
+        return Err(format!("cannot understand `{inner}`; {usage}"));
+    }
+    let (name, index) = match rest[0].split_once('[') {
+        Some((name, idx)) => {
+            let Some(idx) = idx.strip_suffix(']') else {
+                return Err(format!("cannot understand the index in `{inner}`"));
+            };
+            let index = match idx.trim() {
+                "#" => IndexSpec::CountIndex,
+                other => match other.parse::<usize>() {
+                    Ok(i) => IndexSpec::Literal(i),
+                    Err(_) => {
+                        return Err(format!(
+                            "index `{other}` must be a whole number or `count.index`"
+                        ))
+                    }
+                },
+            };
+            (name, Some(index))
+        }
+        None => (rest[0], None),
+    };
+    if !is_identifier(name) {
+        return Err(format!("`{name}` is not a valid resource name"));
+    }
+    let path: Vec<String> = rest[1..].iter().map(|s| s.to_string()).collect();
+    if path.is_empty() {
+        return Err(format!(
+            "`{inner}` names a resource but no attribute; write `{inner}.ATTRIBUTE` (e.g. `.id`)"
+        ));
+    }
+    if let Some(bad) = path.iter().find(|p| !is_identifier(p)) {
+        return Err(format!(
+            "`{bad}` is not a valid attribute name in `{inner}`"
+        ));
+    }
+    Ok(Target::Resource {
+        type_name: first.to_string(),
+        name: name.to_string(),
+        index,
+        path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_text_and_interpolations() {
+        let segments = split("a-${ var.x }-$${literal}").unwrap();
+        assert_eq!(
+            segments,
+            vec![
+                Segment::Text("a-".into()),
+                Segment::Interpolation {
+                    inner: "var.x".into(),
+                    start: 2,
+                    end: 12
+                },
+                Segment::Text("-${literal}".into()),
+            ]
+        );
+        assert!(split("oops ${var.x").is_err());
+        assert_eq!(split("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn parses_targets() {
+        assert_eq!(
+            parse_target("var.db_class").unwrap(),
+            Target::Var("db_class".into())
+        );
+        assert_eq!(
+            parse_target("secret.jwt").unwrap(),
+            Target::Secret("jwt".into())
+        );
+        assert_eq!(parse_target("env").unwrap(), Target::Env);
+        assert_eq!(parse_target("count.index").unwrap(), Target::CountIndex);
+        assert_eq!(
+            parse_target("aws_rds_instance.replica[1].endpoint").unwrap(),
+            Target::Resource {
+                type_name: "aws_rds_instance".into(),
+                name: "replica".into(),
+                index: Some(IndexSpec::Literal(1)),
+                path: vec!["endpoint".into()],
+            }
+        );
+        assert_eq!(
+            parse_target("sim_resource.a[count.index].tags.Name").unwrap(),
+            Target::Resource {
+                type_name: "sim_resource".into(),
+                name: "a".into(),
+                index: Some(IndexSpec::CountIndex),
+                path: vec!["tags".into(), "Name".into()],
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_targets() {
+        assert!(parse_target("").is_err());
+        assert!(parse_target("var").is_err());
+        assert!(parse_target("var.a.b").is_err());
+        assert!(parse_target("count.x").is_err());
+        assert!(parse_target("aws_x.y")
+            .unwrap_err()
+            .contains("no attribute"));
+        assert!(parse_target("aws_x.y[z].id").is_err());
+        assert!(parse_target("just words").is_err());
+    }
+}

@@ -1,0 +1,252 @@
+//! The loader's entry point: read the `*.toml` files of a stack directory (and `--var-file`s),
+//! parse them into the spanned mirror, lower every section, and return the typed [`Stack`]
+//! or every problem found.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use plinth_provider::Schema;
+use sha2::{Digest, Sha256};
+
+use super::diagnostics::{Diagnostics, Problem};
+use super::document::assemble;
+use super::expr::Scope;
+use super::model::{LoadOptions, SourceMap, Stack};
+use super::raw::{parse_file, Table};
+use super::variables::{self, VariableInputs};
+use super::{resources, secrets, sections};
+
+/// Loads the stack in `dir` for the environment chosen by `options`, checking every resource
+/// against `schemas` (resource type → schema). Environment variables `PLINTH_VAR_<NAME>` are
+/// read from the process environment.
+///
+/// This is what `plinth validate` runs; on failure the [`Diagnostics`] hold every problem.
+pub fn load(
+    dir: &Path,
+    options: &LoadOptions,
+    schemas: &BTreeMap<String, Schema>,
+) -> Result<Stack, Diagnostics> {
+    load_with_env(dir, options, schemas, &|name| std::env::var(name).ok())
+}
+
+/// [`load`] with the environment variables read through `getenv` (for tests and embedding).
+pub fn load_with_env(
+    dir: &Path,
+    options: &LoadOptions,
+    schemas: &BTreeMap<String, Schema>,
+    getenv: &dyn Fn(&str) -> Option<String>,
+) -> Result<Stack, Diagnostics> {
+    let mut early: Vec<Problem> = Vec::new();
+    let stack_files = list_stack_files(dir, &mut early);
+    let mut files = Vec::new();
+    let mut hasher = Sha256::new();
+    for path in &stack_files {
+        if let Some(text) = read_text(path, &mut early) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            hasher.update(name.as_bytes());
+            hasher.update([0u8]);
+            hasher.update(text.as_bytes());
+            hasher.update([0u8]);
+            files.push((display_path(path), Arc::new(text)));
+        }
+    }
+    let stack_file_count = files.len();
+    let mut var_file_slots = Vec::new();
+    for path in &options.var_files {
+        match read_text(path, &mut early) {
+            Some(text) => {
+                var_file_slots.push(Some(files.len()));
+                files.push((display_path(path), Arc::new(text)));
+            }
+            None => var_file_slots.push(None),
+        }
+    }
+    let config_hash = format!("sha256:{}", hex::encode(hasher.finalize()));
+    let sources = Arc::new(SourceMap { files });
+    let mut diags = Diagnostics::new(display_path(dir), Arc::clone(&sources));
+    early.into_iter().for_each(|p| diags.push(p));
+
+    let mut tables: Vec<Table> = Vec::new();
+    let mut syntax_ok = true;
+    for (file, (_, text)) in sources.files.iter().enumerate().take(stack_file_count) {
+        match parse_file(file, text, &mut diags) {
+            Some(table) => tables.push(table),
+            None => syntax_ok = false,
+        }
+    }
+    let var_files: Vec<Option<Table>> = var_file_slots
+        .iter()
+        .map(|slot| {
+            let file = (*slot)?;
+            let table = parse_file(file, &sources.files[file].1, &mut diags);
+            syntax_ok &= table.is_some();
+            table
+        })
+        .collect();
+    if !syntax_ok || stack_file_count == 0 {
+        return Err(diags);
+    }
+
+    let raw = assemble(tables, schemas, &mut diags);
+    let header = sections::stack_header(raw.stack.as_ref(), dir, &mut diags);
+    let problems_before = diags.len();
+    let environment = sections::select_environment(options, &header, &mut diags);
+    if diags.len() > problems_before {
+        // Without a valid environment every variable would be reported missing: stop here.
+        return Err(diags);
+    }
+    let secrets = secrets::secrets(&raw.secrets, dir, &mut diags);
+    let inputs = VariableInputs {
+        options,
+        var_files: &var_files,
+        getenv,
+    };
+    let variables = variables::resolve(
+        &raw.variables,
+        &environment,
+        &header.environments,
+        &header.name,
+        &inputs,
+        &mut diags,
+    );
+
+    let secret_names: BTreeSet<String> = raw.secrets.iter().map(|e| e.key.clone()).collect();
+    let base = Scope {
+        stack: &header.name,
+        environment: &environment,
+        variables: &variables,
+        secrets: None,
+        resources: None,
+        counted: false,
+        place: "here",
+    };
+    let backend = sections::backend(
+        raw.backend.as_ref(),
+        &Scope {
+            place: "in `[backend]`",
+            ..base
+        },
+        &mut diags,
+    );
+    let providers = sections::providers(
+        &raw.providers,
+        &Scope {
+            place: "in `[providers]`",
+            ..base
+        },
+        &mut diags,
+    );
+    let preconditions = sections::preconditions(
+        &raw.preconditions,
+        &Scope {
+            place: "in `[preconditions]`",
+            ..base
+        },
+        &mut diags,
+    );
+    let resource_scope = Scope {
+        secrets: Some(&secret_names),
+        ..base
+    };
+    let index = resources::index(&raw.resources, schemas, &resource_scope, &mut diags);
+    let resources = resources::lower_all(&raw.resources, &index, &resource_scope, &mut diags);
+    let output_scope = Scope {
+        resources: Some(&index),
+        place: "in `[outputs]`",
+        ..resource_scope
+    };
+    let outputs = sections::outputs(&raw.outputs, &output_scope, &mut diags);
+
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(Stack {
+        name: header.name,
+        dir: dir.to_path_buf(),
+        environments: header.environments,
+        environment,
+        backend,
+        providers,
+        variables,
+        secrets,
+        resources,
+        outputs,
+        preconditions,
+        sources,
+        config_hash,
+    })
+}
+
+/// The `*.toml` files of the directory, sorted by name.
+fn list_stack_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            problems.push(
+                Problem::new(
+                    "plinth::unreadable",
+                    format!(
+                        "cannot read the stack directory `{}`: {e}",
+                        display_path(dir)
+                    ),
+                )
+                .help("pass the directory that holds the stack's `*.toml` files"),
+            );
+            return Vec::new();
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    if files.is_empty() && problems.is_empty() {
+        problems.push(
+            Problem::new("plinth::empty_stack", format!("no `*.toml` files in `{}`", display_path(dir)))
+                .help("a stack is a directory of TOML files; start with a `stack.toml` holding `[stack] name = \"...\"`"),
+        );
+    }
+    files
+}
+
+fn read_text(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(_) => {
+                problems.push(
+                    Problem::new(
+                        "plinth::unreadable",
+                        format!("`{}` is not UTF-8 text", display_path(path)),
+                    )
+                    .help("save the file as UTF-8"),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            problems.push(Problem::new(
+                "plinth::unreadable",
+                format!("cannot read `{}`: {e}", display_path(path)),
+            ));
+            None
+        }
+    }
+}
+
+/// A path as shown to the user: relative to the current directory when it is below it.
+pub(crate) fn display_path(path: &Path) -> String {
+    if path.is_absolute() {
+        if let Ok(cwd) = std::env::current_dir() {
+            if let Ok(relative) = path.strip_prefix(&cwd) {
+                return relative.display().to_string();
+            }
+        }
+    }
+    path.display().to_string()
+}

@@ -1,0 +1,241 @@
+//! Resource meta-arguments other than `count`: `depends_on = ["type.name", ...]`,
+//! `lifecycle = { prevent_destroy, create_before_destroy, ignore_changes }` and
+//! `timeouts = { create = "40m", update = "1h30m", delete = "90s" }`.
+
+use plinth_provider::Schema;
+
+use super::diagnostics::{listing, suggestion, Diagnostics, Problem};
+use super::model::{Address, Lifecycle, Origin, Timeouts};
+use super::raw::{Node, NodeValue};
+use super::references::{Count, ResourceIndex};
+use super::sections::{unknown_key, wrong_type};
+
+/// The meta-arguments of one block.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MetaArguments {
+    pub depends_on: Vec<(Address, Origin)>,
+    pub lifecycle: Lifecycle,
+    pub timeouts: Timeouts,
+}
+
+/// `depends_on = ["type.name", "type.name[0]"]`: every entry must exist.
+pub(crate) fn depends_on(
+    node: &Node,
+    index: &ResourceIndex<'_>,
+    diags: &mut Diagnostics,
+) -> Vec<(Address, Origin)> {
+    let NodeValue::Array(items) = &node.value else {
+        wrong_type(
+            node,
+            "`depends_on`",
+            "a list of resource addresses such as `[\"aws_s3_bucket.backups\"]`",
+            diags,
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Some(text) = item.as_str() else {
+            wrong_type(
+                item,
+                "a `depends_on` entry",
+                "a string `\"TYPE.NAME\"`",
+                diags,
+            );
+            continue;
+        };
+        let Some(address) = Address::parse(text.trim()) else {
+            diags.push(
+                Problem::new(
+                    "plinth::bad_address",
+                    format!("`{text}` is not a resource address"),
+                )
+                .at(item.origin, "expected `TYPE.NAME` or `TYPE.NAME[INDEX]`")
+                .help("e.g. `depends_on = [\"aws_rds_instance.primary\"]`"),
+            );
+            continue;
+        };
+        let block = address.block();
+        let Some(info) = index.get(&block) else {
+            diags.push(
+                Problem::new(
+                    "plinth::unknown_reference",
+                    format!("unknown resource `{block}` in `depends_on`"),
+                )
+                .at(item.origin, "no such resource in this stack")
+                .help(listing(
+                    &block,
+                    index.keys().map(String::as_str),
+                    "resources in this stack",
+                )),
+            );
+            continue;
+        };
+        match (info.count, address.index) {
+            (Count::Counted(n), Some(i)) if i >= n => diags.push(
+                Problem::new(
+                    "plinth::index_out_of_range",
+                    format!("index {i} is out of range for `{block}`"),
+                )
+                .at(item.origin, format!("`{block}` has {n} instances")),
+            ),
+            (Count::Single, Some(_)) => diags.push(
+                Problem::new(
+                    "plinth::unexpected_index",
+                    format!("`{block}` has no `count`, so it cannot be indexed"),
+                )
+                .at(item.origin, "remove the index")
+                .help(format!("write `\"{block}\"`")),
+            ),
+            _ => out.push((address, item.origin)),
+        }
+    }
+    out
+}
+
+/// `lifecycle = { prevent_destroy = bool, create_before_destroy = bool, ignore_changes = [..] }`.
+pub(crate) fn lifecycle(node: &Node, schema: &Schema, diags: &mut Diagnostics) -> Lifecycle {
+    let mut out = Lifecycle::default();
+    let Some(table) = node.as_table() else {
+        wrong_type(
+            node,
+            "`lifecycle`",
+            "a table such as `{ prevent_destroy = true }`",
+            diags,
+        );
+        return out;
+    };
+    for item in &table.entries {
+        match (item.key.as_str(), &item.value.value) {
+            ("prevent_destroy", NodeValue::Boolean(b)) => out.prevent_destroy = *b,
+            ("create_before_destroy", NodeValue::Boolean(b)) => out.create_before_destroy = *b,
+            ("prevent_destroy" | "create_before_destroy", _) => wrong_type(
+                &item.value,
+                &format!("`{}`", item.key),
+                "`true` or `false`",
+                diags,
+            ),
+            ("ignore_changes", NodeValue::Array(names)) => {
+                for name in names {
+                    match name.as_str() {
+                        Some(n) if schema.get(n).is_some() => {
+                            out.ignore_changes.push(n.to_string())
+                        }
+                        Some(n) => diags.push(
+                            Problem::new(
+                                "plinth::unknown_attribute",
+                                format!("`{}` has no attribute `{n}`", schema.type_name),
+                            )
+                            .at(name.origin, "not an attribute of this type")
+                            .help(suggestion(
+                                n,
+                                schema.input_names(),
+                                &format!("attributes of `{}`", schema.type_name),
+                            )),
+                        ),
+                        None => wrong_type(
+                            name,
+                            "an `ignore_changes` entry",
+                            "an attribute name",
+                            diags,
+                        ),
+                    }
+                }
+            }
+            ("ignore_changes", _) => wrong_type(
+                &item.value,
+                "`ignore_changes`",
+                "a list of attribute names",
+                diags,
+            ),
+            _ => unknown_key(
+                item,
+                "`lifecycle`",
+                &["prevent_destroy", "create_before_destroy", "ignore_changes"],
+                diags,
+            ),
+        }
+    }
+    out
+}
+
+/// `timeouts = { create = "40m", update = "1h30m", delete = "90s" }` (or whole seconds).
+pub(crate) fn timeouts(node: &Node, diags: &mut Diagnostics) -> Timeouts {
+    let mut out = Timeouts::default();
+    let Some(table) = node.as_table() else {
+        wrong_type(
+            node,
+            "`timeouts`",
+            "a table such as `{ create = \"40m\" }`",
+            diags,
+        );
+        return out;
+    };
+    for item in &table.entries {
+        let slot = match item.key.as_str() {
+            "create" => &mut out.create,
+            "update" => &mut out.update,
+            "delete" => &mut out.delete,
+            _ => {
+                unknown_key(item, "`timeouts`", &["create", "update", "delete"], diags);
+                continue;
+            }
+        };
+        let seconds = match &item.value.value {
+            NodeValue::Integer(n) if *n > 0 => Some(*n as u64),
+            NodeValue::String(s) => parse_duration(s),
+            _ => None,
+        };
+        match seconds {
+            Some(s) => *slot = Some(s),
+            None => diags.push(
+                Problem::new("plinth::bad_timeout", format!("`{}` is not a duration", item.key))
+                    .at(item.value.origin, "expected a duration such as \"40m\"")
+                    .help("write hours, minutes and seconds like `\"1h30m\"`, `\"40m\"` or `\"90s\"`, or whole seconds"),
+            ),
+        }
+    }
+    out
+}
+
+/// Parses `"1h30m"`, `"40m"`, `"90s"`, `"2d"` into seconds (more than zero).
+pub(crate) fn parse_duration(text: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    let mut any = false;
+    for ch in text.trim().chars() {
+        if ch.is_ascii_digit() {
+            number.push(ch);
+            continue;
+        }
+        let unit = match ch {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        let n: u64 = number.parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        number.clear();
+        any = true;
+    }
+    (any && number.is_empty() && total > 0).then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("40m"), Some(2400));
+        assert_eq!(parse_duration("1h30m"), Some(5400));
+        assert_eq!(parse_duration("90s"), Some(90));
+        assert_eq!(parse_duration("1d"), Some(86_400));
+        assert_eq!(parse_duration("40"), None);
+        assert_eq!(parse_duration("m"), None);
+        assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("5x"), None);
+    }
+}

@@ -1,0 +1,293 @@
+//! Lowering `[TYPE.NAME]` blocks: `count`, attributes checked against the type's schema,
+//! and expansion into one [`ResourceConfig`] per instance. The meta-arguments `depends_on`,
+//! `lifecycle` and `timeouts` are in `meta`.
+
+use std::collections::BTreeMap;
+
+use plinth_provider::{AttributeMode, Schema, Value};
+
+use super::diagnostics::{nearest, one_of, suggestion, Diagnostics, Problem};
+use super::document::RawResource;
+use super::expr::{check_view, instantiate, lone_variable, lower, Lowered, Scope};
+use super::meta;
+use super::model::{Expr, ResourceConfig};
+use super::raw::Node;
+use super::references::{BlockInfo, Count, ResourceIndex};
+use super::sections::known;
+
+/// Keys of a resource block that are not attributes.
+pub(crate) const META_ARGUMENTS: [&str; 4] = ["count", "depends_on", "lifecycle", "timeouts"];
+
+/// Evaluates every block's `count` and builds the index references are checked against.
+pub(crate) fn index<'a>(
+    resources: &[RawResource],
+    schemas: &'a BTreeMap<String, Schema>,
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> ResourceIndex<'a> {
+    let mut out = ResourceIndex::new();
+    for resource in resources {
+        let count = match resource.entry.value.as_table().and_then(|t| t.get("count")) {
+            Some(entry) => evaluate_count(&entry.value, scope, diags),
+            None => Count::Single,
+        };
+        let key = format!("{}.{}", resource.type_name, resource.entry.key);
+        out.insert(
+            key,
+            BlockInfo {
+                count,
+                schema: schemas.get(&resource.type_name),
+            },
+        );
+    }
+    out
+}
+
+fn evaluate_count(node: &Node, scope: &Scope<'_>, diags: &mut Diagnostics) -> Count {
+    let count_scope = Scope {
+        secrets: None,
+        resources: None,
+        counted: false,
+        place: "in `count`",
+        ..*scope
+    };
+    let value = known(node, &count_scope, diags);
+    let number = match &value {
+        Value::Int(n) => Some(*n),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Value::Unknown => return Count::Invalid,
+        _ => None,
+    };
+    match number {
+        Some(n) if n >= 0 => Count::Counted(n as usize),
+        _ => {
+            let shown = match &value {
+                Value::String(s) => format!("{s:?}"),
+                other => other.to_string(),
+            };
+            diags.push(
+                Problem::new("plinth::bad_count", "bad count: `count` must be a whole number, 0 or more")
+                    .at(node.origin, format!("this is {shown}"))
+                    .help("write `count = 3` or `count = \"${var.NAME}\"` with a variable holding a whole number"),
+            );
+            Count::Invalid
+        }
+    }
+}
+
+/// Lowers every resource block with a known type into its instances.
+pub(crate) fn lower_all(
+    resources: &[RawResource],
+    index: &ResourceIndex<'_>,
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Vec<ResourceConfig> {
+    let mut out = Vec::new();
+    for resource in resources {
+        let key = format!("{}.{}", resource.type_name, resource.entry.key);
+        let Some(block) = index.get(&key) else {
+            continue;
+        };
+        let Some(schema) = block.schema else { continue };
+        out.extend(lower_block(
+            resource,
+            schema,
+            block.count,
+            index,
+            scope,
+            diags,
+        ));
+    }
+    out
+}
+
+fn lower_block(
+    resource: &RawResource,
+    schema: &Schema,
+    count: Count,
+    index: &ResourceIndex<'_>,
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Vec<ResourceConfig> {
+    let header = resource.entry.value.origin;
+    let Some(body) = resource.entry.value.as_table() else {
+        return Vec::new();
+    };
+    let place = format!("in `{}.{}`", resource.type_name, resource.entry.key);
+    let scope = Scope {
+        resources: Some(index),
+        counted: count != Count::Single,
+        place: &place,
+        ..*scope
+    };
+    let mut attributes: Vec<(&str, &Node, Lowered)> = Vec::new();
+    let mut meta_args = meta::MetaArguments::default();
+    for entry in &body.entries {
+        match entry.key.as_str() {
+            "count" => {}
+            "depends_on" => meta_args.depends_on = meta::depends_on(&entry.value, index, diags),
+            "lifecycle" => meta_args.lifecycle = meta::lifecycle(&entry.value, schema, diags),
+            "timeouts" => meta_args.timeouts = meta::timeouts(&entry.value, diags),
+            name => match schema.get(name) {
+                None => {
+                    let near = nearest(name, schema.input_names().chain(META_ARGUMENTS));
+                    let help = if near.is_empty() {
+                        suggestion(
+                            name,
+                            schema.input_names(),
+                            &format!("attributes of `{}`", schema.type_name),
+                        )
+                    } else {
+                        format!("did you mean {}?", one_of(&near))
+                    };
+                    diags.push(
+                        Problem::new(
+                            "plinth::unknown_attribute",
+                            format!("`{}` has no attribute `{name}`", schema.type_name),
+                        )
+                        .at(entry.key_origin, "unknown attribute")
+                        .help(help),
+                    );
+                }
+                Some(attribute) if attribute.mode == AttributeMode::Computed => {
+                    diags.push(
+                        Problem::new(
+                            "plinth::computed_attribute",
+                            format!("`{name}` is computed by the provider and cannot be set"),
+                        )
+                        .at(entry.key_origin, "computed attribute")
+                        .help(format!(
+                            "remove it; read it elsewhere as `${{{}.{}.{name}}}`",
+                            resource.type_name, resource.entry.key
+                        )),
+                    );
+                }
+                Some(_) => {
+                    attributes.push((name, &entry.value, lower(&entry.value, &scope, diags)))
+                }
+            },
+        }
+    }
+    for attribute in schema
+        .attributes
+        .iter()
+        .filter(|a| a.mode == AttributeMode::Required)
+    {
+        if body.get(&attribute.name).is_none() {
+            diags.push(
+                Problem::new(
+                    "plinth::missing_attribute",
+                    format!(
+                        "`{}.{}` is missing the required attribute `{}`",
+                        resource.type_name, resource.entry.key, attribute.name
+                    ),
+                )
+                .at(header, format!("`{}` is required", attribute.name))
+                .help(format!(
+                    "add `{} = <{}>`",
+                    attribute.name,
+                    attribute.value_type.describe()
+                )),
+            );
+        }
+    }
+    let indexes: Vec<Option<usize>> = match count {
+        Count::Single => vec![None],
+        Count::Counted(n) => (0..n).map(Some).collect(),
+        Count::Invalid => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for instance in indexes {
+        let mut values = BTreeMap::new();
+        for (name, node, lowered) in &attributes {
+            let Some(attribute) = schema.get(name) else {
+                continue;
+            };
+            let expr = instantiate(lowered, instance, diags);
+            if let Err(mismatch) = attribute.value_type.check(&check_view(&expr)) {
+                let at = node.find(&mismatch.path);
+                diags.push(
+                    Problem::new(
+                        "plinth::wrong_type",
+                        format!(
+                            "wrong type for `{name}{}`: {}",
+                            mismatch.path, mismatch.message
+                        ),
+                    )
+                    .at(at.origin, mismatch.message.clone())
+                    .help(type_help(
+                        name,
+                        schema,
+                        attribute,
+                        node,
+                        scope.variables,
+                    )),
+                );
+            }
+            let expr = if attribute.sensitive {
+                mark_sensitive(expr)
+            } else {
+                expr
+            };
+            values.insert(name.to_string(), expr);
+        }
+        for attribute in &schema.attributes {
+            if let (Some(default), false) =
+                (&attribute.default, values.contains_key(&attribute.name))
+            {
+                let expr = Expr::Literal(default.clone());
+                let expr = if attribute.sensitive {
+                    mark_sensitive(expr)
+                } else {
+                    expr
+                };
+                values.insert(attribute.name.clone(), expr);
+            }
+        }
+        let mut address = super::model::Address::new(&resource.type_name, &resource.entry.key);
+        address.index = instance;
+        out.push(ResourceConfig {
+            address,
+            attributes: values,
+            depends_on: meta_args.depends_on.clone(),
+            lifecycle: meta_args.lifecycle.clone(),
+            timeouts: meta_args.timeouts,
+            origin: header,
+        });
+    }
+    out
+}
+
+fn type_help(
+    name: &str,
+    schema: &Schema,
+    attribute: &plinth_provider::Attribute,
+    node: &Node,
+    variables: &BTreeMap<String, Value>,
+) -> String {
+    let mut help = format!(
+        "`{name}` of `{}` has type: {}",
+        schema.type_name,
+        attribute.value_type.describe()
+    );
+    if let Some(var) = lone_variable(node) {
+        if let Some(value) = variables.get(&var) {
+            help.push_str(&format!("; the value comes from `var.{var}` = {value}"));
+        }
+    }
+    help
+}
+
+/// Wraps the literal leaves of an expression as sensitive values.
+pub(crate) fn mark_sensitive(expr: Expr) -> Expr {
+    match expr {
+        Expr::Literal(v) if !v.is_null() => Expr::Literal(v.sensitive()),
+        Expr::List(items) => Expr::List(items.into_iter().map(mark_sensitive).collect()),
+        Expr::Map(map) => Expr::Map(
+            map.into_iter()
+                .map(|(k, e)| (k, mark_sensitive(e)))
+                .collect(),
+        ),
+        other => other,
+    }
+}

@@ -1,0 +1,240 @@
+//! Evaluation of attribute expressions against what is known: planned values during plan,
+//! real results during apply.
+
+use std::collections::BTreeMap;
+
+use plinth_provider::{Value, ValueType};
+
+use crate::config::{Address, Expr, Part};
+
+/// What expressions can look up.
+pub trait Scope {
+    /// The value of `target.path...`; `Value::Unknown` when not known yet.
+    fn attribute(&self, target: &Address, path: &[String]) -> Value;
+    /// A secret's value, always sensitive; `Sensitive(Unknown)` when unresolved.
+    fn secret(&self, name: &str) -> Value;
+}
+
+/// References resolved against recorded state (resources not recorded are `Null`).
+pub struct StateScope<'a> {
+    /// The state.
+    pub document: &'a plinth_state::StateDocument,
+    /// Secrets of the run.
+    pub secrets: &'a crate::secrets::Secrets,
+}
+
+impl Scope for StateScope<'_> {
+    fn attribute(&self, target: &Address, path: &[String]) -> Value {
+        match self.document.resources.get(&target.to_string()) {
+            Some(record) => lookup_path(
+                &Value::Map(plinth_provider::object_from_json(&record.attributes)),
+                path,
+            ),
+            None => Value::Null,
+        }
+    }
+
+    fn secret(&self, name: &str) -> Value {
+        self.secrets.value(name)
+    }
+}
+
+/// Evaluates an expression.
+pub fn eval(expr: &Expr, scope: &dyn Scope) -> Value {
+    match expr {
+        Expr::Literal(value) => value.clone(),
+        Expr::Ref(reference) => scope.attribute(&reference.target, &reference.path),
+        Expr::Secret(secret) => scope.secret(&secret.name),
+        Expr::List(items) => Value::List(items.iter().map(|e| eval(e, scope)).collect()),
+        Expr::Map(map) => Value::Map(
+            map.iter()
+                .map(|(k, e)| (k.clone(), eval(e, scope)))
+                .collect(),
+        ),
+        Expr::Template(parts) => {
+            let mut text = String::new();
+            let mut sensitive = false;
+            for part in parts {
+                let value = match part {
+                    Part::Text(t) => {
+                        text.push_str(t);
+                        continue;
+                    }
+                    Part::Ref(reference) => scope.attribute(&reference.target, &reference.path),
+                    Part::Secret(secret) => scope.secret(&secret.name),
+                };
+                if value.has_unknown() {
+                    return if sensitive || value.has_sensitive() {
+                        Value::Unknown.sensitive()
+                    } else {
+                        Value::Unknown
+                    };
+                }
+                sensitive |= value.has_sensitive();
+                text.push_str(&interpolated_text(&value.reveal()));
+            }
+            let value = Value::String(text);
+            if sensitive {
+                value.sensitive()
+            } else {
+                value
+            }
+        }
+    }
+}
+
+/// How a value reads inside a string.
+pub fn interpolated_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        other => other.to_plain_json().to_string(),
+    }
+}
+
+/// Follows a path into a value (`tags.Name`, list indices as numbers).
+pub fn lookup_path(value: &Value, path: &[String]) -> Value {
+    let mut current = value.clone();
+    for key in path {
+        let sensitive = matches!(current, Value::Sensitive(_));
+        let inner = current.reveal_one_level();
+        current = match inner {
+            Value::Unknown => return Value::Unknown,
+            Value::Map(map) => map.get(key).cloned().unwrap_or(Value::Null),
+            Value::List(items) => key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i).cloned())
+                .unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        if sensitive {
+            current = current.sensitive();
+        }
+    }
+    current
+}
+
+trait RevealOne {
+    fn reveal_one_level(self) -> Value;
+}
+
+impl RevealOne for Value {
+    fn reveal_one_level(self) -> Value {
+        match self {
+            Value::Sensitive(inner) => *inner,
+            other => other,
+        }
+    }
+}
+
+/// Converts interpolated strings to the attribute's declared type (`"3"` → 3 for an integer).
+pub fn coerce(value: Value, value_type: &ValueType) -> Value {
+    match (value_type, value) {
+        (ty, Value::Sensitive(inner)) => coerce(*inner, ty).sensitive(),
+        (ValueType::Int, Value::String(s)) => s.parse().map(Value::Int).unwrap_or(Value::String(s)),
+        (ValueType::Float, Value::String(s)) => {
+            s.parse().map(Value::Float).unwrap_or(Value::String(s))
+        }
+        (ValueType::Bool, Value::String(s)) => match s.as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(s),
+        },
+        (ValueType::String, Value::Int(i)) => Value::String(i.to_string()),
+        (ValueType::String, Value::Bool(b)) => Value::String(b.to_string()),
+        (ValueType::List(inner), Value::List(items)) => {
+            Value::List(items.into_iter().map(|v| coerce(v, inner)).collect())
+        }
+        (ValueType::Map(inner), Value::Map(map)) => Value::Map(
+            map.into_iter()
+                .map(|(k, v)| (k, coerce(v, inner)))
+                .collect(),
+        ),
+        (ValueType::Object(fields), Value::Map(map)) => Value::Map(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = match fields.iter().find(|f| f.name == k) {
+                        Some(field) => coerce(v, &field.value_type),
+                        None => v,
+                    };
+                    (k, v)
+                })
+                .collect::<BTreeMap<_, _>>(),
+        ),
+        (_, other) => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Origin, Reference, SecretRef};
+
+    struct Fixed;
+    impl Scope for Fixed {
+        fn attribute(&self, target: &Address, _path: &[String]) -> Value {
+            if target.name == "known" {
+                Value::string("db.example")
+            } else {
+                Value::Unknown
+            }
+        }
+        fn secret(&self, _name: &str) -> Value {
+            Value::string("pw").sensitive()
+        }
+    }
+
+    fn origin() -> Origin {
+        Origin {
+            file: 0,
+            span: (0, 0).into(),
+        }
+    }
+
+    fn reference(name: &str) -> Part {
+        Part::Ref(Reference {
+            target: Address::new("t", name),
+            path: vec!["endpoint".into()],
+            origin: origin(),
+        })
+    }
+
+    #[test]
+    fn templates_join_known_parts_and_mark_secrets() {
+        let expr = Expr::Template(vec![
+            Part::Text("pg://u:".into()),
+            Part::Secret(SecretRef {
+                name: "db".into(),
+                origin: origin(),
+            }),
+            Part::Text("@".into()),
+            reference("known"),
+        ]);
+        let value = eval(&expr, &Fixed);
+        assert!(matches!(value, Value::Sensitive(_)));
+        assert_eq!(value.reveal(), Value::string("pg://u:pw@db.example"));
+    }
+
+    #[test]
+    fn an_unknown_part_makes_the_string_unknown() {
+        let expr = Expr::Template(vec![Part::Text("x".into()), reference("later")]);
+        assert_eq!(eval(&expr, &Fixed), Value::Unknown);
+    }
+
+    #[test]
+    fn coercion_follows_the_schema() {
+        assert_eq!(coerce(Value::string("3"), &ValueType::Int), Value::Int(3));
+        assert_eq!(
+            coerce(Value::string("true"), &ValueType::Bool),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            coerce(Value::string("x"), &ValueType::Int),
+            Value::string("x")
+        );
+    }
+}

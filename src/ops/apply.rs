@@ -1,0 +1,310 @@
+//! `plinth apply` / `plinth destroy`: lock, plan (or take a saved plan), check secrets,
+//! execute, record outputs, compact the journal, unlock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use miette::{miette, IntoDiagnostic, Result};
+use plinth_provider::{object_from_json, Object};
+use plinth_state::{JournalEntry, StateDocument};
+
+use super::plan::plan_with_state;
+use super::workspace::Workspace;
+use crate::apply::{ApplyReport, Executor, JournalStats, JournalWriter, Reporter};
+use crate::eval::{eval, StateScope};
+use crate::plan::{Action, Plan, PlanOptions};
+use crate::secrets::Secrets;
+
+/// Options of an apply.
+pub struct ApplyOptions<'a> {
+    /// Plan options (destroy, targets, replace).
+    pub plan: PlanOptions,
+    /// Max operations in flight.
+    pub parallelism: usize,
+    /// How long to wait for the state lock.
+    pub lock_timeout: Duration,
+    /// Progress display.
+    pub reporter: &'a dyn Reporter,
+    /// Called with the plan before anything changes; returning false cancels.
+    pub confirm: &'a mut dyn FnMut(&Plan) -> Result<bool>,
+}
+
+/// What an apply did.
+pub struct ApplyResult {
+    /// The plan that was executed.
+    pub plan: Plan,
+    /// Per-resource outcomes (None when cancelled or nothing to do).
+    pub report: Option<ApplyReport>,
+    /// Journal statistics.
+    pub journal: JournalStats,
+}
+
+/// Plans and applies.
+pub async fn apply(workspace: &Workspace, options: ApplyOptions<'_>) -> Result<ApplyResult> {
+    let operation = if options.plan.destroy {
+        "destroy"
+    } else {
+        "apply"
+    };
+    let lock = workspace.lock(operation, options.lock_timeout).await?;
+    let renewal = workspace.renew_in_background(lock.clone());
+    let result = apply_locked(workspace, None, options).await;
+    renewal.abort();
+    workspace.store.unlock(&lock).await.into_diagnostic()?;
+    result
+}
+
+/// Applies a saved plan, refusing a stale one.
+pub async fn apply_saved(
+    workspace: &Workspace,
+    plan: Plan,
+    options: ApplyOptions<'_>,
+) -> Result<ApplyResult> {
+    let lock = workspace.lock("apply", options.lock_timeout).await?;
+    let renewal = workspace.renew_in_background(lock.clone());
+    let result = apply_locked(workspace, Some(plan), options).await;
+    renewal.abort();
+    workspace.store.unlock(&lock).await.into_diagnostic()?;
+    result
+}
+
+async fn apply_locked(
+    workspace: &Workspace,
+    saved: Option<Plan>,
+    options: ApplyOptions<'_>,
+) -> Result<ApplyResult> {
+    let state = workspace.store.load().await.into_diagnostic()?;
+    let plan = match saved {
+        Some(plan) => {
+            check_saved_plan(workspace, &plan, state.as_ref())?;
+            plan
+        }
+        None => plan_with_state(workspace, state.as_ref(), &options.plan).await?,
+    };
+    let nothing_to_do = !plan.has_changes()
+        && !plan
+            .changes
+            .iter()
+            .any(|c| c.prior.as_ref().is_some_and(|p| p.refreshed));
+    if nothing_to_do {
+        return Ok(ApplyResult {
+            plan,
+            report: None,
+            journal: JournalStats::default(),
+        });
+    }
+    if !(options.confirm)(&plan)? {
+        return Ok(ApplyResult {
+            plan,
+            report: None,
+            journal: JournalStats::default(),
+        });
+    }
+
+    let mut document = match state {
+        Some(document) => document,
+        None => {
+            // A new state: persist it empty first so its lineage is fixed before any change.
+            let document = StateDocument::new(env!("CARGO_PKG_VERSION"));
+            workspace.store.compact(&document).await.into_diagnostic()?;
+            document
+        }
+    };
+    let mut secrets = Secrets::resolve(&workspace.stack, &document.secrets);
+    let mut early = Vec::new();
+    check_secrets(workspace, &plan, &mut secrets, &mut early)?;
+
+    let salt = document.salt.clone();
+    let (journal, writer) = JournalWriter::start(workspace.store.clone(), document.clone());
+    if !early.is_empty() {
+        journal
+            .write(early)
+            .await
+            .map_err(|e| miette!("recording generated secrets: {e}"))?;
+    }
+    let known = known_values(&document, &plan);
+    let executor = Executor {
+        stack: &workspace.stack,
+        registry: &workspace.registry,
+        secrets: &secrets,
+        work_dir: &workspace.work_dir,
+        parallelism: options.parallelism,
+        reporter: options.reporter,
+        salt: &salt,
+    };
+    let mut known_after = known;
+    let report = executor
+        .run(&plan, &journal, std::mem::take(&mut known_after))
+        .await;
+
+    // Outputs from what is now recorded.
+    drop(journal);
+    let (stats, after) = writer.await.into_diagnostic()?;
+    document = after;
+    if !plan.destroy {
+        let outputs = evaluate_outputs(workspace, &document, &secrets);
+        if outputs != document.outputs {
+            workspace
+                .store
+                .append(&[JournalEntry::Outputs(outputs.clone())])
+                .await
+                .into_diagnostic()?;
+            document.outputs = outputs;
+        }
+    } else {
+        document.outputs.clear();
+    }
+    document.serial += 1;
+    document.plinth_version = env!("CARGO_PKG_VERSION").to_string();
+    workspace.store.compact(&document).await.into_diagnostic()?;
+    Ok(ApplyResult {
+        plan,
+        report: Some(report),
+        journal: stats,
+    })
+}
+
+/// Refuses a saved plan made against other config or state.
+fn check_saved_plan(
+    workspace: &Workspace,
+    plan: &Plan,
+    state: Option<&StateDocument>,
+) -> Result<()> {
+    if plan.stack != workspace.stack.name || plan.environment != workspace.stack.environment {
+        return Err(miette!(
+            help = "apply it to the stack and environment it was made for",
+            "this plan is for stack `{}` environment `{}`, not `{}` environment `{}`",
+            plan.stack,
+            plan.environment,
+            workspace.stack.name,
+            workspace.stack.environment
+        ));
+    }
+    if plan.config_hash != crate::plan::fingerprint(&workspace.stack) {
+        return Err(miette!(
+            help = "the stack files or variables changed since the plan was made; run `plinth plan --out` again",
+            "the configuration differs from the one this plan was made from"
+        ));
+    }
+    match (state, &plan.state_lineage, plan.state_serial) {
+        (None, None, _) => Ok(()),
+        (Some(s), Some(lineage), Some(serial)) if &s.lineage == lineage && s.serial == serial => Ok(()),
+        (Some(s), Some(lineage), _) if &s.lineage != lineage => Err(miette!(
+            help = "this plan belongs to another state (a different stack or a re-created state)",
+            "state lineage mismatch: the plan was made against lineage {lineage}, the state has {}",
+            s.lineage
+        )),
+        (Some(s), None, _) => Err(miette!(
+            help = "the plan was made when no state existed; it has been applied or another apply ran since. \
+                    Run `plinth plan --out` again",
+            "stale plan: state now exists (serial {})",
+            s.serial
+        )),
+        (Some(s), _, serial) => Err(miette!(
+            help = "a plan can be applied once, and only to the state it was made against; run `plinth plan --out` again",
+            "stale plan: it was made against state serial {}, the state is now at serial {}",
+            serial.map(|s| s.to_string()).unwrap_or_else(|| "none".into()),
+            s.serial
+        )),
+        (None, Some(_), _) => Err(miette!(
+            help = "the state this plan was made against no longer exists",
+            "stale plan: no state found"
+        )),
+    }
+}
+
+/// Every secret the changes need must be available; generated ones are created now.
+fn check_secrets(
+    workspace: &Workspace,
+    plan: &Plan,
+    secrets: &mut Secrets,
+    early: &mut Vec<JournalEntry>,
+) -> Result<()> {
+    let mut missing = BTreeMap::new();
+    let unresolved: BTreeMap<String, String> = secrets
+        .unresolved()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace))
+    {
+        let Some(config) = workspace
+            .stack
+            .resources
+            .iter()
+            .find(|r| r.address.to_string() == change.address)
+        else {
+            continue;
+        };
+        for expr in config.attributes.values() {
+            for secret in expr.secrets() {
+                if let Some(reason) = unresolved.get(&secret.name) {
+                    missing
+                        .entry(secret.name.clone())
+                        .or_insert_with(|| (reason.clone(), Vec::new()))
+                        .1
+                        .push(change.address.clone());
+                } else if let Some(value) = secrets.generate(&secret.name) {
+                    early.push(JournalEntry::Secret {
+                        name: secret.name.clone(),
+                        value,
+                    });
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = missing
+        .iter()
+        .map(|(name, (reason, users))| {
+            format!("`{name}`: {reason} (needed by {})", users.join(", "))
+        })
+        .collect();
+    Err(miette!(
+        help = "set the missing secrets (see `[secrets]` in the stack) and run apply again",
+        "cannot apply: {} secret(s) unresolved:\n  {}",
+        missing.len(),
+        lines.join("\n  ")
+    ))
+}
+
+/// Reference values for resources the executor will not produce itself.
+fn known_values(document: &StateDocument, plan: &Plan) -> HashMap<String, Object> {
+    let mut known: HashMap<String, Object> = document
+        .resources
+        .iter()
+        .filter(|(_, r)| r.id.is_some())
+        .map(|(address, record)| (address.clone(), object_from_json(&record.attributes)))
+        .collect();
+    for change in &plan.changes {
+        if let Some(prior) = &change.prior {
+            known.insert(change.address.clone(), object_from_json(&prior.attributes));
+        }
+    }
+    known
+}
+
+/// Outputs evaluated against the state (sensitive ones redacted).
+pub fn evaluate_outputs(
+    workspace: &Workspace,
+    document: &StateDocument,
+    secrets: &Secrets,
+) -> BTreeMap<String, serde_json::Value> {
+    let scope = StateScope { document, secrets };
+    workspace
+        .stack
+        .outputs
+        .iter()
+        .map(|(name, output)| {
+            let mut value = eval(&output.value, &scope);
+            if output.sensitive {
+                value = value.sensitive();
+            }
+            (name.clone(), value.to_persisted_json(&document.salt))
+        })
+        .collect()
+}

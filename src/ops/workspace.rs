@@ -1,0 +1,125 @@
+//! Opening a stack for one environment: load and validate the configuration, build the
+//! dependency graph, pick the state store from `[backend]`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use miette::{miette, IntoDiagnostic, Result};
+use plinth_state::{LocalStore, LockInfo, LockRequest, StateError, StateStore};
+
+use crate::config::{self, LoadOptions, Stack};
+use crate::graph::DependencyGraph;
+use crate::registry::Registry;
+
+/// A loaded stack with everything needed to plan or apply it.
+pub struct Workspace {
+    /// The stack.
+    pub stack: Stack,
+    /// Its dependency graph.
+    pub graph: DependencyGraph,
+    /// Providers.
+    pub registry: Registry,
+    /// The state store.
+    pub store: Arc<dyn StateStore>,
+    /// Directory for provider files (the local state directory, or `.plinth/` in the stack).
+    pub work_dir: PathBuf,
+}
+
+/// How to open a workspace.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// Loader options (environment, variables).
+    pub load: LoadOptions,
+    /// Override of the local state directory (`--state-dir` / `PLINTH_STATE_DIR`).
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Workspace {
+    /// Loads the stack in `dir` and opens its state store.
+    pub fn open(dir: &Path, options: &OpenOptions) -> Result<Workspace> {
+        let registry = Registry::default_registry();
+        let stack =
+            config::load(dir, &options.load, registry.schemas()).map_err(miette::Report::new)?;
+        let graph = DependencyGraph::build(&stack).map_err(|e| miette::Report::new(*e))?;
+        let local_dir = match (
+            &options.state_dir,
+            stack.backend.settings.get("path").and_then(|v| v.as_str()),
+        ) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(path)) => stack.dir.join(path),
+            (None, None) => stack.dir.join(".plinth"),
+        };
+        let store: Arc<dyn StateStore> = match stack.backend.kind.as_str() {
+            "local" => Arc::new(LocalStore::new(&local_dir, &stack.environment)),
+            other => {
+                return Err(miette!(
+                    help = "use `kind = \"local\"`; the `s3` and `postgres` backends are not in this build yet",
+                    "backend kind `{other}` is not available"
+                ))
+            }
+        };
+        Ok(Workspace {
+            stack,
+            graph,
+            registry,
+            store,
+            work_dir: local_dir,
+        })
+    }
+
+    /// Takes the state lock, waiting up to `timeout` for another holder to finish.
+    pub async fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo> {
+        let request = LockRequest {
+            operation: operation.to_string(),
+            lease_seconds: lease_seconds(),
+        };
+        let start = Instant::now();
+        loop {
+            match self.store.lock(&request).await {
+                Ok(lock) => return Ok(lock),
+                Err(StateError::Locked(holder)) if start.elapsed() < timeout => {
+                    let _ = holder;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(StateError::Locked(holder)) => {
+                    return Err(miette!(
+                        help = format!(
+                            "wait for it to finish, pass `--lock-timeout 5m` to wait, or if its holder is dead run \
+                             `plinth force-unlock {}`",
+                            holder.id
+                        ),
+                        "{} is locked: {}",
+                        self.store.describe(),
+                        holder.describe()
+                    ))
+                }
+                Err(e) => return Err(e).into_diagnostic(),
+            }
+        }
+    }
+
+    /// Keeps the lease of `lock` alive until the returned handle is aborted.
+    pub fn renew_in_background(&self, lock: LockInfo) -> tokio::task::JoinHandle<()> {
+        let store = Arc::clone(&self.store);
+        let every = Duration::from_secs((lease_seconds() / 3).max(1));
+        tokio::spawn(async move {
+            let mut lock = lock;
+            loop {
+                tokio::time::sleep(every).await;
+                match store.renew(&lock).await {
+                    Ok(renewed) => lock = renewed,
+                    Err(_) => return,
+                }
+            }
+        })
+    }
+}
+
+/// Lock lease in seconds (`PLINTH_LOCK_LEASE_SECONDS`, default 120); renewed every third.
+pub fn lease_seconds() -> u64 {
+    std::env::var("PLINTH_LOCK_LEASE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120)
+}

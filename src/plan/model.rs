@@ -1,0 +1,280 @@
+//! The plan: what apply will do, per resource, with reasons and attribute diffs. It is
+//! serialisable (saved plans, JSON output) and holds no secret values: sensitive leaves are
+//! only ever [`DiffValue::Sensitive`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+
+use plinth_provider::Value;
+
+/// Version of the plan format (saved plans and `--format json`).
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// What happens to one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Nothing to do.
+    NoOp,
+    /// Create a new resource.
+    Create,
+    /// Change it in place.
+    Update,
+    /// Destroy and re-create (see [`ReplaceOrder`]).
+    Replace,
+    /// Destroy it.
+    Delete,
+}
+
+impl Action {
+    /// The Terraform-style symbol: `+`, `~`, `-/+`, `+/-`, `-`.
+    pub fn symbol(self, order: Option<ReplaceOrder>) -> &'static str {
+        match (self, order) {
+            (Action::NoOp, _) => " ",
+            (Action::Create, _) => "+",
+            (Action::Update, _) => "~",
+            (Action::Replace, Some(ReplaceOrder::CreateThenDelete)) => "+/-",
+            (Action::Replace, _) => "-/+",
+            (Action::Delete, _) => "-",
+        }
+    }
+
+    /// A verb for summaries.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::NoOp => "unchanged",
+            Action::Create => "created",
+            Action::Update => "updated in place",
+            Action::Replace => "replaced",
+            Action::Delete => "destroyed",
+        }
+    }
+}
+
+/// The order of a replacement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplaceOrder {
+    /// Delete the old one, then create the new one (the default).
+    DeleteThenCreate,
+    /// Create the new one first (`lifecycle.create_before_destroy`).
+    CreateThenDelete,
+}
+
+/// Risk of a change to a stateful or serving resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Risk {
+    /// Replacing or deleting a database, cache or bucket.
+    DataLoss,
+    /// Delete-before-create of something serving traffic.
+    Downtime,
+}
+
+/// One side of an attribute diff, safe to show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
+pub enum DiffValue {
+    /// Not set.
+    Absent,
+    /// A known, non-secret value.
+    Known(Json),
+    /// Known after apply.
+    Unknown,
+    /// A secret (never shown).
+    Sensitive,
+}
+
+impl DiffValue {
+    /// The safe representation of a value.
+    pub fn of(value: &Value) -> Self {
+        if value.is_null() {
+            DiffValue::Absent
+        } else if value.has_sensitive() {
+            DiffValue::Sensitive
+        } else if value.has_unknown() {
+            DiffValue::Unknown
+        } else {
+            DiffValue::Known(value.to_plain_json())
+        }
+    }
+}
+
+/// A change to one attribute (nested tables diffed per key: `tags.Name`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttributeDiff {
+    /// Attribute path.
+    pub path: String,
+    /// Value before.
+    pub before: DiffValue,
+    /// Value after.
+    pub after: DiffValue,
+    /// This attribute's change forces a replacement.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forces_replacement: bool,
+}
+
+/// The recorded resource as refreshed during planning: what apply starts from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PriorRecord {
+    /// Cloud id.
+    pub id: String,
+    /// Attributes (persisted form: sensitive leaves redacted).
+    pub attributes: Map<String, Json>,
+    /// True when refresh found it differs from what state recorded (apply records it).
+    #[serde(default)]
+    pub refreshed: bool,
+}
+
+/// The plan for one resource.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    /// Address.
+    pub address: String,
+    /// Resource type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Provider name.
+    pub provider: String,
+    /// The action.
+    pub action: Action,
+    /// For replacements: the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace_order: Option<ReplaceOrder>,
+    /// Why (e.g. "`engine_version` forces replacement", "not in the configuration").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Attributes that force the replacement.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forced_by: Vec<String>,
+    /// Attribute-level diffs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diffs: Vec<AttributeDiff>,
+    /// Addresses it depends on (its edges in the apply graph).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+    /// Risk tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Risk>,
+    /// Set when `prevent_destroy` (its own or a dependency's) stops this change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+    /// The refreshed record apply starts from (absent for creates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior: Option<PriorRecord>,
+    /// Recovered after an interrupted apply (adopted from the cloud by its creation token).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
+}
+
+/// A change made outside Plinth, found by refresh.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    /// Address.
+    pub address: String,
+    /// Resource type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// True when the resource is gone.
+    pub deleted: bool,
+    /// Attribute differences, recorded → live.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diffs: Vec<AttributeDiff>,
+}
+
+/// A stack output's change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputChange {
+    /// Output name.
+    pub name: String,
+    /// Before.
+    pub before: DiffValue,
+    /// After.
+    pub after: DiffValue,
+}
+
+/// A whole plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`PLAN_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The Plinth version that made it.
+    pub plinth_version: String,
+    /// Stack name.
+    pub stack: String,
+    /// Environment.
+    pub environment: String,
+    /// Hash of the stack's files.
+    pub config_hash: String,
+    /// Lineage of the state planned against (None: no state yet).
+    pub state_lineage: Option<String>,
+    /// Serial of the state planned against (None: no state yet).
+    pub state_serial: Option<u64>,
+    /// A destroy plan.
+    #[serde(default)]
+    pub destroy: bool,
+    /// A refresh-only (drift) plan.
+    #[serde(default)]
+    pub refresh_only: bool,
+    /// Per-resource changes in dependency order (no-ops included).
+    pub changes: Vec<ResourceChange>,
+    /// Changes made outside Plinth.
+    #[serde(default)]
+    pub drift: Vec<Drift>,
+    /// Output changes.
+    #[serde(default)]
+    pub outputs: Vec<OutputChange>,
+    /// Things the reader should know (unresolved secrets, client-side diff only, ...).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// Counts per action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Creates (replacements count here too).
+    pub add: usize,
+    /// In-place updates.
+    pub change: usize,
+    /// Deletes (replacements count here too).
+    pub destroy: usize,
+    /// Replacements.
+    pub replace: usize,
+    /// Blocked by prevent_destroy.
+    pub blocked: usize,
+}
+
+impl Plan {
+    /// Counts like Terraform's "Plan: 1 to add, 2 to change, 0 to destroy".
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for change in &self.changes {
+            if change.blocked.is_some() {
+                s.blocked += 1;
+                continue;
+            }
+            match change.action {
+                Action::NoOp => {}
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                    s.replace += 1;
+                }
+                Action::Delete => s.destroy += 1,
+            }
+        }
+        s
+    }
+
+    /// True when applying would change something (resources or outputs).
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp) || !self.outputs.is_empty()
+    }
+
+    /// True when the plan cannot be applied in full (prevent_destroy).
+    pub fn has_blocked(&self) -> bool {
+        self.changes.iter().any(|c| c.blocked.is_some())
+    }
+}

@@ -1,0 +1,245 @@
+//! Refresh: read every recorded resource from its provider, batched per type (one
+//! `read_many` per type, which a provider turns into paginated list calls), and resolve
+//! intents left by an interrupted apply.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use plinth_provider::{
+    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem,
+};
+use plinth_state::{ResourceRecord, StateDocument};
+
+use crate::config::Stack;
+use crate::eval::StateScope;
+use crate::plan::planner::desired_inputs;
+use crate::registry::Registry;
+use crate::retry::with_retries;
+use crate::secrets::Secrets;
+
+/// What refresh found for one recorded resource.
+#[derive(Clone, Debug)]
+pub enum Refreshed {
+    /// It exists; its live attributes.
+    Live {
+        /// Cloud id.
+        id: String,
+        /// Live attributes.
+        attributes: Object,
+    },
+    /// It no longer exists.
+    Gone,
+    /// A create was interrupted and the resource was found by its token: adopt it.
+    Recovered {
+        /// Cloud id.
+        id: String,
+        /// Live attributes.
+        attributes: Object,
+    },
+    /// A create was interrupted and nothing was created.
+    NeverCreated,
+    /// Not read (refresh disabled): the recorded attributes.
+    Recorded {
+        /// Cloud id.
+        id: String,
+        /// Recorded attributes.
+        attributes: Object,
+    },
+}
+
+/// A refresh failure.
+#[derive(Debug)]
+pub struct RefreshError {
+    /// Addresses concerned.
+    pub addresses: Vec<String>,
+    /// The provider's error.
+    pub error: ProviderError,
+}
+
+/// Refreshes every record of the state. `warnings` collects notes for the plan.
+#[allow(clippy::too_many_arguments)]
+pub async fn refresh(
+    state: &StateDocument,
+    secrets: &Secrets,
+    stack: &Stack,
+    registry: &Registry,
+    work_dir: &Path,
+    read_live: bool,
+    warnings: &mut Vec<String>,
+) -> Result<HashMap<String, Refreshed>, RefreshError> {
+    let mut results = HashMap::with_capacity(state.resources.len());
+    let mut by_type: BTreeMap<&str, Vec<&ResourceRecord>> = BTreeMap::new();
+    for record in state.resources.values() {
+        match (&record.id, &record.pending) {
+            (None, Some(intent)) => {
+                let found = recover(
+                    state,
+                    secrets,
+                    record,
+                    &intent.token,
+                    stack,
+                    registry,
+                    work_dir,
+                    warnings,
+                )
+                .await?;
+                results.insert(record.address.clone(), found);
+            }
+            (None, None) => {
+                results.insert(record.address.clone(), Refreshed::NeverCreated);
+            }
+            (Some(id), _) if !read_live => {
+                results.insert(
+                    record.address.clone(),
+                    Refreshed::Recorded {
+                        id: id.clone(),
+                        attributes: object_from_json(&record.attributes),
+                    },
+                );
+            }
+            (Some(_), _) => by_type
+                .entry(record.type_name.as_str())
+                .or_default()
+                .push(record),
+        }
+    }
+    let reads = by_type
+        .into_iter()
+        .map(|(type_name, records)| read_type(type_name, records, stack, registry, work_dir));
+    for outcome in futures::future::join_all(reads).await {
+        results.extend(outcome?);
+    }
+    Ok(results)
+}
+
+async fn read_type(
+    type_name: &str,
+    records: Vec<&ResourceRecord>,
+    stack: &Stack,
+    registry: &Registry,
+    work_dir: &Path,
+) -> Result<Vec<(String, Refreshed)>, RefreshError> {
+    let addresses = || {
+        records
+            .iter()
+            .map(|r| r.address.clone())
+            .collect::<Vec<_>>()
+    };
+    let resource = registry
+        .resource_for(type_name, stack, work_dir)
+        .await
+        .map_err(|error| RefreshError {
+            addresses: addresses(),
+            error,
+        })?;
+    let priors: Vec<Object> = records
+        .iter()
+        .map(|r| object_from_json(&r.attributes))
+        .collect();
+    let items: Vec<ReadItem<'_>> = records
+        .iter()
+        .zip(&priors)
+        .map(|(r, prior)| ReadItem {
+            id: r.id.as_deref().unwrap_or_default(),
+            prior,
+        })
+        .collect();
+    let label = format!("{type_name} (refresh of {})", records.len());
+    let ctx = CallContext {
+        address: &label,
+        token: "",
+        progress: &NoProgress,
+        timeout: None,
+    };
+    let live = with_retries(|| resource.read_many(&ctx, &items))
+        .await
+        .map_err(|error| RefreshError {
+            addresses: addresses(),
+            error,
+        })?;
+    Ok(records
+        .iter()
+        .zip(live)
+        .map(|(record, live)| {
+            let refreshed = match live {
+                Some(attributes) => Refreshed::Live {
+                    id: record.id.clone().unwrap_or_default(),
+                    attributes,
+                },
+                None => Refreshed::Gone,
+            };
+            (record.address.clone(), refreshed)
+        })
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn recover(
+    state: &StateDocument,
+    secrets: &Secrets,
+    record: &ResourceRecord,
+    token: &str,
+    stack: &Stack,
+    registry: &Registry,
+    work_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Refreshed, RefreshError> {
+    let fail = |error| RefreshError {
+        addresses: vec![record.address.clone()],
+        error,
+    };
+    let resource = registry
+        .resource_for(&record.type_name, stack, work_dir)
+        .await
+        .map_err(fail)?;
+    // What the interrupted create was asked for, as far as it can be known now: the
+    // configuration evaluated against the recorded state (natural keys such as names).
+    let desired = match stack
+        .resources
+        .iter()
+        .find(|r| r.address.to_string() == record.address)
+    {
+        Some(config) => match registry.schema(&record.type_name) {
+            Some(schema) => {
+                let scope = StateScope {
+                    document: state,
+                    secrets,
+                };
+                desired_inputs(config, schema, &scope)
+                    .into_iter()
+                    .map(|(k, v)| (k, v.reveal()))
+                    .collect()
+            }
+            None => Object::new(),
+        },
+        None => object_from_json(&record.attributes),
+    };
+    let ctx = CallContext {
+        address: &record.address,
+        token,
+        progress: &NoProgress,
+        timeout: None,
+    };
+    match with_retries(|| resource.recover(&ctx, &desired)).await {
+        Ok(Some(created)) => {
+            warnings.push(format!(
+                "{}: an earlier apply was interrupted during its create; the resource it made ({}) was found and adopted",
+                record.address, created.id
+            ));
+            Ok(Refreshed::Recovered {
+                id: created.id,
+                attributes: created.attributes,
+            })
+        }
+        Ok(None) => Ok(Refreshed::NeverCreated),
+        Err(e) if e.kind == ErrorKind::Unsupported => {
+            warnings.push(format!(
+                "{}: an earlier apply was interrupted during its create and the provider cannot tell whether it \
+                 happened; check the cloud for a duplicate after this apply ({e})",
+                record.address
+            ));
+            Ok(Refreshed::NeverCreated)
+        }
+        Err(e) => Err(fail(e)),
+    }
+}

@@ -1,0 +1,170 @@
+//! Apply progress (which resources are in flight and for how long) and the final summary.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::Style;
+use crate::apply::{ApplyReport, Outcome, Reporter};
+use crate::plan::Action;
+
+/// Prints progress lines to stderr like Terraform: `x: Creating...`, `x: Still creating...
+/// [10s elapsed]`, `x: Creation complete after 2s [id=...]`.
+pub struct TerminalReporter {
+    style: Style,
+    in_flight: Mutex<BTreeMap<String, (String, Instant)>>,
+    scrub: Vec<String>,
+}
+
+impl TerminalReporter {
+    /// A reporter; `scrub` lists secret plaintexts that must never be printed.
+    pub fn new(style: Style, scrub: Vec<String>) -> Self {
+        TerminalReporter {
+            style,
+            in_flight: Mutex::new(BTreeMap::new()),
+            scrub,
+        }
+    }
+
+    fn print(&self, line: &str) {
+        let mut text = line.to_string();
+        for secret in &self.scrub {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), "(sensitive)");
+            }
+        }
+        let stderr = std::io::stderr();
+        let mut handle = stderr.lock();
+        let _ = writeln!(handle, "{text}");
+    }
+
+    /// Prints a "still ..." line for everything in flight longer than `every`.
+    pub fn tick(&self, every: Duration) {
+        let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let lines: Vec<String> = in_flight
+            .iter()
+            .filter(|(_, (_, since))| since.elapsed() >= every)
+            .map(|(address, (verb, since))| {
+                format!(
+                    "{address}: Still {}... [{} elapsed]",
+                    verb.to_lowercase(),
+                    format_duration(since.elapsed())
+                )
+            })
+            .collect();
+        drop(in_flight);
+        for line in lines {
+            self.print(&line);
+        }
+    }
+}
+
+impl Reporter for TerminalReporter {
+    fn started(&self, address: &str, verb: &str) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(address.to_string(), (verb.to_string(), Instant::now()));
+        self.print(&format!("{}: {verb}...", self.style.bold(address)));
+    }
+
+    fn progress(&self, address: &str, message: &str) {
+        self.print(&format!("{address}: {message}"));
+    }
+
+    fn finished(
+        &self,
+        address: &str,
+        verb: &str,
+        elapsed: Duration,
+        id: Option<&str>,
+        error: Option<&str>,
+    ) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(address);
+        match error {
+            None => {
+                let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
+                self.print(&format!(
+                    "{}: {verb} complete after {}{id}",
+                    self.style.bold(address),
+                    format_duration(elapsed)
+                ));
+            }
+            Some(error) => self.print(&format!(
+                "{}: {verb} {} after {}: {error}",
+                self.style.bold(address),
+                self.style.red("FAILED"),
+                format_duration(elapsed)
+            )),
+        }
+    }
+}
+
+/// `1m5s`, `12s`, `350ms`.
+pub fn format_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs >= 60 {
+        format!("{}m{}s", secs / 60, secs % 60)
+    } else if secs >= 1 {
+        format!("{secs}s")
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
+}
+
+/// The closing lines of an apply.
+pub fn render_apply_summary(report: &ApplyReport, destroy: bool, style: Style) -> String {
+    let mut added = 0;
+    let mut changed = 0;
+    let mut destroyed = 0;
+    let mut failed = Vec::new();
+    let mut skipped = Vec::new();
+    for (address, outcome) in &report.outcomes {
+        match outcome {
+            Outcome::Succeeded(Action::Create) => added += 1,
+            Outcome::Succeeded(Action::Update) => changed += 1,
+            Outcome::Succeeded(Action::Replace) => {
+                added += 1;
+                destroyed += 1;
+            }
+            Outcome::Succeeded(Action::Delete) => destroyed += 1,
+            Outcome::Succeeded(Action::NoOp) => {}
+            Outcome::Failed(message) => failed.push((address, message)),
+            Outcome::Skipped(reason) => skipped.push((address, reason)),
+        }
+    }
+    let mut out = String::new();
+    let succeeded = report.outcomes.len() - failed.len() - skipped.len();
+    if failed.is_empty() && skipped.is_empty() {
+        let what = if destroy { "Destroy" } else { "Apply" };
+        out.push_str(&format!(
+            "{} Resources: {added} added, {changed} changed, {destroyed} destroyed. ({})\n",
+            style.green(&format!("{what} complete!")),
+            format_duration(report.elapsed)
+        ));
+        return out;
+    }
+    out.push_str(&format!(
+        "{} {succeeded} succeeded ({added} added, {changed} changed, {destroyed} destroyed), {} failed, {} not attempted.\n",
+        style.red("Apply failed:"),
+        failed.len(),
+        skipped.len()
+    ));
+    for (address, message) in failed {
+        out.push_str(&format!(
+            "  {} {address}: {message}\n",
+            style.red("failed:")
+        ));
+    }
+    for (address, reason) in skipped {
+        out.push_str(&format!(
+            "  {} {address}: {reason}\n",
+            style.yellow("skipped:")
+        ));
+    }
+    out
+}

@@ -1,0 +1,231 @@
+//! The plan for people: Terraform's symbols (`+`, `~`, `-/+`, `+/-`, `-`), attribute diffs,
+//! drift in its own section, masked secrets, and a summary line.
+
+use std::fmt::Write as _;
+
+use serde_json::Value as Json;
+
+use super::Style;
+use crate::plan::{Action, AttributeDiff, DiffValue, Plan, ReplaceOrder, ResourceChange, Risk};
+
+/// Renders a plan as text.
+pub fn render_plan(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    if !plan.drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bold("Objects have changed outside of Plinth:")
+        );
+        let _ = writeln!(out);
+        for drift in &plan.drift {
+            if drift.deleted {
+                let _ = writeln!(
+                    out,
+                    "  {} {} has been deleted",
+                    style.red("-"),
+                    style.bold(&drift.address)
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {} {} has changed",
+                    style.yellow("~"),
+                    style.bold(&drift.address)
+                );
+                for diff in &drift.diffs {
+                    let _ = writeln!(out, "      {}", diff_line(diff, style));
+                }
+            }
+        }
+        let _ = writeln!(out);
+    }
+
+    let changes: Vec<&ResourceChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    if plan.refresh_only {
+        if plan.drift.is_empty() {
+            let _ = writeln!(out, "No changes. Nothing changed outside of Plinth.");
+        } else {
+            let _ = writeln!(
+                out,
+                "Drift: {} resource(s) changed outside of Plinth. Applying a refresh-only plan records these values in state.",
+                plan.drift.len()
+            );
+        }
+        render_warnings(plan, style, &mut out);
+        return out;
+    }
+    if changes.is_empty() && plan.outputs.is_empty() {
+        let _ = writeln!(
+            out,
+            "No changes. The infrastructure of {} ({}) matches the configuration.",
+            plan.stack, plan.environment
+        );
+        render_warnings(plan, style, &mut out);
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Plinth will perform the following actions on {} ({}):",
+        style.bold(&plan.stack),
+        plan.environment
+    );
+    let _ = writeln!(out);
+    for change in changes {
+        render_change(change, style, &mut out);
+    }
+    if !plan.outputs.is_empty() {
+        let _ = writeln!(out, "Changes to outputs:");
+        for output in &plan.outputs {
+            let symbol = match (&output.before, &output.after) {
+                (DiffValue::Absent, _) => style.green("+"),
+                (_, DiffValue::Absent) => style.red("-"),
+                _ => style.yellow("~"),
+            };
+            let _ = writeln!(
+                out,
+                "  {symbol} {} = {}",
+                output.name,
+                value_change(&output.before, &output.after)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let summary = plan.summary();
+    let _ = write!(
+        out,
+        "{} {} to add, {} to change, {} to destroy",
+        style.bold("Plan:"),
+        summary.add,
+        summary.change,
+        summary.destroy
+    );
+    if summary.replace > 0 {
+        let _ = write!(out, " ({} replaced)", summary.replace);
+    }
+    let _ = writeln!(out, ".");
+    if summary.blocked > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} change(s) are blocked by `prevent_destroy` and will not be applied.",
+            style.red("Error:"),
+            summary.blocked
+        );
+    }
+    render_warnings(plan, style, &mut out);
+    out
+}
+
+fn render_warnings(plan: &Plan, style: Style, out: &mut String) {
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "{} {warning}", style.yellow("Warning:"));
+    }
+}
+
+fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
+    let symbol = change.action.symbol(change.replace_order);
+    let colored = match change.action {
+        Action::Create => style.green(symbol),
+        Action::Update => style.yellow(symbol),
+        Action::Replace | Action::Delete => style.red(symbol),
+        Action::NoOp => symbol.to_string(),
+    };
+    let headline = match change.action {
+        Action::Create => "will be created".to_string(),
+        Action::Update => "will be updated in place".to_string(),
+        Action::Replace => match change.replace_order {
+            Some(ReplaceOrder::CreateThenDelete) => {
+                "must be replaced (create before destroy)".to_string()
+            }
+            _ => "must be replaced".to_string(),
+        },
+        Action::Delete => "will be destroyed".to_string(),
+        Action::NoOp => "is unchanged".to_string(),
+    };
+    let _ = write!(out, "  # {} {headline}", style.bold(&change.address));
+    if let Some(reason) = &change.reason {
+        let _ = write!(out, " ({reason})");
+    }
+    let _ = writeln!(out);
+    if let Some(risk) = change.risk {
+        let text = match risk {
+            Risk::DataLoss => "risk: DATA LOSS — this destroys a resource that holds data",
+            Risk::Downtime => "risk: DOWNTIME — this takes down something serving traffic",
+        };
+        let _ = writeln!(out, "  # {}", style.red(text));
+    }
+    if let Some(blocked) = &change.blocked {
+        let _ = writeln!(out, "  # {} {blocked}", style.red("BLOCKED:"));
+    }
+    let _ = writeln!(out, "{colored:>5} {} {{", change.address);
+    let width = change.diffs.iter().map(|d| d.path.len()).max().unwrap_or(0);
+    for diff in &change.diffs {
+        let symbol = match (&diff.before, &diff.after) {
+            (DiffValue::Absent, _) => style.green("+"),
+            (_, DiffValue::Absent) => style.red("-"),
+            _ => style.yellow("~"),
+        };
+        let mut line = format!(
+            "      {symbol} {:<width$} = {}",
+            diff.path,
+            value_change(&diff.before, &diff.after)
+        );
+        if diff.forces_replacement && change.action == Action::Replace {
+            line.push_str(&style.red(" # forces replacement"));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(out, "    }}");
+    let _ = writeln!(out);
+}
+
+fn diff_line(diff: &AttributeDiff, style: Style) -> String {
+    format!(
+        "{} {} = {}",
+        style.yellow("~"),
+        diff.path,
+        value_change(&diff.before, &diff.after)
+    )
+}
+
+/// `old -> new`, `new` for additions, `old -> null` for removals.
+pub fn value_change(before: &DiffValue, after: &DiffValue) -> String {
+    match (before, after) {
+        (DiffValue::Absent, after) => show(after),
+        (DiffValue::Sensitive, DiffValue::Sensitive) => "(sensitive, changed)".to_string(),
+        (before, DiffValue::Absent) => format!("{} -> null", show(before)),
+        (before, after) => format!("{} -> {}", show(before), show(after)),
+    }
+}
+
+/// One side of a diff for people.
+pub fn show(value: &DiffValue) -> String {
+    match value {
+        DiffValue::Absent => "null".to_string(),
+        DiffValue::Unknown => "(known after apply)".to_string(),
+        DiffValue::Sensitive => "(sensitive)".to_string(),
+        DiffValue::Known(json) => show_json(json),
+    }
+}
+
+fn show_json(json: &Json) -> String {
+    match json {
+        Json::String(s) => format!("{s:?}"),
+        Json::Array(items) => format!(
+            "[{}]",
+            items.iter().map(show_json).collect::<Vec<_>>().join(", ")
+        ),
+        Json::Object(map) => format!(
+            "{{ {} }}",
+            map.iter()
+                .map(|(k, v)| format!("{k} = {}", show_json(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}

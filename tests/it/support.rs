@@ -1,0 +1,94 @@
+//! Helpers: run the real `plinth` binary on a copy of a fixture stack.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fixture stack copied into a temp dir (state and simulated cloud live there too).
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// Copies `tests/fixtures/<area>/<case>/` into a fresh temp dir.
+    pub fn new(area_case: &str) -> Fixture {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(area_case);
+        let dir = tempfile::tempdir().expect("temp dir");
+        for entry in std::fs::read_dir(&source).expect("fixture dir") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy fixture");
+        }
+        Fixture { dir }
+    }
+
+    /// The stack directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The simulated cloud (default location, next to the state).
+    pub fn cloud(&self) -> PathBuf {
+        self.path().join(".plinth/sim-cloud")
+    }
+
+    /// Rewrites `stack.toml` with a text replacement.
+    pub fn edit(&self, from: &str, to: &str) {
+        let path = self.path().join("stack.toml");
+        let text = std::fs::read_to_string(&path).expect("read stack");
+        assert!(text.contains(from), "fixture does not contain {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write stack");
+    }
+
+    /// Runs `plinth <args> <stack dir>`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut command = plinth();
+        command.args(args).arg(self.path());
+        Run::from(command.output().expect("run plinth"))
+    }
+
+    /// The state document.
+    pub fn state(&self) -> serde_json::Value {
+        let path = self.path().join(".plinth/test.state.json");
+        serde_json::from_slice(&std::fs::read(path).expect("state file")).expect("state json")
+    }
+}
+
+/// The binary with a test environment.
+pub fn plinth() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_plinth"));
+    command
+        .env("NO_COLOR", "1")
+        .env("PLINTH_RETRY_BASE_MS", "1")
+        .env_remove("PLINTH_ENV");
+    command
+}
+
+/// The result of one run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts the exit code, printing the output when it differs.
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
