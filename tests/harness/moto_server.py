@@ -1,6 +1,10 @@
 """Runs moto server on 127.0.0.1:PORT for Plinth's tests.
 
-Usage: python moto_server.py PORT
+Usage: python moto_server.py PORT [--idle-exit SECONDS]
+
+Without `--idle-exit` the server exits with the process that started it
+(`PLINTH_PARENT_PID`, else its parent); with it, a server shared by many test processes
+exits after that many seconds without a request.
 
 On top of plain moto server this launcher (see EMULATORS.md; never change product code to suit
 the emulator):
@@ -49,6 +53,7 @@ FAULTS = []  # dicts: account, action, kind, count, latency_ms
 ARMED = []  # dicts: account, service, on, id, describes
 HOLDS = {}  # (account, service, id) -> {"status", "remaining", "on"}
 CALLS = {}  # account -> {"service:Action": n}
+LAST_REQUEST = [time.time()]
 CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/[^/]+/([^/]+)/([^/]+)/")
 ACCOUNT_IN_KEY = re.compile(r"(\d{12})$")
 S3_ROOTS = {"versioning": ("GetBucketVersioningResponse", "VersioningConfiguration")}
@@ -311,6 +316,7 @@ class Launcher:
         self.port = port
 
     def __call__(self, environ, start_response):
+        LAST_REQUEST[0] = time.time()
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_plinth/"):
             return self.control(environ, start_response, path)
@@ -402,7 +408,9 @@ class Launcher:
         account = body.get("account") or query.get("account") or DEFAULT_ACCOUNT
         status, result = "200 OK", {}
         try:
-            if path == "/_plinth/faults" and method == "POST":
+            if path == "/_plinth/ping":
+                result = {"ok": True}
+            elif path == "/_plinth/faults" and method == "POST":
                 rule = {"account": account, "action": body["action"], "kind": body.get("kind", "throttle"),
                         "count": int(body.get("count", 1)), "latency_ms": int(body.get("latency_ms", 0))}
                 with LOCK:
@@ -490,9 +498,19 @@ def exit_with_parent() -> None:
             pass
 
 
+def exit_when_idle(seconds: float) -> None:
+    while True:
+        time.sleep(1)
+        if time.time() - LAST_REQUEST[0] > seconds:
+            os._exit(0)
+
+
 def main() -> None:
     port = int(sys.argv[1])
-    threading.Thread(target=exit_with_parent, daemon=True).start()
+    if len(sys.argv) > 3 and sys.argv[2] == "--idle-exit":
+        threading.Thread(target=exit_when_idle, args=(float(sys.argv[3]),), daemon=True).start()
+    else:
+        threading.Thread(target=exit_with_parent, daemon=True).start()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     patch_rds()
     patch_elasticache()

@@ -9,10 +9,10 @@ use plinth_testkit::moto::{Account, MotoServer, Network};
 
 pub const REGION: &str = "us-east-1";
 
-/// The moto server shared by every test of this binary (it exits with the test process).
+/// The moto server shared by the test processes (one per test under cargo-nextest).
 pub fn moto() -> &'static MotoServer {
     static SERVER: OnceLock<MotoServer> = OnceLock::new();
-    SERVER.get_or_init(MotoServer::start)
+    SERVER.get_or_init(MotoServer::shared)
 }
 
 /// A test's own account and a provider talking to it.
