@@ -14,7 +14,9 @@ the emulator):
 * holds RDS instances, ElastiCache replication groups and load balancers in a transient status
   (`creating` / `modifying` / `deleting` / `provisioning`) for N describes, so wait paths run;
 * fixes moto bugs: ElastiCache `DeleteReplicationGroup` leaving the group `deleting` forever,
-  RDS `ModifyDBSubnetGroup` deleting the group;
+  RDS `ModifyDBSubnetGroup` deleting the group, RDS `ResetDBParameterGroup` and ElastiCache
+  `DeleteCacheSubnetGroup` / `ModifyCacheSubnetGroup` missing (HTTP 500), S3
+  `GetBucketVersioning` answering with a root element the Rust SDK rejects;
 * injects faults (`Throttling`, HTTP 500, latency) into chosen actions N times;
 * counts calls per account and action;
 * seeds a VPC with subnets in two AZs and a security group, and imports self-signed ACM
@@ -30,7 +32,7 @@ Control endpoints (JSON bodies; `account` defaults to moto's 123456789012):
 * `POST /_plinth/seed-network` `{"account", "region"}` → `{"vpc_id", "subnet_ids",
   "security_group_id"}`
 * `POST /_plinth/acm-certificate` `{"account", "region", "domain"}` → `{"certificate_arn"}`
-* `POST /_plinth/reset` wipes moto and the launcher's registries.
+* `POST /_plinth/reset` wipes moto and the launcher's registries; `GET /_plinth/ping`.
 """
 import datetime
 import io
