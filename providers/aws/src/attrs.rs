@@ -118,3 +118,8 @@ pub fn ordered_like<'a>(prior: &Object, key: &str, live: impl Iterator<Item = &'
     }
     string_list(live, true)
 }
+
+/// True when `key` holds a non-null value (a key recorded as null counts as unset).
+pub fn is_set(o: &Object, key: &str) -> bool {
+    o.get(key).is_some_and(|v| !v.is_null())
+}

@@ -330,7 +330,7 @@ pub fn to_object(db: &DbInstance, prior: &Object) -> Object {
     };
     o.insert("replicate_source_db".into(), source);
     let live_tags = live_tags(db);
-    let tags_value = if live_tags.is_empty() && !prior.contains_key("tags") {
+    let tags_value = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
         Value::Null
     } else {
         tags::to_value(live_tags)
