@@ -139,7 +139,7 @@ impl S3Bucket {
         let rules_value = if rules.is_empty() && !attrs::is_set(prior, "lifecycle_rules") {
             Value::Null
         } else {
-            config::lifecycle_from_aws(rules)
+            config::lifecycle_from_aws(rules, prior)
         };
         o.insert("lifecycle_rules".into(), rules_value);
         o.insert(

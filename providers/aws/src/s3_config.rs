@@ -102,7 +102,12 @@ pub fn lifecycle_to_aws(
 }
 
 /// The API's lifecycle rules → `lifecycle_rules` in the TOML shape.
-pub fn lifecycle_from_aws(rules: &[LifecycleRule]) -> Value {
+pub fn lifecycle_from_aws(rules: &[LifecycleRule], prior: &Object) -> Value {
+    let prior_rules: Vec<&Object> = prior
+        .get("lifecycle_rules")
+        .and_then(Value::as_list)
+        .map(|l| l.iter().filter_map(Value::as_map).collect())
+        .unwrap_or_default();
     Value::List(
         rules
             .iter()
@@ -114,10 +119,15 @@ pub fn lifecycle_from_aws(rules: &[LifecycleRule]) -> Value {
                     .and_then(|f| f.prefix())
                     .filter(|p| !p.is_empty());
                 o.insert("prefix".into(), opt_string(prefix));
-                o.insert(
-                    "enabled".into(),
-                    Value::Bool(r.status() == &ExpirationStatus::Enabled),
-                );
+                let enabled = r.status() == &ExpirationStatus::Enabled;
+                // `enabled` defaults to true: left out when the user's rule leaves it out.
+                let written = prior_rules
+                    .iter()
+                    .find(|p| attrs::string(p, "id").as_deref() == r.id())
+                    .is_none_or(|p| p.contains_key("enabled"));
+                if !enabled || written {
+                    o.insert("enabled".into(), Value::Bool(enabled));
+                }
                 o.insert(
                     "expiration_days".into(),
                     opt_int(r.expiration().and_then(|e| e.days())),
@@ -274,7 +284,7 @@ mod tests {
             Value::List(vec![Value::Map(rule.clone())]),
         );
         let aws = lifecycle_to_aws(&desired).unwrap().unwrap();
-        let back = lifecycle_from_aws(aws.rules());
+        let back = lifecycle_from_aws(aws.rules(), &desired);
         assert!(
             back.same_as(&Value::List(vec![Value::Map(rule)]), ""),
             "{back}"
