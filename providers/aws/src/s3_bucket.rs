@@ -148,7 +148,7 @@ impl S3Bucket {
                 .as_ref()
                 .and_then(|b| b.public_access_block_configuration())
             {
-                Some(c) => config::public_access_block_from_aws(c),
+                Some(c) => config::public_access_block_from_aws(c, prior),
                 None => Value::Null,
             },
         );

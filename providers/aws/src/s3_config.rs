@@ -208,7 +208,11 @@ pub fn public_access_block_to_aws(desired: &Object) -> Option<PublicAccessBlockC
 }
 
 /// The API's public access block → the TOML table.
-pub fn public_access_block_from_aws(config: &PublicAccessBlockConfiguration) -> Value {
+/// Keys the user left out of their table (all default to false) are left out too.
+pub fn public_access_block_from_aws(
+    config: &PublicAccessBlockConfiguration,
+    prior: &Object,
+) -> Value {
     let mut o = Object::new();
     let b = |v: Option<bool>| Value::Bool(v.unwrap_or(false));
     o.insert("block_public_acls".into(), b(config.block_public_acls()));
@@ -221,6 +225,9 @@ pub fn public_access_block_from_aws(config: &PublicAccessBlockConfiguration) -> 
         "restrict_public_buckets".into(),
         b(config.restrict_public_buckets()),
     );
+    if let Some(want) = attrs::table(prior, "public_access_block") {
+        o.retain(|k, v| want.contains_key(k) || v != &Value::Bool(false));
+    }
     Value::Map(o)
 }
 
@@ -288,6 +295,29 @@ mod tests {
         assert!(
             back.same_as(&Value::List(vec![Value::Map(rule)]), ""),
             "{back}"
+        );
+    }
+
+    #[test]
+    fn partial_public_access_block_is_not_drift() {
+        let mut table = Object::new();
+        table.insert("block_public_acls".into(), Value::Bool(true));
+        let mut prior = Object::new();
+        prior.insert("public_access_block".into(), Value::Map(table.clone()));
+        let live = public_access_block_to_aws(&prior).unwrap();
+        assert_eq!(
+            public_access_block_from_aws(&live, &prior),
+            Value::Map(table)
+        );
+        // A flag turned on by hand still shows.
+        let drifted = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .block_public_policy(true)
+            .build();
+        let got = public_access_block_from_aws(&drifted, &prior);
+        assert_eq!(
+            got.as_map().unwrap().get("block_public_policy"),
+            Some(&Value::Bool(true))
         );
     }
 }
