@@ -232,11 +232,12 @@ pub fn to_object(
             );
             o.insert(
                 "security_group_ids".into(),
-                attrs::string_list(
+                attrs::ordered_like(
+                    prior,
+                    "security_group_ids",
                     c.security_groups()
                         .iter()
                         .filter_map(|s| s.security_group_id()),
-                    true,
                 ),
             );
             o.insert(

@@ -215,7 +215,11 @@ pub fn to_object(
     );
     o.insert(
         "security_groups".into(),
-        attrs::string_list(lb.security_groups().iter().cloned(), true),
+        ordered_like(
+            prior,
+            "security_groups",
+            lb.security_groups().iter().map(String::as_str),
+        ),
     );
     o.insert(
         "deletion_protection".into(),

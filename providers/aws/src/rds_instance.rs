@@ -308,11 +308,12 @@ pub fn to_object(db: &DbInstance, prior: &Object) -> Object {
     );
     o.insert(
         "vpc_security_group_ids".into(),
-        attrs::string_list(
+        attrs::ordered_like(
+            prior,
+            "vpc_security_group_ids",
             db.vpc_security_groups()
                 .iter()
                 .filter_map(|g| g.vpc_security_group_id()),
-            true,
         ),
     );
     o.insert(
