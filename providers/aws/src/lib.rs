@@ -17,7 +17,9 @@
 //! Module map: [`settings`] (the table above) → [`clients`] (SDK config, one rustls+ring HTTP
 //! stack, [`rate_limit`]ed per service) → one module per resource type, sharing [`waiter`]
 //! (backoff + jitter + timeout + progress), [`errors`] (AWS code kept; throttling/5xx
-//! retryable), [`attrs`] and [`tags`].
+//! retryable), [`attrs`] and [`tags`], plus per-service helpers ([`rds_common`],
+//! [`elasticache_common`], [`lb_common`] for listener/rule actions, [`s3_config`] for bucket
+//! sub-configurations).
 //!
 //! ```
 //! use plinth_provider::ProviderFactory;
