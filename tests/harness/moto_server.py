@@ -15,7 +15,8 @@ the emulator):
   (`creating` / `modifying` / `deleting` / `provisioning`) for N describes, so wait paths run;
 * fixes moto bugs: ElastiCache `DeleteReplicationGroup` leaving the group `deleting` forever,
   RDS `ModifyDBSubnetGroup` deleting the group, RDS `ResetDBParameterGroup` and ElastiCache
-  `DeleteCacheSubnetGroup` / `ModifyCacheSubnetGroup` missing (HTTP 500), S3
+  `DeleteCacheSubnetGroup` / `ModifyCacheSubnetGroup` / `IncreaseReplicaCount` /
+  `DecreaseReplicaCount` missing (HTTP 500), S3
   `GetBucketVersioning` answering with a root element the Rust SDK rejects;
 * injects faults (`Throttling`, HTTP 500, latency) into chosen actions N times;
 * counts calls per account and action;
@@ -269,6 +270,37 @@ def patch_cache_subnet_groups():
         backend.cache_subnet_groups[name] = new
         return ActionResult({"CacheSubnetGroup": new})
 
+    def change_replica_count(self):
+        # IncreaseReplicaCount / DecreaseReplicaCount are not implemented by moto (HTTP 500):
+        # grow or shrink every node group's replica list to NewReplicaCount.
+        import copy
+        from moto.elasticache.exceptions import ReplicationGroupNotFound
+
+        backend = self.elasticache_backend
+        group_id = self._get_param("ReplicationGroupId")
+        group = backend.replication_groups.get(group_id)
+        if group is None:
+            raise ReplicationGroupNotFound(group_id)
+        wanted = int(self._get_param("NewReplicaCount"))
+        for node_group in group.node_groups:
+            members = node_group["node_group_members"]
+            while len(members) - 1 > wanted and len(members) > 1:
+                gone = members.pop()
+                if gone["cache_cluster_id"] in group.member_clusters:
+                    group.member_clusters.remove(gone["cache_cluster_id"])
+            while len(members) - 1 < wanted:
+                last = members[-1]["cache_cluster_id"]
+                stem, number = last.rsplit("-", 1)
+                member = copy.deepcopy(members[-1])
+                member["cache_cluster_id"] = f"{stem}-{int(number) + 1:0>{len(number)}}"
+                member["current_role"] = "replica"
+                members.append(member)
+                group.member_clusters.append(member["cache_cluster_id"])
+        arm(backend.account_id, "elasticache", "modify", group_id)
+        return ActionResult({"ReplicationGroup": group})
+
+    ElastiCacheResponse.increase_replica_count = change_replica_count
+    ElastiCacheResponse.decrease_replica_count = change_replica_count
     ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group
     ElastiCacheResponse.modify_cache_subnet_group = modify_cache_subnet_group
 

@@ -123,12 +123,24 @@ impl MotoServer {
         let lock = std::fs::File::create(target.join("moto-shared.lock")).expect("lock file");
         fs2::FileExt::lock_exclusive(&lock).expect("moto lock");
         let port_file = target.join("moto-shared.port");
-        if let Some(port) = std::fs::read_to_string(&port_file)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-        {
-            if try_request(port, "GET", "/_plinth/ping", "").is_some_and(|(ok, _)| ok) {
-                return MotoServer::handle(None, port);
+        // Reused only when it runs the launcher as it is now (edits start a fresh server).
+        let script = repo_root().join("tests/harness/moto_server.py");
+        let stamp = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            std::fs::read(&script)
+                .expect("reading the moto launcher")
+                .hash(&mut hasher);
+            format!("{:016x}", hasher.finish())
+        };
+        let recorded = std::fs::read_to_string(&port_file).unwrap_or_default();
+        if let Some((port, recorded_stamp)) = recorded.trim().split_once(' ') {
+            if let Ok(port) = port.parse() {
+                if recorded_stamp == stamp
+                    && try_request(port, "GET", "/_plinth/ping", "").is_some_and(|(ok, _)| ok)
+                {
+                    return MotoServer::handle(None, port);
+                }
             }
         }
         let python = venv_python();
@@ -140,7 +152,7 @@ impl MotoServer {
             .arg("-c")
             .arg(r#""$0" "$@" &"#)
             .arg(python)
-            .arg(repo_root().join("tests/harness/moto_server.py"))
+            .arg(&script)
             .arg(port.to_string())
             .arg("--idle-exit")
             .arg(SHARED_IDLE_EXIT_SECONDS.to_string())
@@ -154,7 +166,7 @@ impl MotoServer {
             wait_for_port(port, Duration::from_secs(30)),
             "moto server did not start on port {port}; see target/moto-shared.log"
         );
-        std::fs::write(&port_file, port.to_string()).expect("writing the moto port file");
+        std::fs::write(&port_file, format!("{port} {stamp}")).expect("writing the moto port file");
         MotoServer::handle(None, port)
     }
 
