@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use plinth_provider::{
-    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem,
+    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem, Value,
 };
 use plinth_state::{ResourceRecord, StateDocument};
 
@@ -159,18 +159,54 @@ async fn read_type(
         })?;
     Ok(records
         .iter()
+        .zip(&priors)
         .zip(live)
-        .map(|(record, live)| {
+        .map(|((record, prior), live)| {
             let refreshed = match live {
                 Some(attributes) => Refreshed::Live {
                     id: record.id.clone().unwrap_or_default(),
-                    attributes,
+                    attributes: carry_sensitivity(prior, attributes),
                 },
                 None => Refreshed::Gone,
             };
             (record.address.clone(), refreshed)
         })
         .collect())
+}
+
+/// Marks live values sensitive where the recorded ones were (a provider reads back what it
+/// was given, e.g. a secret interpolated into a plain attribute): without this a refreshed
+/// record, its drift and the diffs against it would show the secret in plain text.
+fn carry_sensitivity(recorded: &Object, live: Object) -> Object {
+    live.into_iter()
+        .map(|(name, value)| {
+            let value = match recorded.get(&name) {
+                Some(recorded) => carry_value(recorded, value),
+                None => value,
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn carry_value(recorded: &Value, live: Value) -> Value {
+    match (recorded, live) {
+        (_, live @ (Value::Null | Value::Unknown | Value::Sensitive(_) | Value::Redacted(_))) => {
+            live
+        }
+        (Value::Redacted(_) | Value::Sensitive(_), live) => live.sensitive(),
+        (Value::Map(recorded), Value::Map(live)) => Value::Map(carry_sensitivity(recorded, live)),
+        (Value::List(recorded), Value::List(live)) => Value::List(
+            live.into_iter()
+                .enumerate()
+                .map(|(i, value)| match recorded.get(i) {
+                    Some(recorded) => carry_value(recorded, value),
+                    None => value,
+                })
+                .collect(),
+        ),
+        (_, live) => live,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
