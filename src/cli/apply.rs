@@ -67,7 +67,7 @@ pub async fn run(args: ApplyArgs) -> miette::Result<i32> {
         let workspace = Workspace::open(&file.stack_dir, &options)?;
         return execute(
             &workspace,
-            Some(file.plan),
+            Some((file.plan, file.state_digest)),
             PlanOptions::default(),
             true,
             args.parallelism,
@@ -114,7 +114,7 @@ pub async fn run_destroy(args: DestroyArgs) -> miette::Result<i32> {
 
 async fn execute(
     workspace: &Workspace,
-    saved: Option<Plan>,
+    saved: Option<(Plan, Option<String>)>,
     plan_options: PlanOptions,
     auto_approve: bool,
     parallelism: usize,
@@ -166,7 +166,7 @@ async fn execute(
         confirm: &mut confirm,
     };
     let result = match saved {
-        Some(plan) => crate::ops::apply_saved(workspace, plan, options).await,
+        Some((plan, digest)) => crate::ops::apply_saved(workspace, plan, digest, options).await,
         None => crate::ops::apply(workspace, options).await,
     };
     ticker.abort();

@@ -1,6 +1,10 @@
 //! Saved plans (`plinth plan --out FILE`, `plinth apply FILE`): a versioned JSON document bound
 //! to the stack's config hash, the variables, and the state lineage + serial it was made
-//! against. It holds no secret values, and is written with mode 0600.
+//! against, plus a digest of the whole state document so that anything written to the state
+//! since (even the journal of an interrupted apply, which does not move the serial) makes the
+//! plan stale. It is single use: applying it moves the serial. It holds no secret values
+//! (sensitive leaves are masked in diffs and salted digests in prior records), and is written
+//! with mode 0600.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -8,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 use miette::{miette, IntoDiagnostic, Result};
 use serde::{Deserialize, Serialize};
+
+use plinth_state::StateDocument;
+use sha2::{Digest, Sha256};
 
 use crate::config::LoadOptions;
 use crate::plan::{Plan, PLAN_FORMAT_VERSION};
@@ -26,11 +33,31 @@ pub struct PlanFile {
     pub vars: Vec<(String, String)>,
     /// `--var-file` paths given to `plan`.
     pub var_files: Vec<PathBuf>,
+    /// [`state_digest`] of the state the plan was made against (`None`: no state existed).
+    pub state_digest: Option<String>,
     /// The plan.
     pub plan: Plan,
 }
 
 impl PlanFile {
+    /// A plan file for `plan`, made from the stack in `stack_dir` loaded with `load`, against
+    /// `state`.
+    pub fn new(
+        stack_dir: PathBuf,
+        load: &LoadOptions,
+        plan: Plan,
+        state: Option<&StateDocument>,
+    ) -> PlanFile {
+        PlanFile {
+            kind: PLAN_FILE_KIND.to_string(),
+            stack_dir,
+            vars: load.vars.clone(),
+            var_files: load.var_files.clone(),
+            state_digest: state_digest(state),
+            plan,
+        }
+    }
+
     /// Load options that reproduce the plan's configuration.
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions {
@@ -92,4 +119,30 @@ pub fn read(path: &Path) -> Result<PlanFile> {
 /// True when `path` looks like a plan file rather than a stack directory.
 pub fn is_plan_file(path: &Path) -> bool {
     path.is_file()
+}
+
+/// SHA-256 (hex) of a state document as loaded (journal replayed). Generated secrets count by
+/// name only, so the digest says nothing about their values.
+pub fn state_digest(state: Option<&StateDocument>) -> Option<String> {
+    let mut document = state?.clone();
+    for value in document.secrets.values_mut() {
+        value.clear();
+    }
+    let bytes = serde_json::to_vec(&document).unwrap_or_default();
+    Some(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// Refuses a saved plan when the state is not exactly the one it was made against. Run
+/// under the state lock, after the lineage and serial checks (which give the more specific
+/// messages).
+pub fn check_state_digest(expected: Option<&str>, state: Option<&StateDocument>) -> Result<()> {
+    let actual = state_digest(state);
+    if actual.as_deref() == expected {
+        return Ok(());
+    }
+    Err(miette!(
+        help = "something wrote to the state since the plan was made (an interrupted apply, or \
+                a state command); run `plinth plan --out` again and review the new plan",
+        "stale plan: the state changed since the plan was made, at the same serial"
+    ))
 }
