@@ -68,22 +68,34 @@ impl PlanFile {
     }
 }
 
-/// Writes a plan file (0600, atomically).
+/// Writes a plan file (0600, atomically): a fresh temp file next to it, then a rename, so a
+/// reader never sees half a plan and an existing file's looser mode is never kept.
 pub fn write(path: &Path, file: &PlanFile) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(file).into_diagnostic()?;
-    let tmp = path.with_extension("tmp");
-    let mut out = std::fs::OpenOptions::new()
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan".to_string());
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    // A leftover temp file would keep its own mode: start from nothing.
+    let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .map_err(|e| miette!("cannot write the plan file {}: {e}", tmp.display()))?;
-    out.write_all(&bytes)
-        .and_then(|_| out.sync_all())
-        .into_diagnostic()?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| miette!("cannot write the plan file {}: {e}", path.display()))
+        .and_then(|mut out| {
+            out.write_all(&bytes)?;
+            out.sync_all()
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(miette!("cannot write the plan file {}: {e}", path.display()));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        miette!("cannot write the plan file {}: {e}", path.display())
+    })
 }
 
 /// Reads a plan file, refusing other formats and versions.
@@ -145,4 +157,61 @@ pub fn check_state_digest(expected: Option<&str>, state: Option<&StateDocument>)
                 a state command); run `plinth plan --out` again and review the new plan",
         "stale plan: the state changed since the plan was made, at the same serial"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn sample() -> PlanFile {
+        let plan = Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            plinth_version: env!("CARGO_PKG_VERSION").to_string(),
+            stack: "s".into(),
+            environment: "e".into(),
+            config_hash: String::new(),
+            state_lineage: None,
+            state_serial: None,
+            destroy: false,
+            refresh_only: false,
+            changes: Vec::new(),
+            drift: Vec::new(),
+            outputs: Vec::new(),
+            warnings: Vec::new(),
+        };
+        PlanFile::new(PathBuf::from("stack"), &LoadOptions::default(), plan, None)
+    }
+
+    #[test]
+    fn a_plan_file_is_0600_even_over_a_world_readable_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.bin");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write(&path, &sample()).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(read(&path).unwrap().plan.stack, "s");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temp file left behind");
+    }
+
+    #[test]
+    fn the_state_digest_changes_with_the_state_but_not_with_secret_values() {
+        let mut state = StateDocument::new("0.0.0");
+        let before = state_digest(Some(&state));
+        assert_eq!(before, state_digest(Some(&state.clone())));
+        state.secrets.insert("db_password".into(), "one".into());
+        let with_secret = state_digest(Some(&state));
+        assert_ne!(before, with_secret);
+        state.secrets.insert("db_password".into(), "two".into());
+        assert_eq!(with_secret, state_digest(Some(&state)));
+        state.outputs.insert("x".into(), serde_json::json!(1));
+        assert_ne!(with_secret, state_digest(Some(&state)));
+        assert_eq!(state_digest(None), None);
+        assert!(check_state_digest(None, None).is_ok());
+        assert!(check_state_digest(before.as_deref(), Some(&state)).is_err());
+    }
 }
