@@ -60,6 +60,12 @@ pub struct DestroyArgs {
 pub async fn run(args: ApplyArgs) -> miette::Result<i32> {
     if planfile::is_plan_file(&args.stack.stack) {
         let file = planfile::read(&args.stack.stack)?;
+        planfile::check_arguments(
+            &file,
+            args.stack.env.as_deref(),
+            !args.stack.vars.is_empty() || !args.stack.var_files.is_empty(),
+            !args.targets.is_empty() || !args.replace.is_empty(),
+        )?;
         let options = OpenOptions {
             load: file.load_options(),
             state_dir: args.stack.state_dir.clone(),

@@ -90,7 +90,10 @@ pub fn write(path: &Path, file: &PlanFile) -> Result<()> {
         });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(miette!("cannot write the plan file {}: {e}", path.display()));
+        return Err(miette!(
+            "cannot write the plan file {}: {e}",
+            path.display()
+        ));
     }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -126,6 +129,36 @@ pub fn read(path: &Path) -> Result<PlanFile> {
         ));
     }
     Ok(file)
+}
+
+/// Refuses arguments that would make `apply FILE` do something other than the saved plan:
+/// another environment, variables (the file carries its own), targets or replacements.
+pub fn check_arguments(
+    file: &PlanFile,
+    environment: Option<&str>,
+    variables: bool,
+    selection: bool,
+) -> Result<()> {
+    if let Some(environment) = environment.filter(|e| *e != file.plan.environment) {
+        return Err(miette!(
+            help = "a plan file applies to the environment it was made for; plan again with `--env {environment}`",
+            "this plan is for environment `{}`, not `{environment}`",
+            file.plan.environment
+        ));
+    }
+    if variables {
+        return Err(miette!(
+            help = "a plan file carries the variables it was made with; plan again to change them",
+            "--var and --var-file cannot be given with a plan file"
+        ));
+    }
+    if selection {
+        return Err(miette!(
+            help = "give --target and --replace to `plinth plan --out`; the plan file holds the result",
+            "--target and --replace cannot be given with a plan file"
+        ));
+    }
+    Ok(())
 }
 
 /// True when `path` looks like a plan file rather than a stack directory.

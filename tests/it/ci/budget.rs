@@ -55,6 +55,40 @@ fn five_thousand_changes_fit_the_default_budget_and_name_the_cut() {
 }
 
 #[test]
+fn the_binary_fits_a_real_five_thousand_resource_plan() {
+    let fixture = Fixture::new("ci/many");
+    let stack = fixture.path().to_str().expect("path").to_string();
+    let run = super::run(&[
+        "plan",
+        "--format",
+        "markdown",
+        "--detailed-exitcode",
+        &stack,
+    ])
+    .expect(2);
+    let chars = run.stdout.chars().count();
+    eprintln!(
+        "binary, 5,000 creates: {chars} characters ({} bytes)",
+        run.stdout.len()
+    );
+    assert!(chars <= DEFAULT_MAX_CHARS, "{chars}");
+    assert!(run
+        .stdout
+        .contains("**Plan: 5000 to add, 0 to change, 0 to destroy.**"));
+    assert!(run.stdout.contains("more changes not listed"));
+    assert!(run
+        .stdout
+        .contains("The full plan is in the workflow artifact `plan.json`."));
+    // The JSON has them all.
+    let json = super::run(&["plan", "--format", "json", &stack]).expect(0);
+    let document = super::json::assert_valid(&json.stdout);
+    assert_eq!(
+        document["resource_changes"].as_array().map(Vec::len),
+        Some(5000)
+    );
+}
+
+#[test]
 fn details_go_first_then_lines_and_risky_changes_last() {
     let plan = plans::large(40);
     let full = render_plan_markdown(&plan, &options(1_000_000));

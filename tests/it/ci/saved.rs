@@ -147,7 +147,24 @@ fn a_saved_plan_is_refused_when_the_configuration_or_variables_changed() {
         "the configuration differs from the one this plan was made from",
     );
     s.fixture.edit("team = \"platform\"", "team = \"core\"");
-    run(&["apply", &file]).expect(0);
+    // Arguments that would change what the saved plan does are refused, not ignored.
+    refused(
+        run(&["apply", "--var", "size=50", &file]),
+        "--var and --var-file cannot be given with a plan file",
+    );
+    refused(
+        run(&["apply", "--target", "sim_resource.db", &file]),
+        "--target and --replace cannot be given with a plan file",
+    );
+    refused(
+        run(&["apply", "--env", "production", &file]),
+        "this plan is for environment `test`, not `production`",
+    );
+    run(&["apply", "--env", "test", &file]).expect(0);
+    assert_eq!(
+        s.fixture.state()["resources"]["sim_resource.db"]["attributes"]["size"],
+        40
+    );
 }
 
 #[test]
