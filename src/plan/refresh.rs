@@ -230,7 +230,8 @@ async fn recover(
         .map_err(fail)?;
     // What the interrupted create was asked for, as far as it can be known now: the
     // configuration evaluated against the recorded state (natural keys such as names).
-    let desired = match stack
+    // Sensitive leaves stay marked here, to mark what the provider reports back.
+    let marked = match stack
         .resources
         .iter()
         .find(|r| r.address.to_string() == record.address)
@@ -242,14 +243,15 @@ async fn recover(
                     secrets,
                 };
                 desired_inputs(config, schema, &scope)
-                    .into_iter()
-                    .map(|(k, v)| (k, v.reveal()))
-                    .collect()
             }
             None => Object::new(),
         },
         None => object_from_json(&record.attributes),
     };
+    let desired: Object = marked
+        .iter()
+        .map(|(k, v)| (k.clone(), v.reveal()))
+        .collect();
     let ctx = CallContext {
         address: &record.address,
         token,
@@ -264,7 +266,7 @@ async fn recover(
             ));
             Ok(Refreshed::Recovered {
                 id: created.id,
-                attributes: created.attributes,
+                attributes: carry_sensitivity(&marked, created.attributes),
             })
         }
         Ok(None) => Ok(Refreshed::NeverCreated),

@@ -86,3 +86,61 @@ fn no_secret_in_any_format_or_plan_file() {
         );
     }
 }
+
+#[test]
+fn no_secret_in_a_plan_that_adopts_resources_of_an_interrupted_apply() {
+    use std::time::{Duration, Instant};
+
+    let fixture = Fixture::new("ci/slow-secret");
+    let stack = fixture.path().to_str().expect("path").to_string();
+    // Kill applies until one leaves a create in flight that the next plan adopts.
+    let mut adopted = None;
+    for _ in 0..5 {
+        let mut command = crate::support::plinth();
+        command
+            .env("PLINTH_TEST_CANARY", CANARY)
+            .args(["apply", "--auto-approve", &stack])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = command.spawn().expect("spawn");
+        let before = plinth_builtin::list_cloud(&fixture.cloud())
+            .map(|c| c.len())
+            .unwrap_or(0);
+        let start = Instant::now();
+        while plinth_builtin::list_cloud(&fixture.cloud())
+            .map(|c| c.len())
+            .unwrap_or(0)
+            < before + 3
+            && start.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        let file = fixture.path().join("adopt.plan");
+        let file = file.to_str().expect("path").to_string();
+        let plan = run(&["plan", "--format", "json", "--out", &file, &stack]).expect(0);
+        assert!(
+            !plan.stdout.contains(CANARY),
+            "secret in plan:\n{}",
+            plan.stdout
+        );
+        let text = std::fs::read_to_string(&file).expect("plan file");
+        assert!(!text.contains(CANARY), "secret in the plan file");
+        if plan.stdout.contains("was found and adopted") {
+            adopted = Some(text);
+            break;
+        }
+    }
+    let text = adopted.expect("no interrupted create was adopted in five tries");
+    assert!(text.contains("\"refreshed\": true"), "{text}");
+    run(&["apply", "--auto-approve", &stack]).expect(0);
+    for path in files(fixture.path()) {
+        let bytes = std::fs::read(&path).expect("read");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(CANARY),
+            "secret in {}",
+            path.display()
+        );
+    }
+}
