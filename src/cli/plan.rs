@@ -33,7 +33,7 @@ pub struct PlanFormatArgs {
     /// Markdown only: the most characters (Unicode characters, as GitHub counts) the comment
     /// may have. It is shortened deterministically to fit — attribute details first, then
     /// list lines — and says what it left out. Limits: GitHub 65,536 (the default);
-    /// Bitbucket 32,768; Azure DevOps 150,000; GitLab 1,000,000.
+    /// Bitbucket 32,768; Azure DevOps 150,000; GitLab 1,000,000. At least 1,000.
     #[arg(
         long,
         value_name = "N",

@@ -370,3 +370,47 @@ fn code_spans(text: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_escape_and_balance() {
+        assert_eq!(
+            code_spans("`zone` forces <replacement>"),
+            "<code>zone</code> forces &lt;replacement&gt;"
+        );
+        assert_eq!(code_spans("one ` tick"), "one &#96; tick");
+    }
+
+    #[test]
+    fn long_values_are_capped_by_characters() {
+        let text = "é".repeat(10);
+        assert_eq!(cap(&text, 4), "éééé… (6 more characters)");
+        assert_eq!(cap("short", 10), "short");
+    }
+
+    #[test]
+    fn the_marker_cannot_close_the_html_comment() {
+        let mut plan = crate::plan::Plan {
+            format_version: crate::plan::PLAN_FORMAT_VERSION,
+            plinth_version: String::new(),
+            stack: "a--b".into(),
+            environment: "prod".into(),
+            config_hash: String::new(),
+            state_lineage: None,
+            state_serial: None,
+            destroy: false,
+            refresh_only: false,
+            changes: Vec::new(),
+            drift: Vec::new(),
+            outputs: Vec::new(),
+            warnings: Vec::new(),
+        };
+        assert_eq!(comment_marker(&plan), "<!-- plinth-plan: a-b/prod -->");
+        plan.stack = "mita".into();
+        let text = render_plan_markdown(&plan, &MarkdownOptions::default()).text;
+        assert!(text.contains("**No changes.** The infrastructure matches the configuration."));
+    }
+}

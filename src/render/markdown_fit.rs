@@ -299,3 +299,27 @@ pub(super) fn thousands(n: usize) -> String {
         .collect();
     groups.join(",")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(65_536), "65,536");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn fences_outgrow_the_backticks_inside() {
+        let item = Item::new(ItemKind::Change, "s".into(), &["a ```` b".to_string()]);
+        assert!(item.full.contains("\n`````diff\n"), "{}", item.full);
+        assert!(item.has_details());
+        let plain = Item::new(ItemKind::Drift, "s".into(), &[]);
+        assert!(!plain.has_details());
+        assert_eq!(plain.full, "- s\n");
+    }
+}
