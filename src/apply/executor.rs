@@ -398,12 +398,23 @@ impl Executor<'_> {
     /// and from desired values that carried secrets.
     fn recorded(&self, schema: &Schema, desired: &Object, returned: &Object) -> Object {
         let mut out = returned.clone();
+        // Plaintexts of the secrets this resource was given: an attribute that echoes one
+        // (e.g. `plinth_data.output`) is sensitive too.
+        let mut secrets = Vec::new();
+        for value in desired.values() {
+            collect_secret_texts(value, false, &mut secrets);
+        }
         for (name, value) in out.iter_mut() {
             let schema_sensitive = schema.get(name).is_some_and(|a| a.sensitive);
             let desired_value = desired.get(name);
             if desired_value.is_some_and(Value::has_sensitive) {
                 *value = desired_value.cloned().unwrap_or(Value::Null);
-            } else if schema_sensitive && !value.is_null() {
+            } else if (schema_sensitive && !value.is_null())
+                || (!secrets.is_empty() && {
+                    let text = value.to_plain_json().to_string();
+                    secrets.iter().any(|s| text.contains(s.as_str()))
+                })
+            {
                 *value = value.clone().sensitive();
             }
         }
@@ -715,6 +726,21 @@ impl Executor<'_> {
             status,
             pending,
         }
+    }
+}
+
+/// The plaintext strings under sensitive marks (at least 4 characters, to avoid matching noise).
+fn collect_secret_texts(value: &Value, inside_secret: bool, out: &mut Vec<String>) {
+    match value {
+        Value::Sensitive(inner) => collect_secret_texts(inner, true, out),
+        Value::String(text) if inside_secret && text.len() >= 4 => out.push(text.clone()),
+        Value::List(items) => items
+            .iter()
+            .for_each(|v| collect_secret_texts(v, inside_secret, out)),
+        Value::Map(map) => map
+            .values()
+            .for_each(|v| collect_secret_texts(v, inside_secret, out)),
+        _ => {}
     }
 }
 

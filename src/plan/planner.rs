@@ -715,6 +715,11 @@ fn creation_diffs(schema: &Schema, planned: &Object) -> Vec<AttributeDiff> {
     let mut diffs = Vec::new();
     for attribute in &schema.attributes {
         let after = match planned.get(&attribute.name) {
+            // A table holding a secret: show its other keys, mask only the secret leaves.
+            Some(Value::Map(map)) if map.values().any(Value::has_sensitive) => {
+                creation_leaves(&attribute.name, map, &mut diffs);
+                continue;
+            }
             Some(value) if !value.is_null() => DiffValue::of(value),
             _ if attribute.mode == AttributeMode::Computed => DiffValue::Unknown,
             _ => continue,
@@ -727,6 +732,24 @@ fn creation_diffs(schema: &Schema, planned: &Object) -> Vec<AttributeDiff> {
         });
     }
     diffs
+}
+
+fn creation_leaves(path: &str, map: &BTreeMap<String, Value>, out: &mut Vec<AttributeDiff>) {
+    for (key, value) in map {
+        let path = format!("{path}.{key}");
+        match value {
+            Value::Map(inner) if inner.values().any(Value::has_sensitive) => {
+                creation_leaves(&path, inner, out)
+            }
+            Value::Null => {}
+            value => out.push(AttributeDiff {
+                path,
+                before: DiffValue::Absent,
+                after: DiffValue::of(value),
+                forces_replacement: false,
+            }),
+        }
+    }
 }
 
 /// Input-attribute differences between `before` and `after`, tables diffed per key.

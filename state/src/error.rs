@@ -38,6 +38,21 @@ pub enum StateError {
         /// The error.
         source: std::io::Error,
     },
+    /// A state edit (`state mv`, `state rm`, ...) cannot be applied: an unknown address, a
+    /// target that exists, no state yet.
+    #[error("{0}")]
+    Edit(String),
+    /// The backend settings are wrong or incomplete (unknown kind, missing key, bad value).
+    #[error("state backend configuration: {0}")]
+    Config(String),
+    /// The backend endpoint does not offer a guarantee Plinth relies on.
+    #[error("the state backend at {endpoint} cannot be used safely: {reason}")]
+    Unsafe {
+        /// The endpoint.
+        endpoint: String,
+        /// What it failed to do.
+        reason: String,
+    },
     /// A remote backend error.
     #[error("{0}")]
     Backend(String),

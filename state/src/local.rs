@@ -7,11 +7,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use crate::document::{now_unix, JournalEntry, StateDocument};
+use crate::encryption::Encryption;
 use crate::error::StateError;
 use crate::store::{LockInfo, LockRequest, StateStore};
 
@@ -20,6 +21,10 @@ pub struct LocalStore {
     dir: PathBuf,
     name: String,
     journal: Mutex<Option<File>>,
+    codec: Arc<Encryption>,
+    /// The document serial at the last load (`Some(None)`: there was none), so a compaction
+    /// can tell that another writer got in between (lost race).
+    loaded: Mutex<Option<Option<u64>>>,
 }
 
 impl LocalStore {
@@ -29,7 +34,25 @@ impl LocalStore {
             dir: dir.into(),
             name: name.to_string(),
             journal: Mutex::new(None),
+            codec: Arc::new(Encryption::disabled()),
+            loaded: Mutex::new(None),
         }
+    }
+
+    /// The same store with encryption at rest (see [`Encryption`]).
+    pub fn with_encryption(mut self, codec: Arc<Encryption>) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// Path of the journal (one entry, or one encrypted envelope, per line).
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.journal", self.name))
+    }
+
+    /// Path of the lock file.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.lock", self.name))
     }
 
     /// Path of the state document.
@@ -39,14 +62,6 @@ impl LocalStore {
 
     fn backup_path(&self) -> PathBuf {
         self.dir.join(format!("{}.state.json.backup", self.name))
-    }
-
-    fn journal_path(&self) -> PathBuf {
-        self.dir.join(format!("{}.journal", self.name))
-    }
-
-    fn lock_path(&self) -> PathBuf {
-        self.dir.join(format!("{}.lock", self.name))
     }
 
     fn ensure_dir(&self) -> Result<(), StateError> {
@@ -67,6 +82,7 @@ impl LocalStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StateError::io(format!("reading {}", path.display()), e)),
         };
+        let bytes = self.codec.open(bytes, &path.display().to_string())?;
         parse_document(&bytes, &path).map(Some)
     }
 
@@ -84,6 +100,32 @@ impl LocalStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StateError::io(format!("reading {}", path.display()), e)),
         }
+    }
+}
+
+impl LocalStore {
+    /// Serialises lock changes between processes and tasks: an exclusive `flock` on
+    /// `<name>.lock.guard`, released when the returned file is dropped. The critical sections
+    /// are a read and a small atomic write, so blocking here is brief.
+    fn guard(&self) -> Result<File, StateError> {
+        self.ensure_dir()?;
+        let path = self.dir.join(format!("{}.lock.guard", self.name));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| StateError::io(format!("opening {}", path.display()), e))?;
+        fs2::FileExt::lock_exclusive(&file)
+            .map_err(|e| StateError::io(format!("locking {}", path.display()), e))?;
+        Ok(file)
+    }
+
+    fn write_lock(&self, lock: &LockInfo) -> Result<(), StateError> {
+        let bytes =
+            serde_json::to_vec_pretty(lock).map_err(|e| StateError::Backend(e.to_string()))?;
+        write_atomic(&self.lock_path(), &bytes)
     }
 }
 
@@ -112,9 +154,10 @@ pub fn parse_document(bytes: &[u8], path: &Path) -> Result<StateDocument, StateE
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
-        std::process::id()
+        std::process::id(),
+        &crate::document::random_id()[..8]
     ));
     let context = |what: &str| format!("{what} {}", tmp.display());
     let mut file = OpenOptions::new()
@@ -154,6 +197,9 @@ impl StateStore for LocalStore {
 
     async fn load(&self) -> Result<Option<StateDocument>, StateError> {
         let mut document = self.read_document()?;
+        if let Ok(mut loaded) = self.loaded.lock() {
+            *loaded = Some(document.as_ref().map(|d| d.serial));
+        }
         let path = self.journal_path();
         let file = match File::open(&path) {
             Ok(file) => file,
@@ -176,9 +222,13 @@ impl StateStore for LocalStore {
                 // A torn final line: the write never completed, so it was never acknowledged.
                 break;
             }
+            let location = format!("{} line {number}", path.display());
+            let bytes = self
+                .codec
+                .open(line[..line.len() - 1].to_vec(), &location)?;
             let entry: JournalEntry =
-                serde_json::from_slice(&line).map_err(|e| StateError::Corrupt {
-                    location: format!("{} line {number}", path.display()),
+                serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+                    location,
                     reason: e.to_string(),
                 })?;
             let doc = document.get_or_insert_with(|| StateDocument::new(env!("CARGO_PKG_VERSION")));
@@ -193,8 +243,9 @@ impl StateStore for LocalStore {
         }
         let mut buffer = Vec::with_capacity(entries.len() * 256);
         for entry in entries {
-            serde_json::to_writer(&mut buffer, entry)
+            let bytes = serde_json::to_vec(entry)
                 .map_err(|e| StateError::Backend(format!("encoding journal entry: {e}")))?;
+            buffer.extend_from_slice(&self.codec.seal(bytes)?);
             buffer.push(b'\n');
         }
         let mut guard = self
@@ -224,7 +275,18 @@ impl StateStore for LocalStore {
 
     async fn compact(&self, document: &StateDocument) -> Result<(), StateError> {
         self.ensure_dir()?;
-        if let Some(stored) = self.read_document()? {
+        let stored = self.read_document()?;
+        let expected = self.loaded.lock().ok().and_then(|loaded| *loaded);
+        if let Some(expected) = expected {
+            if stored.as_ref().map(|d| d.serial) != expected {
+                return Err(StateError::Conflict(format!(
+                    "{} was changed by another run since this one read it (lost race); nothing \
+                     was overwritten: plan again",
+                    self.state_path().display()
+                )));
+            }
+        }
+        if let Some(stored) = stored {
             if stored.lineage != document.lineage {
                 return Err(StateError::Conflict(format!(
                     "{} has lineage {}, this run has {}",
@@ -244,6 +306,7 @@ impl StateStore for LocalStore {
         }
         let bytes = serde_json::to_vec_pretty(document)
             .map_err(|e| StateError::Backend(format!("encoding state: {e}")))?;
+        let bytes = self.codec.seal(bytes)?;
         let path = self.state_path();
         if path.exists() {
             let backup = self.backup_path();
@@ -269,61 +332,35 @@ impl StateStore for LocalStore {
             Err(e) => return Err(StateError::io("removing the compacted journal", e)),
         }
         sync_dir(&self.dir);
+        if let Ok(mut loaded) = self.loaded.lock() {
+            *loaded = Some(Some(document.serial));
+        }
         Ok(())
     }
 
     async fn lock(&self, request: &LockRequest) -> Result<LockInfo, StateError> {
         self.ensure_dir()?;
-        let path = self.lock_path();
+        let _guard = self.guard()?;
         let mut lock = LockInfo::for_this_process(request);
-        let bytes =
-            serde_json::to_vec_pretty(&lock).map_err(|e| StateError::Backend(e.to_string()))?;
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(mut file) => {
-                file.write_all(&bytes)
-                    .and_then(|_| file.sync_all())
-                    .map_err(|e| StateError::io(format!("writing {}", path.display()), e))?;
-                return Ok(lock);
+        if let Some(holder) = self.read_lock()? {
+            let same_host_dead =
+                holder.owner == lock.owner && holder.pid != lock.pid && !process_alive(holder.pid);
+            if !(holder.expired() || same_host_dead) {
+                return Err(StateError::Locked(Box::new(holder)));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(StateError::io(format!("creating {}", path.display()), e)),
+            lock.took_over = Some(holder.describe());
         }
-        let Some(holder) = self.read_lock()? else {
-            // Released between our attempt and the read: try once more.
-            return self.lock(request).await;
-        };
-        let same_host_dead =
-            holder.owner == lock.owner && holder.pid != lock.pid && !process_alive(holder.pid);
-        if !(holder.expired() || same_host_dead) {
-            return Err(StateError::Locked(Box::new(holder)));
-        }
-        lock.took_over = Some(holder.describe());
-        let bytes =
-            serde_json::to_vec_pretty(&lock).map_err(|e| StateError::Backend(e.to_string()))?;
-        write_atomic(&path, &bytes)?;
-        // Two processes may take over at once; the last rename wins, the other backs off.
-        match self.read_lock()? {
-            Some(current) if current.id == lock.id => Ok(lock),
-            Some(current) => Err(StateError::Locked(Box::new(current))),
-            None => Err(StateError::Conflict(
-                "the lock vanished during takeover".into(),
-            )),
-        }
+        self.write_lock(&lock)?;
+        Ok(lock)
     }
 
     async fn renew(&self, lock: &LockInfo) -> Result<LockInfo, StateError> {
+        let _guard = self.guard()?;
         match self.read_lock()? {
             Some(current) if current.id == lock.id => {
                 let mut renewed = current;
-                renewed.expires = now_unix() + (lock.expires.saturating_sub(lock.created)).max(1);
-                let bytes = serde_json::to_vec_pretty(&renewed)
-                    .map_err(|e| StateError::Backend(e.to_string()))?;
-                write_atomic(&self.lock_path(), &bytes)?;
+                renewed.expires = now_unix() + lock.lease();
+                self.write_lock(&renewed)?;
                 Ok(renewed)
             }
             Some(other) => Err(StateError::Locked(Box::new(other))),
@@ -332,6 +369,7 @@ impl StateStore for LocalStore {
     }
 
     async fn unlock(&self, lock: &LockInfo) -> Result<(), StateError> {
+        let _guard = self.guard()?;
         match self.read_lock()? {
             Some(current) if current.id == lock.id => fs::remove_file(self.lock_path())
                 .map_err(|e| StateError::io(format!("removing {}", self.lock_path().display()), e)),
@@ -344,11 +382,16 @@ impl StateStore for LocalStore {
     }
 
     async fn force_unlock(&self, id: &str) -> Result<(), StateError> {
+        let _guard = self.guard()?;
         match self.read_lock()? {
             Some(current) if current.id == id => fs::remove_file(self.lock_path())
                 .map_err(|e| StateError::io(format!("removing {}", self.lock_path().display()), e)),
             _ => Err(StateError::NoSuchLock(id.to_string())),
         }
+    }
+
+    async fn ensure_home(&self) -> Result<(), StateError> {
+        self.ensure_dir()
     }
 }
 

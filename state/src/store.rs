@@ -42,6 +42,13 @@ pub trait StateStore: Send + Sync {
 
     /// Removes a lock by id whoever holds it.
     async fn force_unlock(&self, id: &str) -> Result<(), StateError>;
+
+    /// Prepares the state's home, idempotently (`plinth bootstrap`): the local directory, the
+    /// S3 bucket (versioning, default encryption, public access blocked) or the PostgreSQL
+    /// tables. The default does nothing.
+    async fn ensure_home(&self) -> Result<(), StateError> {
+        Ok(())
+    }
 }
 
 /// What a process asks for when it locks.
@@ -71,6 +78,9 @@ pub struct LockInfo {
     /// The CI run holding it, when the CI environment says (`GITHUB_SERVER_URL` ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_run: Option<String>,
+    /// Lease length in seconds (each renewal extends `expires` to now + this).
+    #[serde(default)]
+    pub lease_seconds: u64,
     /// When this lock was taken over from an expired one: that one's holder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub took_over: Option<String>,
@@ -87,8 +97,19 @@ impl LockInfo {
             operation: request.operation.clone(),
             created: now,
             expires: now + request.lease_seconds,
+            lease_seconds: request.lease_seconds,
             ci_run: ci_run_url(),
             took_over: None,
+        }
+    }
+
+    /// The lease length: `lease_seconds`, or for records written without it, the initial
+    /// span from `created` to `expires` (at least one second).
+    pub fn lease(&self) -> u64 {
+        if self.lease_seconds > 0 {
+            self.lease_seconds
+        } else {
+            self.expires.saturating_sub(self.created).max(1)
         }
     }
 

@@ -241,3 +241,37 @@ fn a_second_apply_fails_at_once_naming_the_lock_holder() {
     assert!(second.stderr.contains("force-unlock"), "{}", second.stderr);
     assert!(child.wait().expect("wait").success());
 }
+
+/// Regression: `plinth_data.output` echoes its input; when the input held a secret, the output
+/// was written to state in plaintext.
+#[test]
+fn computed_attributes_echoing_a_secret_are_stored_as_digests() {
+    let fixture = Fixture::new("engine/secret-echo");
+    let apply = run(&fixture, &["apply", "--auto-approve"]).expect(0);
+    let state =
+        std::fs::read_to_string(fixture.path().join(".plinth/test.state.json")).expect("state");
+    assert!(
+        !state.contains(CANARY),
+        "the canary is in the state:\n{state}"
+    );
+    let echo = &fixture.state()["resources"]["plinth_data.echo"]["attributes"];
+    assert!(echo["output"]["$sensitive"].is_string(), "{echo}");
+    // The generated password is kept (once, in `secrets`) and nowhere else in plaintext.
+    let document = fixture.state();
+    let password = document["secrets"]["password"]
+        .as_str()
+        .expect("generated password");
+    assert_eq!(
+        state.matches(password).count(),
+        1,
+        "the generated password leaked:\n{state}"
+    );
+    let output = run(&fixture, &["output", "--json"]).expect(0);
+    assert!(
+        !output.stdout.contains(password) && output.stdout.contains("(sensitive)"),
+        "{}",
+        output.stdout
+    );
+    assert_no_canary(&fixture, &[&apply.stdout, &apply.stderr]);
+    run(&fixture, &["plan", "--detailed-exitcode"]).expect(0);
+}

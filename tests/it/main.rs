@@ -4,4 +4,5 @@ mod ci;
 mod crash;
 mod diagnostics;
 mod lifecycle;
+mod planning;
 mod support;

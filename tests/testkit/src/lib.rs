@@ -6,7 +6,9 @@
 //! `target/test-venv`), created on first use when missing; `scripts/test-deps.sh` does the
 //! same ahead of time and also installs PostgreSQL.
 
+pub mod kmock;
 pub mod moto;
+pub mod postgres;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

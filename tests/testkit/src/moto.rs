@@ -1,24 +1,99 @@
-//! moto server (AWS API emulator) on a free loopback port.
+//! moto server (AWS API emulator) on a free loopback port, behind Plinth's launcher
+//! (`tests/harness/moto_server.py`): per-account isolation by access key, transient-status
+//! holds, fault injection, call counts, a seeded network and imported ACM certificates.
 
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use serde_json::{json, Value as Json};
+
 use crate::{free_port, repo_root, venv_python, wait_for_port, ServerProcess};
+
+/// Options for [`MotoServer::start_with`].
+#[derive(Clone, Debug, Default)]
+pub struct MotoOptions {
+    /// Extra environment variables for the server (e.g. `MOTO_ACM_VALIDATION_WAIT=0`).
+    pub env: Vec<(String, String)>,
+}
+
+/// A fault the launcher injects into the next `count` calls of an action.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// The API action, e.g. `DescribeDBInstances` (S3: `s3:GET`, `s3:PUT`, ...).
+    pub action: String,
+    /// What to do.
+    pub kind: FaultKind,
+    /// How many calls to affect.
+    pub count: u32,
+}
+
+/// The kinds of injected fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answer with the service's throttling error (`Throttling`, S3 `SlowDown`).
+    Throttle,
+    /// Answer with HTTP 500.
+    ServerError,
+    /// Delay the call by this many milliseconds, then answer normally.
+    Latency(u64),
+}
+
+/// The network the launcher seeds: a VPC, one subnet in each of two AZs, a security group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Network {
+    /// The VPC id.
+    pub vpc_id: String,
+    /// Two subnet ids in different availability zones.
+    pub subnet_ids: Vec<String>,
+    /// A security group in the VPC.
+    pub security_group_id: String,
+}
+
+/// One isolated AWS account on a shared moto server. The launcher runs every request signed
+/// with [`Account::access_key_id`] in this account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// The 12-digit account id.
+    pub id: String,
+}
+
+impl Account {
+    /// An access key id the launcher maps to this account.
+    pub fn access_key_id(&self) -> String {
+        format!("AKPLINTH{}", self.id)
+    }
+
+    /// Any secret works with moto.
+    pub fn secret_access_key(&self) -> String {
+        "plinth-test-secret".to_string()
+    }
+}
 
 /// A running moto server.
 pub struct MotoServer {
     /// The process (killed on drop).
     pub process: ServerProcess,
+    next_account: AtomicU64,
 }
 
 impl MotoServer {
     /// Starts moto server; panics when it does not come up within 30 s.
     pub fn start() -> MotoServer {
+        Self::start_with(MotoOptions::default())
+    }
+
+    /// Starts moto server with options; panics when it does not come up within 30 s.
+    pub fn start_with(options: MotoOptions) -> MotoServer {
         let python = venv_python();
         let port = free_port();
         let child = Command::new(python)
             .arg(repo_root().join("tests/harness/moto_server.py"))
             .arg(port.to_string())
+            .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -29,11 +104,150 @@ impl MotoServer {
             wait_for_port(port, Duration::from_secs(30)),
             "moto server did not start on port {port}"
         );
-        MotoServer { process }
+        MotoServer {
+            process,
+            next_account: AtomicU64::new(100_000_000_001),
+        }
     }
 
     /// The endpoint URL (`http://127.0.0.1:PORT`).
     pub fn endpoint(&self) -> String {
         self.process.url()
+    }
+
+    /// A fresh account on this server (each test takes its own and never sees the others).
+    pub fn new_account(&self) -> Account {
+        Account {
+            id: format!("{:012}", self.next_account.fetch_add(1, Ordering::SeqCst)),
+        }
+    }
+
+    /// Makes the next `fault.count` calls of `fault.action` in `account` fail or slow down.
+    pub fn inject_fault(&self, account: &Account, fault: &Fault) {
+        let (kind, latency_ms) = match fault.kind {
+            FaultKind::Throttle => ("throttle", 0),
+            FaultKind::ServerError => ("error", 0),
+            FaultKind::Latency(ms) => ("latency", ms),
+        };
+        self.control(
+            "POST",
+            "/_plinth/faults",
+            &json!({"account": account.id, "action": fault.action, "kind": kind,
+                    "count": fault.count, "latency_ms": latency_ms}),
+        );
+    }
+
+    /// Arms a hold: the next `on` (`create`/`modify`/`delete`) of a resource of `service`
+    /// (`rds`/`elasticache`/`elbv2`; `id` or any) keeps it in the transient status for the
+    /// next `describes` describes.
+    pub fn hold(
+        &self,
+        account: &Account,
+        service: &str,
+        on: &str,
+        id: Option<&str>,
+        describes: u32,
+    ) {
+        self.control(
+            "POST",
+            "/_plinth/holds",
+            &json!({"account": account.id, "service": service, "on": on, "id": id, "describes": describes}),
+        );
+    }
+
+    /// Calls per `service:Action` made in the account since the last reset.
+    pub fn call_counts(&self, account: &Account) -> BTreeMap<String, u64> {
+        let counts = self.control(
+            "GET",
+            &format!("/_plinth/calls?account={}", account.id),
+            &Json::Null,
+        );
+        counts
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Forgets the account's call counts.
+    pub fn reset_call_counts(&self, account: &Account) {
+        self.control(
+            "POST",
+            "/_plinth/calls/reset",
+            &json!({"account": account.id}),
+        );
+    }
+
+    /// Creates a VPC with subnets in two AZs and a security group in the account.
+    pub fn seed_network(&self, account: &Account, region: &str) -> Network {
+        let out = self.control(
+            "POST",
+            "/_plinth/seed-network",
+            &json!({"account": account.id, "region": region}),
+        );
+        let text = |v: &Json| v.as_str().expect("seed-network answer").to_string();
+        Network {
+            vpc_id: text(&out["vpc_id"]),
+            subnet_ids: out["subnet_ids"]
+                .as_array()
+                .expect("subnet ids")
+                .iter()
+                .map(text)
+                .collect(),
+            security_group_id: text(&out["security_group_id"]),
+        }
+    }
+
+    /// Imports a freshly generated self-signed certificate for `domain` into ACM; its ARN.
+    pub fn import_certificate(&self, account: &Account, region: &str, domain: &str) -> String {
+        let out = self.control(
+            "POST",
+            "/_plinth/acm-certificate",
+            &json!({"account": account.id, "region": region, "domain": domain}),
+        );
+        out["certificate_arn"]
+            .as_str()
+            .expect("certificate ARN")
+            .to_string()
+    }
+
+    /// Wipes all of moto's state and the launcher's faults, holds and counts.
+    pub fn reset(&self) {
+        self.control("POST", "/_plinth/reset", &json!({}));
+    }
+
+    /// One request to the launcher's control API; panics with the launcher's message on error.
+    fn control(&self, method: &str, path: &str, body: &Json) -> Json {
+        let payload = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", self.process.port)).expect("connecting to moto");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+            payload.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .expect("writing to moto");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .expect("reading from moto");
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        assert!(
+            head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+            "{method} {path}: {head}\n{body}"
+        );
+        serde_json::from_str(body).unwrap_or(Json::Null)
     }
 }

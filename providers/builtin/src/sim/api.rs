@@ -1,6 +1,7 @@
 //! The simulated API endpoint: every call passes the rate limit, is counted, runs its storage
 //! work off the async runtime, and then waits out the resource's simulated latency.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,17 @@ pub struct SimApi {
     limiter: Option<RateLimiter>,
     latency_scale: f64,
     page_size: usize,
+    in_flight: AtomicUsize,
+}
+
+/// One resource operation under way; counted in the call log until dropped.
+#[derive(Debug)]
+pub struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl SimApi {
@@ -29,12 +41,19 @@ impl SimApi {
             limiter: RateLimiter::new(settings.rate_limit),
             latency_scale: settings.latency_scale,
             page_size: settings.page_size.max(1),
+            in_flight: AtomicUsize::new(0),
         })
     }
 
     /// Resources per batched read call.
     pub fn page_size(&self) -> usize {
         self.page_size
+    }
+
+    /// Marks the start of a resource operation (its calls and waits) until the guard drops.
+    pub fn enter(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(&self.in_flight)
     }
 
     /// Makes one API call: waits for a rate-limit slot, counts the call, then runs `work`
@@ -53,8 +72,9 @@ impl SimApi {
             limiter.acquire().await;
         }
         let cloud = self.cloud.clone();
+        let in_flight = self.in_flight.load(Ordering::SeqCst);
         let joined = tokio::task::spawn_blocking(move || {
-            cloud.record(call, &subject)?;
+            cloud.record(call, &subject, in_flight)?;
             work(&cloud)
         })
         .await;

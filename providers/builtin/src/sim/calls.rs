@@ -1,6 +1,6 @@
 //! Counting the simulated API's calls, across processes.
 //!
-//! With `record_calls = true` every call appends one line (`<kind> <subject>`) to
+//! With `record_calls = true` every call appends one line (`<kind> <subject> <in flight>`) to
 //! `<cloud_dir>/calls.log` under an exclusive file lock; [`call_counts`] tallies the log, so a
 //! test can check how many calls of each kind a `plinth` run made. Off by default: counting
 //! costs a write per call.
@@ -63,6 +63,9 @@ pub struct CallCounts {
     pub delete: u64,
     /// Lookups by creation token.
     pub find: u64,
+    /// The most resource operations one provider had in flight at once (the engine's
+    /// concurrency as the cloud saw it; compare with `max_concurrency`).
+    pub peak_in_flight: u64,
 }
 
 impl CallCounts {
@@ -71,16 +74,22 @@ impl CallCounts {
         self.create + self.read + self.read_page + self.update + self.delete + self.find
     }
 
-    fn add(&mut self, kind: &str) {
-        match kind {
-            "create" => self.create += 1,
-            "read" => self.read += 1,
-            "read_page" => self.read_page += 1,
-            "update" => self.update += 1,
-            "delete" => self.delete += 1,
-            "find" => self.find += 1,
-            _ => {}
+    fn add(&mut self, line: &str) {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("create") => self.create += 1,
+            Some("read") => self.read += 1,
+            Some("read_page") => self.read_page += 1,
+            Some("update") => self.update += 1,
+            Some("delete") => self.delete += 1,
+            Some("find") => self.find += 1,
+            _ => return,
         }
+        let in_flight = words
+            .nth(1)
+            .and_then(|w| w.parse::<u64>().ok())
+            .unwrap_or(0);
+        self.peak_in_flight = self.peak_in_flight.max(in_flight);
     }
 }
 
@@ -96,9 +105,7 @@ pub fn call_counts(cloud_dir: &Path) -> Result<CallCounts, SimError> {
     let mut counts = CallCounts::default();
     for line in BufReader::new(&file).lines() {
         let line = line.map_err(|e| SimError::io(&path, e))?;
-        if let Some(kind) = line.split_whitespace().next() {
-            counts.add(kind);
-        }
+        counts.add(&line);
     }
     Ok(counts)
 }
@@ -138,18 +145,16 @@ impl CallLog {
         })
     }
 
-    /// Appends one call. Blocking: run it off the async runtime.
-    pub fn record(&self, call: ApiCall, subject: &str) -> Result<(), SimError> {
+    /// Appends one call, made while `in_flight` operations were under way. Blocking: run it
+    /// off the async runtime.
+    pub fn record(&self, call: ApiCall, subject: &str, in_flight: usize) -> Result<(), SimError> {
         let file = self
             .file
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         FileExt::lock_exclusive(&*file).map_err(|e| SimError::io(&self.path, e))?;
-        let line = format!(
-            "{} {}\n",
-            call.as_str(),
-            subject.replace(char::is_whitespace, "_")
-        );
+        let subject = subject.replace(char::is_whitespace, "_");
+        let line = format!("{} {subject} {in_flight}\n", call.as_str());
         let written = (&*file).write_all(line.as_bytes());
         let unlocked = FileExt::unlock(&*file);
         written
@@ -167,16 +172,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(call_counts(dir.path()).unwrap(), CallCounts::default());
         let log = CallLog::open(dir.path()).unwrap();
-        log.record(ApiCall::Create, "a b").unwrap();
-        log.record(ApiCall::ReadPage, "3").unwrap();
+        log.record(ApiCall::Create, "a b", 1).unwrap();
+        log.record(ApiCall::ReadPage, "3", 4).unwrap();
         drop(log);
         let other = CallLog::open(dir.path()).unwrap();
-        other.record(ApiCall::Create, "c").unwrap();
+        other.record(ApiCall::Create, "c", 2).unwrap();
         let counts = call_counts(dir.path()).unwrap();
         assert_eq!((counts.create, counts.read_page, counts.total()), (2, 1, 3));
+        assert_eq!(counts.peak_in_flight, 4);
         reset_call_counts(dir.path()).unwrap();
         assert_eq!(call_counts(dir.path()).unwrap().total(), 0);
-        other.record(ApiCall::Delete, "c").unwrap();
+        other.record(ApiCall::Delete, "c", 1).unwrap();
         assert_eq!(call_counts(dir.path()).unwrap().delete, 1);
     }
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! <cloud_dir>/resources/<id>.json   one record per resource: id, creation token, attributes
 //! <cloud_dir>/names/<name>          the id holding a name (names are unique, like a real cloud's)
-//! <cloud_dir>/attempts/<name>.json  create/update call counts, only for failure injection
+//! <cloud_dir>/attempts/<name>.json  create/update/delete call counts, only for failure injection
 //! <cloud_dir>/clock                 the counter behind `created_at`
 //! <cloud_dir>/calls.log             one line per API call when `record_calls = true`
 //! <cloud_dir>/.lock                 exclusive lock around every change
@@ -16,7 +16,7 @@
 //! resource runs them with `spawn_blocking`.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -56,6 +56,8 @@ pub enum Attempt {
     Create,
     /// Update calls.
     Update,
+    /// Delete calls.
+    Delete,
 }
 
 /// An open simulated cloud.
@@ -63,6 +65,7 @@ pub enum Attempt {
 pub struct Cloud {
     root: PathBuf,
     lock: Mutex<File>,
+    clock: File,
     calls: Option<CallLog>,
 }
 
@@ -80,6 +83,14 @@ impl Cloud {
             .write(true)
             .open(&lock_path)
             .map_err(|e| SimError::io(lock_path, e))?;
+        let clock_path = root.join("clock");
+        let clock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&clock_path)
+            .map_err(|e| SimError::io(clock_path, e))?;
         let calls = if record_calls {
             Some(CallLog::open(root)?)
         } else {
@@ -88,14 +99,15 @@ impl Cloud {
         Ok(Cloud {
             root: root.to_path_buf(),
             lock: Mutex::new(lock),
+            clock,
             calls,
         })
     }
 
     /// Counts one API call (when recording is on).
-    pub fn record(&self, call: ApiCall, subject: &str) -> Result<(), SimError> {
+    pub fn record(&self, call: ApiCall, subject: &str, in_flight: usize) -> Result<(), SimError> {
         match &self.calls {
-            Some(log) => log.record(call, subject),
+            Some(log) => log.record(call, subject, in_flight),
             None => Ok(()),
         }
     }
@@ -135,22 +147,26 @@ impl Cloud {
             return Ok(None);
         };
         let id = String::from_utf8_lossy(&id).trim().to_string();
+        if id.is_empty() {
+            return Ok(None);
+        }
         // A stale index entry (a create killed between its two writes) holds no resource.
         Ok(self.get(&id)?.filter(|record| record.name() == name))
     }
 
     /// Stores a new resource: its name index first, then its record, so a process killed in
-    /// between leaves a stale index entry (ignored) and never an unindexed resource.
-    /// Call under [`Cloud::locked`].
+    /// between leaves a stale (or empty) index entry, which is ignored, and never an unindexed
+    /// resource. Call under [`Cloud::locked`].
     pub fn insert(&self, record: &StoredResource) -> Result<(), SimError> {
-        write_atomic(&self.name_path(record.name()), record.id.as_bytes())?;
+        let index = self.name_path(record.name());
+        fs::write(&index, record.id.as_bytes()).map_err(|e| SimError::io(index, e))?;
         self.put(record)
     }
 
     /// Overwrites the record of an existing resource. Call under [`Cloud::locked`].
     pub fn put(&self, record: &StoredResource) -> Result<(), SimError> {
         let path = self.resource_path(&record.id);
-        let bytes = serde_json::to_vec_pretty(record).map_err(|e| SimError::Corrupt {
+        let bytes = serde_json::to_vec(record).map_err(|e| SimError::Corrupt {
             path: path.clone(),
             source: e,
         })?;
@@ -195,20 +211,23 @@ impl Cloud {
     }
 
     /// The next value of the cloud's clock (1, 2, 3...). Call under [`Cloud::locked`].
+    ///
+    /// The clock file holds a fixed-width number rewritten in place: one small write, which a
+    /// killed process cannot tear.
     pub fn tick(&self) -> Result<i64, SimError> {
-        let path = self.root.join("clock");
-        let now = match read_optional(&path)? {
-            Some(bytes) => String::from_utf8_lossy(&bytes)
-                .trim()
-                .parse::<i64>()
-                .unwrap_or(0),
-            None => 0,
-        };
-        write_atomic(&path, (now + 1).to_string().as_bytes())?;
-        Ok(now + 1)
+        let mut file = &self.clock;
+        let mut text = String::new();
+        let io = |e| SimError::io(self.root.join("clock"), e);
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        file.read_to_string(&mut text).map_err(io)?;
+        let now = text.trim().parse::<i64>().unwrap_or(0) + 1;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        file.write_all(format!("{now:020}\n").as_bytes())
+            .map_err(io)?;
+        Ok(now)
     }
 
-    /// Counts one more create or update call of the resource named `name` and returns the
+    /// Counts one more create, update or delete call of the resource named `name` and returns the
     /// count (1 for the first). Call under [`Cloud::locked`].
     pub fn bump_attempt(&self, name: &str, attempt: Attempt) -> Result<u64, SimError> {
         let path = self
@@ -225,6 +244,7 @@ impl Cloud {
         let key = match attempt {
             Attempt::Create => "create",
             Attempt::Update => "update",
+            Attempt::Delete => "delete",
         };
         let count = counts.get(key).and_then(Json::as_u64).unwrap_or(0) + 1;
         counts.insert(key.to_string(), Json::from(count));

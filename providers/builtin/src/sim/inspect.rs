@@ -12,7 +12,11 @@ use crate::sim::cloud::Cloud;
 
 /// Every resource in the cloud as `(id, name, creation token)`, sorted by name then id.
 /// A crash test checks "no orphans, no duplicates" with it.
+/// A directory that holds no cloud yet holds no resources (and is left untouched).
 pub fn list_cloud(cloud_dir: &Path) -> Result<Vec<(String, String, String)>, SimError> {
+    if !cloud_dir.join("resources").is_dir() {
+        return Ok(Vec::new());
+    }
     let cloud = Cloud::open(cloud_dir, false)?;
     Ok(cloud
         .list()?
@@ -30,7 +34,7 @@ pub fn tamper(
     value: impl Into<Value>,
 ) -> Result<(), SimError> {
     let json = value.into().reveal().to_plain_json();
-    let cloud = Cloud::open(cloud_dir, false)?;
+    let cloud = existing(cloud_dir, name)?;
     cloud.locked(|cloud| {
         let mut record = cloud
             .by_name(name)?
@@ -46,13 +50,21 @@ pub fn tamper(
 
 /// Deletes the live resource named `name` without Plinth knowing.
 pub fn delete_behind_back(cloud_dir: &Path, name: &str) -> Result<(), SimError> {
-    let cloud = Cloud::open(cloud_dir, false)?;
+    let cloud = existing(cloud_dir, name)?;
     cloud.locked(|cloud| {
         let record = cloud
             .by_name(name)?
             .ok_or_else(|| SimError::NoSuchName(name.to_string()))?;
         cloud.remove(&record.id).map(|_| ())
     })
+}
+
+/// Opens a cloud that must already exist: meddling with a missing one names no resource.
+fn existing(cloud_dir: &Path, name: &str) -> Result<Cloud, SimError> {
+    if !cloud_dir.join("resources").is_dir() {
+        return Err(SimError::NoSuchName(name.to_string()));
+    }
+    Cloud::open(cloud_dir, false)
 }
 
 #[cfg(test)]
@@ -102,5 +114,21 @@ mod tests {
             tamper(dir.path(), "b", "size", 1),
             Err(SimError::NoSuchName(_))
         ));
+    }
+
+    #[test]
+    fn a_missing_cloud_is_empty_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("never-configured");
+        assert!(list_cloud(&missing).unwrap().is_empty());
+        assert!(matches!(
+            tamper(&missing, "a", "size", 1),
+            Err(SimError::NoSuchName(_))
+        ));
+        assert!(matches!(
+            delete_behind_back(&missing, "a"),
+            Err(SimError::NoSuchName(_))
+        ));
+        assert!(!missing.exists());
     }
 }

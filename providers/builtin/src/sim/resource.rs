@@ -4,194 +4,37 @@
 use std::sync::Arc;
 
 use plinth_provider::{
-    async_trait, object_from_json, Attribute, CallContext, Created, Object, ProviderError,
-    ReadItem, Resource, Schema, Value, ValueType,
+    async_trait, object_from_json, CallContext, Created, Object, ProviderError, ReadItem, Resource,
+    Schema, Value,
 };
 use rand::Rng;
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use crate::sim::api::SimApi;
 use crate::sim::calls::ApiCall;
 use crate::sim::cloud::{Attempt, StoredResource};
+use crate::sim::inputs::{injected, knob, sim_schema, FailMode, Inputs};
 
-/// The resource type name.
-pub const SIM_TYPE: &str = "sim_resource";
-
-/// The schema of `sim_resource`.
-pub fn sim_schema() -> Schema {
-    let knob = |name: &str, text: &str| {
-        Attribute::optional(name, ValueType::Int)
-            .default(0)
-            .describe(text)
-    };
-    Schema::new(SIM_TYPE)
-        .describe("A simulated cloud resource for tests and benchmarks (see `[providers.sim]`).")
-        .attribute(
-            Attribute::required("name", ValueType::String)
-                .force_new()
-                .describe("Unique name in the cloud."),
-        )
-        .attribute(
-            Attribute::optional("size", ValueType::Int).describe("A number, updatable in place."),
-        )
-        .attribute(
-            Attribute::optional("tags", ValueType::string_map())
-                .describe("Tags, updatable in place."),
-        )
-        .attribute(
-            Attribute::optional("payload", ValueType::Any)
-                .describe("Any value, updatable in place."),
-        )
-        .attribute(
-            Attribute::optional("zone", ValueType::String)
-                .force_new()
-                .describe("Placement; changing it replaces."),
-        )
-        .attribute(knob(
-            "create_ms",
-            "Simulated create latency in milliseconds.",
-        ))
-        .attribute(knob(
-            "update_ms",
-            "Simulated update latency in milliseconds.",
-        ))
-        .attribute(knob(
-            "delete_ms",
-            "Simulated delete latency in milliseconds.",
-        ))
-        .attribute(knob(
-            "read_ms",
-            "Simulated read latency in milliseconds (once per batched page).",
-        ))
-        .attribute(
-            Attribute::optional("fail_create", ValueType::Int)
-                .describe("The Nth create call of this resource fails."),
-        )
-        .attribute(
-            Attribute::optional("fail_update", ValueType::Int)
-                .describe("The Nth update call of this resource fails."),
-        )
-        .attribute(
-            Attribute::optional("fail_mode", ValueType::String)
-                .default("permanent")
-                .describe("`permanent` or `retryable` (injected failures the engine may retry)."),
-        )
-        .attribute(Attribute::computed("id", ValueType::String).describe("Cloud id."))
-        .attribute(
-            Attribute::computed("arn", ValueType::String)
-                .describe("`arn:sim:<zone>:resource/<name>`."),
-        )
-        .attribute(
-            Attribute::computed("created_at", ValueType::Int)
-                .describe("The cloud's clock at creation."),
-        )
-        .attribute(
-            Attribute::computed("generation", ValueType::Int)
-                .describe("1 at creation, +1 per update."),
-        )
-}
-
-/// How an injected failure fails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FailMode {
-    Permanent,
-    Retryable,
-}
-
-/// The input attributes of a create or update, checked and converted for the cloud.
-struct Inputs {
-    attributes: Map<String, Json>,
-    name: String,
-    fail_create: Option<u64>,
-    fail_update: Option<u64>,
-    fail_mode: FailMode,
-}
-
-impl Inputs {
-    fn parse(
-        schema: &Schema,
-        ctx: &CallContext<'_>,
-        desired: &Object,
-    ) -> Result<Self, ProviderError> {
-        let invalid = |message: String| {
-            ProviderError::api(
-                "InvalidParameterValue",
-                format!("{}: {message}", ctx.address),
-            )
-        };
-        let mut attributes = Map::new();
-        for attribute in schema.attributes.iter().filter(|a| a.is_input()) {
-            let Some(value) = desired.get(&attribute.name).filter(|v| !v.is_null()) else {
-                continue;
-            };
-            let value = value.reveal();
-            // The cloud stores numbers as numbers, however they were written.
-            let value = match attribute.value_type {
-                ValueType::Int => Value::Int(value.as_i64().ok_or_else(|| {
-                    invalid(format!(
-                        "`{}` must be a whole number, found {value}",
-                        attribute.name
-                    ))
-                })?),
-                _ => value,
-            };
-            attributes.insert(attribute.name.clone(), value.to_plain_json());
-        }
-        let name = match attributes.get("name").and_then(Json::as_str) {
-            Some(name) if !name.is_empty() => name.to_string(),
-            _ => {
-                return Err(ProviderError::api(
-                    "MissingParameter",
-                    format!("{}: `name` is required", ctx.address),
-                ))
-            }
-        };
-        let fail_mode = match attributes.get("fail_mode").and_then(Json::as_str) {
-            None | Some("permanent") => FailMode::Permanent,
-            Some("retryable") => FailMode::Retryable,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "`fail_mode` must be `permanent` or `retryable`, found `{other}`"
-                )))
-            }
-        };
-        let nth = |key: &str| {
-            attributes
-                .get(key)
-                .and_then(Json::as_u64)
-                .filter(|n| *n > 0)
-        };
-        Ok(Inputs {
-            fail_create: nth("fail_create"),
-            fail_update: nth("fail_update"),
-            fail_mode,
-            name,
-            attributes,
-        })
-    }
-}
-
-/// A latency knob from desired or recorded attributes (0 when unset).
-fn knob(attributes: &Object, name: &str) -> i64 {
-    attributes.get(name).and_then(Value::as_i64).unwrap_or(0)
-}
-
-/// The error of an injected failure.
-fn injected(mode: FailMode, call: &str, n: u64, name: &str) -> ProviderError {
-    let message = format!("injected failure of {call} call {n} of `{name}` (`fail_{call} = {n}`)");
-    match mode {
-        FailMode::Permanent => ProviderError::api("InjectedFailure", message),
-        FailMode::Retryable => ProviderError::retryable("InjectedFailure", message),
-    }
-}
-
-/// What a create or update found under the cloud's lock.
-enum Outcome {
-    Done(StoredResource),
+/// What a create found under the cloud's lock.
+enum CreateOutcome {
+    Created(StoredResource),
     Injected(u64),
     NameTaken(String),
+}
+
+/// What an update found under the cloud's lock.
+enum UpdateOutcome {
+    Updated(StoredResource),
+    Injected(u64),
     Missing,
     Immutable(&'static str),
+}
+
+/// What a delete found under the cloud's lock.
+enum DeleteOutcome {
+    Deleted,
+    Gone,
+    Injected(u64),
 }
 
 /// The implementation of `sim_resource`.
@@ -233,6 +76,7 @@ impl Resource for SimResource {
         ctx: &CallContext<'_>,
         desired: &Object,
     ) -> Result<Created, ProviderError> {
+        let _in_flight = self.api.enter();
         let inputs = Inputs::parse(&self.schema, ctx, desired)?;
         let (name, token, fail) = (
             inputs.name.clone(),
@@ -247,15 +91,15 @@ impl Resource for SimResource {
                     if fail.is_some_and(|n| n > 0) {
                         let count = cloud.bump_attempt(&name, Attempt::Create)?;
                         if Some(count) == fail {
-                            return Ok(Outcome::Injected(count));
+                            return Ok(CreateOutcome::Injected(count));
                         }
                     }
                     if let Some(existing) = cloud.by_name(&name)? {
                         // The same creation token is a retry of this create: hand back the same resource.
                         return Ok(if existing.token == token {
-                            Outcome::Done(existing)
+                            CreateOutcome::Created(existing)
                         } else {
-                            Outcome::NameTaken(existing.id)
+                            CreateOutcome::NameTaken(existing.id)
                         });
                     }
                     let id = format!("sim-{:016x}", rand::rng().random::<u64>());
@@ -273,28 +117,26 @@ impl Resource for SimResource {
                         attributes,
                     };
                     cloud.insert(&record)?;
-                    Ok(Outcome::Done(record))
+                    Ok(CreateOutcome::Created(record))
                 })
             })
             .await?;
         match outcome {
-            Outcome::Done(record) => {
+            CreateOutcome::Created(record) => {
                 self.api
                     .settle(ctx, "creating", knob(desired, "create_ms"))
                     .await?;
                 Ok(created(record))
             }
-            Outcome::Injected(n) => Err(injected(inputs.fail_mode, "create", n, &inputs.name)),
-            Outcome::NameTaken(id) => Err(ProviderError::api(
+            CreateOutcome::Injected(n) => {
+                Err(injected(inputs.fail_mode, "create", n, &inputs.name))
+            }
+            CreateOutcome::NameTaken(id) => Err(ProviderError::api(
                 "AlreadyExists",
                 format!(
                     "{}: a resource named `{}` already exists ({id})",
                     ctx.address, inputs.name
                 ),
-            )),
-            Outcome::Missing | Outcome::Immutable(_) => Err(ProviderError::api(
-                "InternalFailure",
-                "unexpected create outcome",
             )),
         }
     }
@@ -305,6 +147,7 @@ impl Resource for SimResource {
         id: &str,
         prior: &Object,
     ) -> Result<Option<Object>, ProviderError> {
+        let _in_flight = self.api.enter();
         let owned = id.to_string();
         let record = self
             .api
@@ -329,6 +172,7 @@ impl Resource for SimResource {
         ctx: &CallContext<'_>,
         items: &[ReadItem<'_>],
     ) -> Result<Vec<Option<Object>>, ProviderError> {
+        let _in_flight = self.api.enter();
         let mut out = Vec::with_capacity(items.len());
         for page in items.chunks(self.api.page_size()) {
             let ids: Vec<String> = page.iter().map(|item| item.id.to_string()).collect();
@@ -364,6 +208,7 @@ impl Resource for SimResource {
         desired: &Object,
         _changed: &[String],
     ) -> Result<Object, ProviderError> {
+        let _in_flight = self.api.enter();
         let inputs = Inputs::parse(&self.schema, ctx, desired)?;
         let (name, owned_id, fail) = (inputs.name.clone(), id.to_string(), inputs.fail_update);
         let mut attributes = inputs.attributes;
@@ -374,15 +219,15 @@ impl Resource for SimResource {
                     if fail.is_some_and(|n| n > 0) {
                         let count = cloud.bump_attempt(&name, Attempt::Update)?;
                         if Some(count) == fail {
-                            return Ok(Outcome::Injected(count));
+                            return Ok(UpdateOutcome::Injected(count));
                         }
                     }
                     let Some(mut record) = cloud.get(&owned_id)? else {
-                        return Ok(Outcome::Missing);
+                        return Ok(UpdateOutcome::Missing);
                     };
                     for key in ["name", "zone"] {
                         if record.attributes.get(key) != attributes.get(key) {
-                            return Ok(Outcome::Immutable(key));
+                            return Ok(UpdateOutcome::Immutable(key));
                         }
                     }
                     for key in ["id", "arn", "created_at"] {
@@ -399,55 +244,88 @@ impl Resource for SimResource {
                     attributes.insert("generation".into(), Json::from(generation));
                     record.attributes = attributes;
                     cloud.put(&record)?;
-                    Ok(Outcome::Done(record))
+                    Ok(UpdateOutcome::Updated(record))
                 })
             })
             .await?;
         match outcome {
-            Outcome::Done(record) => {
+            UpdateOutcome::Updated(record) => {
                 self.api
                     .settle(ctx, "updating", knob(desired, "update_ms"))
                     .await?;
                 Ok(object_from_json(&record.attributes))
             }
-            Outcome::Injected(n) => Err(injected(inputs.fail_mode, "update", n, &inputs.name)),
-            Outcome::Missing => Err(ProviderError::not_found(format!(
+            UpdateOutcome::Injected(n) => {
+                Err(injected(inputs.fail_mode, "update", n, &inputs.name))
+            }
+            UpdateOutcome::Missing => Err(ProviderError::not_found(format!(
                 "{}: resource `{id}` does not exist",
                 ctx.address
             ))),
-            Outcome::Immutable(key) => Err(ProviderError::api(
+            UpdateOutcome::Immutable(key) => Err(ProviderError::api(
                 "InvalidParameterCombination",
                 format!(
                     "{}: `{key}` cannot change in place; the resource must be replaced",
                     ctx.address
                 ),
             )),
-            Outcome::NameTaken(_) => Err(ProviderError::api(
-                "InternalFailure",
-                "unexpected update outcome",
-            )),
         }
     }
 
+    /// Deletes by id; `fail_delete` and `fail_mode` come from the recorded attributes.
     async fn delete(
         &self,
         ctx: &CallContext<'_>,
         id: &str,
         prior: &Object,
     ) -> Result<(), ProviderError> {
+        let _in_flight = self.api.enter();
         let owned = id.to_string();
-        let existed = self
+        let name = prior
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let fail = knob(prior, "fail_delete");
+        let outcome = self
             .api
             .call(ApiCall::Delete, id.to_string(), move |cloud| {
-                cloud.locked(|c| c.remove(&owned))
+                cloud.locked(|cloud| {
+                    if let Ok(nth @ 1..) = u64::try_from(fail) {
+                        let count = cloud.bump_attempt(&name, Attempt::Delete)?;
+                        if count == nth {
+                            return Ok(DeleteOutcome::Injected(count));
+                        }
+                    }
+                    Ok(if cloud.remove(&owned)? {
+                        DeleteOutcome::Deleted
+                    } else {
+                        DeleteOutcome::Gone
+                    })
+                })
             })
             .await?;
-        if existed {
-            self.api
-                .settle(ctx, "deleting", knob(prior, "delete_ms"))
-                .await?;
+        match outcome {
+            DeleteOutcome::Deleted => {
+                self.api
+                    .settle(ctx, "deleting", knob(prior, "delete_ms"))
+                    .await
+            }
+            DeleteOutcome::Gone => Ok(()),
+            DeleteOutcome::Injected(n) => {
+                let mode = prior
+                    .get("fail_mode")
+                    .and_then(Value::as_str)
+                    .and_then(FailMode::parse);
+                let name = prior.get("name").and_then(Value::as_str).unwrap_or(id);
+                Err(injected(
+                    mode.unwrap_or(FailMode::Permanent),
+                    "delete",
+                    n,
+                    name,
+                ))
+            }
         }
-        Ok(())
     }
 
     /// Finds the resource a create with this token made: by its name first, then by scanning.
@@ -456,6 +334,7 @@ impl Resource for SimResource {
         ctx: &CallContext<'_>,
         desired: &Object,
     ) -> Result<Option<Created>, ProviderError> {
+        let _in_flight = self.api.enter();
         let name = desired
             .get("name")
             .and_then(Value::as_str)

@@ -2,13 +2,15 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use plinth_provider::{
     CallContext, ErrorKind, NoProgress, Object, ProviderConfig, ReadItem, Resource, Value,
 };
 
 use super::*;
+
+mod faults;
+mod sharing;
 
 fn ctx(token: &str) -> CallContext<'_> {
     CallContext {
@@ -128,6 +130,7 @@ async fn create_read_update_delete_round_trip() {
         (counts.create, counts.read, counts.update, counts.delete),
         (1, 3, 1, 2)
     );
+    assert_eq!(counts.peak_in_flight, 1, "one call at a time");
 }
 
 #[tokio::test]
@@ -165,82 +168,6 @@ async fn names_are_unique_and_creates_are_idempotent_per_token() {
     );
     assert!(err.message.contains(&first.id), "{}", err.message);
     assert_eq!(list_cloud(dir.path()).unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn the_nth_create_fails_permanently_or_retryably() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[]).await;
-    let desired = object(&[("name", Value::string("a")), ("fail_create", Value::Int(2))]);
-    let created = sim.create(&ctx("t1"), &desired).await.unwrap();
-    sim.delete(&ctx("t1"), &created.id, &created.attributes)
-        .await
-        .unwrap();
-    let err = sim.create(&ctx("t2"), &desired).await.unwrap_err();
-    assert_eq!(
-        (err.kind, err.code.as_deref()),
-        (ErrorKind::Api, Some("InjectedFailure"))
-    );
-    assert!(
-        err.message.contains("create call 2 of `a`"),
-        "{}",
-        err.message
-    );
-    assert!(
-        list_cloud(dir.path()).unwrap().is_empty(),
-        "a failed create makes nothing"
-    );
-    sim.create(&ctx("t2"), &desired).await.unwrap();
-
-    let desired = object(&[
-        ("name", Value::string("b")),
-        ("fail_create", Value::Int(1)),
-        ("fail_mode", Value::string("retryable")),
-    ]);
-    let err = sim.create(&ctx("t3"), &desired).await.unwrap_err();
-    assert!(err.is_retryable(), "{err:?}");
-    let retried = sim.create(&ctx("t3"), &desired).await.unwrap();
-    assert_eq!(retried.attributes["name"], Value::string("b"));
-    assert_eq!(
-        call_counts(dir.path()).unwrap().create,
-        5,
-        "failed calls are counted too"
-    );
-
-    let bad = object(&[
-        ("name", Value::string("c")),
-        ("fail_mode", Value::string("sometimes")),
-    ]);
-    let err = sim.create(&ctx("t4"), &bad).await.unwrap_err();
-    assert_eq!(err.code.as_deref(), Some("InvalidParameterValue"));
-}
-
-#[tokio::test]
-async fn the_nth_update_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[]).await;
-    let mut desired = object(&[("name", Value::string("a")), ("fail_update", Value::Int(1))]);
-    let created = sim.create(&ctx("t1"), &desired).await.unwrap();
-    desired.insert("size".into(), Value::Int(5));
-    let err = sim
-        .update(&ctx("t2"), &created.id, &created.attributes, &desired, &[])
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Api);
-    let live = sim
-        .read(&ctx("t"), &created.id, &created.attributes)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(live, created.attributes, "a failed update changes nothing");
-    let updated = sim
-        .update(&ctx("t3"), &created.id, &created.attributes, &desired, &[])
-        .await
-        .unwrap();
-    assert_eq!(
-        (updated["size"].clone(), updated["generation"].clone()),
-        (Value::Int(5), Value::Int(2))
-    );
 }
 
 #[tokio::test]
@@ -360,83 +287,15 @@ async fn tampering_shows_up_on_read() {
 }
 
 #[tokio::test]
-async fn calls_are_rate_limited() {
+async fn import_reads_by_id() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[("rate_limit", Value::Int(20))]).await;
+    let sim = sim(dir.path(), &[]).await;
     let created = sim.create(&ctx("t1"), &named("a")).await.unwrap();
-    let started = Instant::now();
-    for _ in 0..10 {
-        assert!(sim
-            .read(&ctx("t"), &created.id, &created.attributes)
-            .await
-            .unwrap()
-            .is_some());
-    }
-    // 11 calls at 20 per second: the 10 reads wait 50 ms each after the create.
-    let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(480), "took {elapsed:?}");
-}
-
-#[tokio::test]
-async fn latency_is_simulated_and_scaled() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[("latency_scale", Value::Float(0.5))]).await;
-    let desired = object(&[
-        ("name", Value::string("slow")),
-        ("create_ms", Value::Int(200)),
-        ("delete_ms", Value::Int(2000)),
-    ]);
-    let started = Instant::now();
-    let created = sim.create(&ctx("t1"), &desired).await.unwrap();
-    assert!(
-        started.elapsed() >= Duration::from_millis(100),
-        "took {:?}",
-        started.elapsed()
-    );
-    let impatient = CallContext {
-        timeout: Some(Duration::from_millis(30)),
-        ..ctx("t2")
-    };
-    let err = sim
-        .delete(&impatient, &created.id, &created.attributes)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Timeout);
-    assert!(
-        list_cloud(dir.path()).unwrap().is_empty(),
-        "the delete went through; only the wait timed out"
-    );
-}
-
-#[tokio::test]
-async fn concurrent_creates_get_distinct_clock_values() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = sim(dir.path(), &[("record_calls", Value::Bool(false))]).await;
-    let tasks: Vec<_> = (0..40)
-        .map(|i| {
-            let sim = sim.clone();
-            tokio::spawn(async move {
-                sim.create(&ctx(&format!("t{i}")), &named(&format!("r{i}")))
-                    .await
-            })
-        })
-        .collect();
-    let mut clocks = Vec::new();
-    for task in tasks {
-        clocks.push(
-            task.await.unwrap().unwrap().attributes["created_at"]
-                .as_i64()
-                .unwrap(),
-        );
-    }
-    clocks.sort_unstable();
-    assert_eq!(clocks, (1..=40).collect::<Vec<_>>());
-    assert_eq!(list_cloud(dir.path()).unwrap().len(), 40);
     assert_eq!(
-        call_counts(dir.path()).unwrap().total(),
-        0,
-        "recording is off"
+        sim.import(&ctx("t"), &created.id).await.unwrap(),
+        Some(created.attributes)
     );
+    assert_eq!(sim.import(&ctx("t"), "sim-nothing").await.unwrap(), None);
 }
 
 #[tokio::test]

@@ -1,0 +1,618 @@
+//! `aws_rds_instance`: an RDS DB instance, primary or read replica (`replicate_source_db`).
+//!
+//! Creates wait for `available` (40 min default), modifies apply immediately and wait
+//! (80 min), deletes skip the final snapshot unless `final_snapshot_identifier` is set and
+//! wait until the instance is gone (60 min). Refresh is one paginated `DescribeDBInstances`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_rds::types::{DbInstance, Tag};
+use plinth_provider::{
+    async_trait, Attribute, CallContext, Created, Object, ProviderError, ReadItem, Resource,
+    Schema, Value, ValueType,
+};
+
+use crate::attrs::{self, opt_bool, opt_int, opt_string};
+use crate::clients::Clients;
+use crate::errors::{absent_on, map_sdk};
+use crate::tags;
+use crate::waiter::{minutes, wait_for, Poll, Wait};
+
+const NOT_FOUND: [&str; 1] = ["DBInstanceNotFound"];
+/// Inputs the API never returns: kept from the prior state / desired inputs.
+const WRITE_ONLY: [&str; 2] = ["master_password", "final_snapshot_identifier"];
+
+/// The schema of `aws_rds_instance`.
+pub fn schema() -> Schema {
+    use Attribute as A;
+    use ValueType as T;
+    Schema::new("aws_rds_instance")
+        .describe("An RDS DB instance (PostgreSQL, MySQL, ...), primary or read replica.")
+        .attribute(A::required("identifier", T::String).force_new())
+        .attribute(
+            A::optional_computed("engine", T::String)
+                .force_new()
+                .describe("Required unless a replica."),
+        )
+        .attribute(
+            A::optional_computed("engine_version", T::String).describe("`15` follows AWS's minor."),
+        )
+        .attribute(A::optional_computed("instance_class", T::String))
+        .attribute(A::optional_computed("allocated_storage", T::Int).describe("GiB"))
+        .attribute(
+            A::optional_computed("max_allocated_storage", T::Int)
+                .describe("GiB; storage autoscaling"),
+        )
+        .attribute(A::optional_computed("storage_type", T::String))
+        .attribute(A::optional_computed("multi_az", T::Bool))
+        .attribute(A::optional_computed("storage_encrypted", T::Bool).force_new())
+        .attribute(A::optional_computed("kms_key_id", T::String).force_new())
+        .attribute(A::optional_computed("backup_retention_days", T::Int))
+        .attribute(A::optional_computed("backup_window", T::String))
+        .attribute(A::optional_computed("maintenance_window", T::String))
+        .attribute(A::optional_computed("deletion_protection", T::Bool))
+        .attribute(A::optional_computed("master_username", T::String).force_new())
+        .attribute(
+            A::optional("master_password", T::String)
+                .sensitive()
+                .describe("From `${secret.*}`."),
+        )
+        .attribute(A::optional_computed("db_subnet_group_name", T::String))
+        .attribute(A::optional_computed("parameter_group_name", T::String))
+        .attribute(A::optional_computed(
+            "vpc_security_group_ids",
+            T::string_list(),
+        ))
+        .attribute(A::optional_computed("publicly_accessible", T::Bool))
+        .attribute(
+            A::optional("replicate_source_db", T::String)
+                .force_new()
+                .describe("Identifier or ARN."),
+        )
+        .attribute(
+            A::optional("final_snapshot_identifier", T::String)
+                .describe("Snapshot taken on delete."),
+        )
+        .attribute(A::optional("tags", T::string_map()))
+        .attribute(A::computed("arn", T::String))
+        .attribute(A::computed("endpoint", T::String))
+        .attribute(A::computed("port", T::Int))
+        .attribute(A::computed("status", T::String))
+        .stateful()
+}
+
+/// The `aws_rds_instance` implementation.
+pub struct RdsInstance {
+    clients: Arc<Clients>,
+    schema: Schema,
+}
+
+impl RdsInstance {
+    /// A resource using `clients`.
+    pub fn new(clients: Arc<Clients>) -> Self {
+        RdsInstance {
+            clients,
+            schema: schema(),
+        }
+    }
+
+    async fn describe(&self, identifier: &str) -> Result<Option<DbInstance>, ProviderError> {
+        let result = self
+            .clients
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(identifier)
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeDBInstances", e));
+        Ok(absent_on(result, &NOT_FOUND)?.and_then(|out| out.db_instances().first().cloned()))
+    }
+
+    /// Waits until the instance is `available`; returns it.
+    async fn wait_available(
+        &self,
+        ctx: &CallContext<'_>,
+        identifier: &str,
+        default_minutes: u64,
+    ) -> Result<DbInstance, ProviderError> {
+        let what = format!("RDS instance `{identifier}`");
+        let wait = Wait {
+            what: &what,
+            target: "status available",
+            interval: self.clients.poll_interval,
+            default_timeout: minutes(default_minutes),
+        };
+        wait_for(ctx, wait, || async {
+            Ok(match self.describe(identifier).await? {
+                Some(db) => match db.db_instance_status() {
+                    Some("available") => Poll::Ready(db),
+                    Some(
+                        s @ ("failed"
+                        | "incompatible-parameters"
+                        | "incompatible-restore"
+                        | "storage-full"),
+                    ) => Poll::Failed(s.to_string()),
+                    other => Poll::Pending(other.unwrap_or("unknown").to_string()),
+                },
+                None => Poll::Pending("not visible yet".to_string()),
+            })
+        })
+        .await
+    }
+
+    async fn create_primary(
+        &self,
+        desired: &Object,
+        identifier: &str,
+    ) -> Result<(), ProviderError> {
+        let d = desired;
+        let engine = attrs::string(d, "engine").ok_or_else(|| {
+            ProviderError::api(
+                "MissingAttribute",
+                "`engine` must be set unless `replicate_source_db` is",
+            )
+        })?;
+        self.clients
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(identifier)
+            .engine(engine)
+            .set_engine_version(attrs::string(d, "engine_version"))
+            .set_db_instance_class(attrs::string(d, "instance_class"))
+            .set_allocated_storage(attrs::int32(d, "allocated_storage"))
+            .set_max_allocated_storage(attrs::int32(d, "max_allocated_storage"))
+            .set_storage_type(attrs::string(d, "storage_type"))
+            .set_multi_az(attrs::boolean(d, "multi_az"))
+            .set_storage_encrypted(attrs::boolean(d, "storage_encrypted"))
+            .set_kms_key_id(attrs::string(d, "kms_key_id"))
+            .set_backup_retention_period(attrs::int32(d, "backup_retention_days"))
+            .set_preferred_backup_window(attrs::string(d, "backup_window"))
+            .set_preferred_maintenance_window(attrs::string(d, "maintenance_window"))
+            .set_deletion_protection(attrs::boolean(d, "deletion_protection"))
+            .set_master_username(attrs::string(d, "master_username"))
+            .set_master_user_password(attrs::string(d, "master_password"))
+            .set_db_subnet_group_name(attrs::string(d, "db_subnet_group_name"))
+            .set_db_parameter_group_name(attrs::string(d, "parameter_group_name"))
+            .set_vpc_security_group_ids(attrs::strings(d, "vpc_security_group_ids"))
+            .set_publicly_accessible(attrs::boolean(d, "publicly_accessible"))
+            .set_tags(Some(aws_tags(&tags::desired(d))))
+            .send()
+            .await
+            .map_err(|e| map_sdk("CreateDBInstance", e))?;
+        Ok(())
+    }
+
+    async fn create_replica(
+        &self,
+        ctx: &CallContext<'_>,
+        desired: &Object,
+        identifier: &str,
+        source: &str,
+    ) -> Result<(), ProviderError> {
+        let d = desired;
+        // A replica can only be made from an available primary.
+        self.wait_available(ctx, source_identifier(source), 40)
+            .await?;
+        self.clients
+            .rds
+            .create_db_instance_read_replica()
+            .db_instance_identifier(identifier)
+            .source_db_instance_identifier(source)
+            .set_db_instance_class(attrs::string(d, "instance_class"))
+            .set_max_allocated_storage(attrs::int32(d, "max_allocated_storage"))
+            .set_storage_type(attrs::string(d, "storage_type"))
+            .set_multi_az(attrs::boolean(d, "multi_az"))
+            .set_kms_key_id(attrs::string(d, "kms_key_id"))
+            .set_deletion_protection(attrs::boolean(d, "deletion_protection").or(Some(false)))
+            .set_db_subnet_group_name(attrs::string(d, "db_subnet_group_name"))
+            .set_db_parameter_group_name(attrs::string(d, "parameter_group_name"))
+            .set_vpc_security_group_ids(attrs::strings(d, "vpc_security_group_ids"))
+            .set_publicly_accessible(attrs::boolean(d, "publicly_accessible"))
+            .set_tags(Some(aws_tags(&tags::desired(d))))
+            .send()
+            .await
+            .map_err(|e| map_sdk("CreateDBInstanceReadReplica", e))?;
+        Ok(())
+    }
+
+    async fn update_tags(
+        &self,
+        arn: &str,
+        prior: &Object,
+        desired: &Object,
+    ) -> Result<(), ProviderError> {
+        let (set, remove) = tags::diff(&tags::desired(prior), &tags::desired(desired));
+        if !remove.is_empty() {
+            self.clients
+                .rds
+                .remove_tags_from_resource()
+                .resource_name(arn)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .map_err(|e| map_sdk("RemoveTagsFromResource", e))?;
+        }
+        if !set.is_empty() {
+            self.clients
+                .rds
+                .add_tags_to_resource()
+                .resource_name(arn)
+                .set_tags(Some(aws_tags(&set)))
+                .send()
+                .await
+                .map_err(|e| map_sdk("AddTagsToResource", e))?;
+        }
+        Ok(())
+    }
+}
+
+fn aws_tags(pairs: &[(String, String)]) -> Vec<Tag> {
+    pairs
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// The identifier in an RDS ARN (`arn:aws:rds:region:acct:db:NAME`), or the input itself.
+fn source_identifier(source: &str) -> &str {
+    match source.strip_prefix("arn:") {
+        Some(_) => source.rsplit(':').next().unwrap_or(source),
+        None => source,
+    }
+}
+
+/// The live instance as attributes, normalised to what the user wrote in `prior`.
+pub fn to_object(db: &DbInstance, prior: &Object) -> Object {
+    let mut o = Object::new();
+    let prior_str = |k: &str| attrs::string(prior, k);
+    o.insert("identifier".into(), opt_string(db.db_instance_identifier()));
+    o.insert("engine".into(), opt_string(db.engine()));
+    // `engine_version = "15"` means "latest 15.x": keep the user's prefix while it matches.
+    let version = match (prior_str("engine_version"), db.engine_version()) {
+        (Some(want), Some(live)) if live.starts_with(&format!("{want}.")) => Value::String(want),
+        (_, live) => opt_string(live),
+    };
+    o.insert("engine_version".into(), version);
+    o.insert("instance_class".into(), opt_string(db.db_instance_class()));
+    o.insert("allocated_storage".into(), opt_int(db.allocated_storage()));
+    o.insert(
+        "max_allocated_storage".into(),
+        opt_int(db.max_allocated_storage()),
+    );
+    o.insert("storage_type".into(), opt_string(db.storage_type()));
+    o.insert("multi_az".into(), opt_bool(db.multi_az()));
+    o.insert("storage_encrypted".into(), opt_bool(db.storage_encrypted()));
+    let kms = match (prior_str("kms_key_id"), db.kms_key_id()) {
+        // Users may write a key id or alias; AWS reports the key ARN.
+        (Some(want), Some(live)) if live.ends_with(&format!("/{want}")) => Value::String(want),
+        (_, live) => opt_string(live),
+    };
+    o.insert("kms_key_id".into(), kms);
+    o.insert(
+        "backup_retention_days".into(),
+        opt_int(db.backup_retention_period()),
+    );
+    o.insert(
+        "backup_window".into(),
+        opt_string(db.preferred_backup_window()),
+    );
+    o.insert(
+        "maintenance_window".into(),
+        opt_string(db.preferred_maintenance_window()),
+    );
+    o.insert(
+        "deletion_protection".into(),
+        opt_bool(db.deletion_protection()),
+    );
+    o.insert("master_username".into(), opt_string(db.master_username()));
+    o.insert(
+        "db_subnet_group_name".into(),
+        opt_string(db.db_subnet_group().and_then(|g| g.db_subnet_group_name())),
+    );
+    o.insert(
+        "parameter_group_name".into(),
+        opt_string(
+            db.db_parameter_groups()
+                .first()
+                .and_then(|g| g.db_parameter_group_name()),
+        ),
+    );
+    o.insert(
+        "vpc_security_group_ids".into(),
+        attrs::string_list(
+            db.vpc_security_groups()
+                .iter()
+                .filter_map(|g| g.vpc_security_group_id()),
+            true,
+        ),
+    );
+    o.insert(
+        "publicly_accessible".into(),
+        opt_bool(db.publicly_accessible()),
+    );
+    let source = match (
+        prior_str("replicate_source_db"),
+        db.read_replica_source_db_instance_identifier(),
+    ) {
+        (Some(want), Some(live)) if source_identifier(&want) == source_identifier(live) => {
+            Value::String(want)
+        }
+        (_, live) => opt_string(live),
+    };
+    o.insert("replicate_source_db".into(), source);
+    let live_tags: Vec<(String, String)> = db
+        .tag_list()
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect();
+    let tags_value = if live_tags.is_empty() && !prior.contains_key("tags") {
+        Value::Null
+    } else {
+        tags::to_value(live_tags)
+    };
+    o.insert("tags".into(), tags_value);
+    o.insert("arn".into(), opt_string(db.db_instance_arn()));
+    o.insert(
+        "endpoint".into(),
+        opt_string(db.endpoint().and_then(|e| e.address())),
+    );
+    o.insert("port".into(), opt_int(db.endpoint().and_then(|e| e.port())));
+    o.insert("status".into(), opt_string(db.db_instance_status()));
+    attrs::keep_inputs(&mut o, prior, &WRITE_ONLY);
+    o
+}
+
+#[async_trait]
+impl Resource for RdsInstance {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    async fn create(
+        &self,
+        ctx: &CallContext<'_>,
+        desired: &Object,
+    ) -> Result<Created, ProviderError> {
+        let identifier = attrs::required(desired, "identifier")?;
+        match attrs::string(desired, "replicate_source_db") {
+            Some(source) => {
+                self.create_replica(ctx, desired, &identifier, &source)
+                    .await?
+            }
+            None => self.create_primary(desired, &identifier).await?,
+        }
+        let db = self.wait_available(ctx, &identifier, 40).await?;
+        let mut attributes = to_object(&db, desired);
+        if let Some(password) = desired.get("master_password").filter(|v| !v.is_null()) {
+            attributes.insert("master_password".into(), password.clone().sensitive());
+        }
+        Ok(Created {
+            id: identifier,
+            attributes,
+        })
+    }
+
+    async fn read(
+        &self,
+        _ctx: &CallContext<'_>,
+        id: &str,
+        prior: &Object,
+    ) -> Result<Option<Object>, ProviderError> {
+        Ok(self.describe(id).await?.map(|db| to_object(&db, prior)))
+    }
+
+    fn batches_reads(&self) -> bool {
+        true
+    }
+
+    async fn read_many(
+        &self,
+        _ctx: &CallContext<'_>,
+        items: &[ReadItem<'_>],
+    ) -> Result<Vec<Option<Object>>, ProviderError> {
+        let mut live: HashMap<String, DbInstance> = HashMap::new();
+        let mut pages = self
+            .clients
+            .rds
+            .describe_db_instances()
+            .max_records(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| map_sdk("DescribeDBInstances", e))?;
+            for db in page.db_instances() {
+                if let Some(id) = db.db_instance_identifier() {
+                    live.insert(id.to_string(), db.clone());
+                }
+            }
+        }
+        Ok(items
+            .iter()
+            .map(|item| live.get(item.id).map(|db| to_object(db, item.prior)))
+            .collect())
+    }
+
+    async fn update(
+        &self,
+        ctx: &CallContext<'_>,
+        id: &str,
+        prior: &Object,
+        desired: &Object,
+        changed: &[String],
+    ) -> Result<Object, ProviderError> {
+        let d = desired;
+        let has = |k: &str| changed.iter().any(|c| c == k);
+        let modifies = changed
+            .iter()
+            .any(|c| c != "tags" && c != "final_snapshot_identifier");
+        if modifies {
+            let major_upgrade = has("engine_version")
+                && attrs::string(prior, "engine_version").map(|v| major(&v).to_string())
+                    != attrs::string(d, "engine_version").map(|v| major(&v).to_string());
+            let pick_str = |k: &str| if has(k) { attrs::string(d, k) } else { None };
+            let pick_int = |k: &str| if has(k) { attrs::int32(d, k) } else { None };
+            let pick_bool = |k: &str| if has(k) { attrs::boolean(d, k) } else { None };
+            self.clients
+                .rds
+                .modify_db_instance()
+                .db_instance_identifier(id)
+                .apply_immediately(true)
+                .set_engine_version(pick_str("engine_version"))
+                .set_allow_major_version_upgrade(major_upgrade.then_some(true))
+                .set_db_instance_class(pick_str("instance_class"))
+                .set_allocated_storage(pick_int("allocated_storage"))
+                .set_max_allocated_storage(pick_int("max_allocated_storage"))
+                .set_storage_type(pick_str("storage_type"))
+                .set_multi_az(pick_bool("multi_az"))
+                .set_backup_retention_period(pick_int("backup_retention_days"))
+                .set_preferred_backup_window(pick_str("backup_window"))
+                .set_preferred_maintenance_window(pick_str("maintenance_window"))
+                .set_deletion_protection(pick_bool("deletion_protection"))
+                .set_master_user_password(pick_str("master_password"))
+                .set_db_subnet_group_name(pick_str("db_subnet_group_name"))
+                .set_db_parameter_group_name(pick_str("parameter_group_name"))
+                .set_vpc_security_group_ids(if has("vpc_security_group_ids") {
+                    attrs::strings(d, "vpc_security_group_ids")
+                } else {
+                    None
+                })
+                .set_publicly_accessible(pick_bool("publicly_accessible"))
+                .send()
+                .await
+                .map_err(|e| map_sdk("ModifyDBInstance", e))?;
+        }
+        let db = self.wait_available(ctx, id, 80).await?;
+        if has("tags") {
+            let arn = db.db_instance_arn().unwrap_or_default().to_string();
+            self.update_tags(&arn, prior, d).await?;
+        }
+        let db = if has("tags") {
+            self.describe(id).await?.unwrap_or(db)
+        } else {
+            db
+        };
+        let mut attributes = to_object(&db, d);
+        attrs::carry(&mut attributes, prior, &["master_password"]);
+        if has("master_password") {
+            if let Some(p) = d.get("master_password") {
+                attributes.insert("master_password".into(), p.clone().sensitive());
+            }
+        }
+        Ok(attributes)
+    }
+
+    async fn delete(
+        &self,
+        ctx: &CallContext<'_>,
+        id: &str,
+        prior: &Object,
+    ) -> Result<(), ProviderError> {
+        let snapshot = attrs::string(prior, "final_snapshot_identifier");
+        let result = self
+            .clients
+            .rds
+            .delete_db_instance()
+            .db_instance_identifier(id)
+            .skip_final_snapshot(snapshot.is_none())
+            .set_final_db_snapshot_identifier(snapshot)
+            .send()
+            .await
+            .map_err(|e| map_sdk("DeleteDBInstance", e));
+        if absent_on(result, &NOT_FOUND)?.is_none() {
+            return Ok(());
+        }
+        let what = format!("RDS instance `{id}`");
+        let wait = Wait {
+            what: &what,
+            target: "deletion",
+            interval: self.clients.poll_interval,
+            default_timeout: minutes(60),
+        };
+        wait_for(ctx, wait, || async {
+            Ok(match self.describe(id).await? {
+                None => Poll::Ready(()),
+                Some(db) => Poll::Pending(db.db_instance_status().unwrap_or("unknown").to_string()),
+            })
+        })
+        .await
+    }
+
+    async fn import(
+        &self,
+        _ctx: &CallContext<'_>,
+        id: &str,
+    ) -> Result<Option<Object>, ProviderError> {
+        Ok(self
+            .describe(source_identifier(id))
+            .await?
+            .map(|db| to_object(&db, &Object::new())))
+    }
+
+    async fn recover(
+        &self,
+        ctx: &CallContext<'_>,
+        desired: &Object,
+    ) -> Result<Option<Created>, ProviderError> {
+        let identifier = attrs::required(desired, "identifier")?;
+        if self.describe(&identifier).await?.is_none() {
+            return Ok(None);
+        }
+        let db = self.wait_available(ctx, &identifier, 40).await?;
+        Ok(Some(Created {
+            id: identifier,
+            attributes: to_object(&db, desired),
+        }))
+    }
+}
+
+/// The major part of an engine version (`15.5` → `15`, `5.7.44` → `5.7` for MySQL 5).
+fn major(version: &str) -> &str {
+    let mut parts = version.splitn(3, '.');
+    let first = parts.next().unwrap_or(version);
+    if first == "5" {
+        let second = parts.next().unwrap_or("");
+        return &version[..(first.len() + 1 + second.len()).min(version.len())];
+    }
+    first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_identifiers_and_majors() {
+        assert_eq!(
+            source_identifier("arn:aws:rds:us-east-1:123456789012:db:mita-db"),
+            "mita-db"
+        );
+        assert_eq!(source_identifier("mita-db"), "mita-db");
+        assert_eq!(major("15.5"), "15");
+        assert_eq!(major("5.7.44"), "5.7");
+    }
+
+    #[test]
+    fn user_version_prefix_is_kept() {
+        let db = DbInstance::builder()
+            .db_instance_identifier("a")
+            .engine_version("15.5")
+            .build();
+        let mut prior = Object::new();
+        prior.insert("engine_version".into(), Value::string("15"));
+        assert_eq!(
+            to_object(&db, &prior)["engine_version"],
+            Value::string("15")
+        );
+        prior.insert("engine_version".into(), Value::string("14"));
+        assert_eq!(
+            to_object(&db, &prior)["engine_version"],
+            Value::string("15.5")
+        );
+    }
+}
