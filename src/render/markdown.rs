@@ -148,7 +148,10 @@ pub fn render_plan_markdown(plan: &Plan, options: &MarkdownOptions) -> Markdown 
                 .warnings
                 .iter()
                 .map(|w| {
-                    Item::line_only(ItemKind::Warning, format!("- {}\n", escape(&cap(w, 500))))
+                    Item::line_only(
+                        ItemKind::Warning,
+                        format!("- {}\n", code_spans(&cap(w, 500))),
+                    )
                 })
                 .collect(),
         });
