@@ -16,6 +16,8 @@ pub fn builtin_factories() -> Vec<Arc<dyn ProviderFactory>> {
     vec![
         Arc::new(plinth_builtin::BuiltinFactory),
         Arc::new(plinth_builtin::SimFactory),
+        Arc::new(plinth_aws::AwsFactory),
+        Arc::new(plinth_kubernetes::KubernetesFactory),
     ]
 }
 

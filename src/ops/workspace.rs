@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use miette::{miette, IntoDiagnostic, Result};
-use plinth_state::{LocalStore, LockInfo, LockRequest, StateError, StateStore};
+use plinth_state::{LockInfo, LockRequest, StateError, StateStore};
 
 use crate::config::{self, LoadOptions, Stack};
 use crate::graph::DependencyGraph;
@@ -50,15 +50,32 @@ impl Workspace {
             (None, Some(path)) => stack.dir.join(path),
             (None, None) => stack.dir.join(".plinth"),
         };
-        let store: Arc<dyn StateStore> = match stack.backend.kind.as_str() {
-            "local" => Arc::new(LocalStore::new(&local_dir, &stack.environment)),
-            other => {
-                return Err(miette!(
-                    help = "use `kind = \"local\"`; the `s3` and `postgres` backends are not in this build yet",
-                    "backend kind `{other}` is not available"
-                ))
-            }
-        };
+        // `[backend]` → the store (`local`, `s3`, `postgres`, optionally encrypted). The local
+        // directory was resolved above (`--state-dir` wins over `path`), so `path` is dropped.
+        let mut settings: plinth_state::BackendSettings = stack
+            .backend
+            .settings
+            .iter()
+            .map(|(key, value)| (key.clone(), value.to_plain_json()))
+            .collect();
+        if stack.backend.kind == "local" {
+            settings.remove("path");
+        }
+        let store: Arc<dyn StateStore> = plinth_state::open_store(
+            &stack.backend.kind,
+            &settings,
+            &stack.name,
+            &stack.environment,
+            &local_dir,
+        )
+        .map(Arc::from)
+        .map_err(|e| {
+            miette!(
+                help = "see the `[backend]` section of the README: `kind` is `local`, `s3` or \
+                        `postgres`; `encrypt = true` needs `PLINTH_STATE_PASSPHRASE`",
+                "{e}"
+            )
+        })?;
         Ok(Workspace {
             stack,
             graph,

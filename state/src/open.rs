@@ -45,9 +45,10 @@ const ENCRYPTION_KEYS: [&str; 4] = [
 /// `default_dir` is the stack's `.plinth/` directory (used by `local`). Unknown kinds,
 /// unknown keys and missing required keys are [`StateError::Config`] errors.
 ///
-/// The result converts into the `Arc<dyn StateStore>` that [`crate::spawn_renewal`] takes
-/// with `Arc::from(store)`.
-pub async fn open_store(
+/// Nothing is contacted here (remote backends connect at first use), so this is cheap and
+/// synchronous. The result converts into the `Arc<dyn StateStore>` that
+/// [`crate::spawn_renewal`] takes with `Arc::from(store)`.
+pub fn open_store(
     kind: &str,
     settings: &BackendSettings,
     stack: &str,
@@ -100,7 +101,7 @@ pub async fn open_store(
                 region: optional_string(settings, "region")?,
                 endpoint: optional_string(settings, "endpoint")?,
             };
-            Ok(Box::new(crate::s3::S3Store::connect(settings, stack, environment, codec).await?))
+            Ok(Box::new(crate::s3::S3Store::new(settings, stack, environment, codec)))
         }
         #[cfg(feature = "postgres")]
         "postgres" => {
@@ -199,17 +200,13 @@ mod tests {
     }
 
     fn error_of(kind: &str, pairs: &[(&str, Json)]) -> String {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        match runtime.block_on(open_store(
+        match open_store(
             kind,
             &settings(pairs),
             "app",
             "dev",
             Path::new("/tmp/x/.plinth"),
-        )) {
+        ) {
             Ok(store) => panic!("expected an error, opened {}", store.describe()),
             Err(error) => error.to_string(),
         }
@@ -237,29 +234,11 @@ mod tests {
 
     #[test]
     fn local_defaults_to_the_stack_state_directory() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let store = runtime
-            .block_on(open_store(
-                "local",
-                &BackendSettings::new(),
-                "app",
-                "dev",
-                Path::new("/s/app/.plinth"),
-            ))
-            .unwrap();
+        let dir = Path::new("/s/app/.plinth");
+        let store = open_store("local", &BackendSettings::new(), "app", "dev", dir).unwrap();
         assert_eq!(store.describe(), "local file /s/app/.plinth/dev.state.json");
-        let store = runtime
-            .block_on(open_store(
-                "local",
-                &settings(&[("path", Json::from("state"))]),
-                "app",
-                "dev",
-                Path::new("/s/app/.plinth"),
-            ))
-            .unwrap();
+        let path = settings(&[("path", Json::from("state"))]);
+        let store = open_store("local", &path, "app", "dev", dir).unwrap();
         assert_eq!(store.describe(), "local file /s/app/state/dev.state.json");
     }
 }

@@ -221,7 +221,7 @@ async fn lock_row(
 async fn foreign_holder(client: &Client, pid: i32) -> LockInfo {
     let row = client
         .query_opt(
-            "SELECT coalesce(usename, '?'), coalesce(client_addr::text, 'local'), \
+            "SELECT coalesce(usename, '?'), coalesce(host(client_addr), 'local'), \
              coalesce(extract(epoch FROM backend_start)::bigint, 0) FROM pg_stat_activity WHERE pid = $1",
             &[&pid],
         )

@@ -19,9 +19,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -30,6 +27,8 @@ use crate::encryption::Encryption;
 use crate::error::StateError;
 use crate::local::parse_document;
 use crate::store::{LockInfo, LockRequest, StateStore};
+
+mod objects;
 
 /// Where an S3 state lives (the `[backend]` table with `kind = "s3"`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,7 +63,7 @@ enum Written {
 
 /// State in an S3 bucket.
 pub struct S3Store {
-    client: Client,
+    client: OnceCell<Client>,
     settings: S3Settings,
     stack: String,
     environment: String,
@@ -74,44 +73,17 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    /// A store for `stack` / `environment`, with credentials from the standard AWS chain.
-    pub async fn connect(
-        settings: S3Settings,
-        stack: &str,
-        environment: &str,
-        codec: Arc<Encryption>,
-    ) -> Result<Self, StateError> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(region) = &settings.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        let shared = loader.load().await;
-        let mut config = aws_sdk_s3::config::Builder::from(&shared);
-        if shared.region().is_none() {
-            config = config.region(aws_config::Region::new("us-east-1"));
-        }
-        if let Some(endpoint) = &settings.endpoint {
-            config = config.endpoint_url(endpoint.clone()).force_path_style(true);
-        }
-        Ok(S3Store::with_client(
-            Client::from_conf(config.build()),
-            settings,
-            stack,
-            environment,
-            codec,
-        ))
-    }
-
-    /// A store using an existing client (tests, or an engine that shares one).
-    pub fn with_client(
-        client: Client,
+    /// A store for `stack` / `environment`. The client (standard AWS credential chain,
+    /// `AWS_REGION`, `AWS_ENDPOINT_URL` ...) is built at first use, so opening is cheap and
+    /// synchronous.
+    pub fn new(
         settings: S3Settings,
         stack: &str,
         environment: &str,
         codec: Arc<Encryption>,
     ) -> Self {
         S3Store {
-            client,
+            client: OnceCell::new(),
             settings,
             stack: stack.to_string(),
             environment: environment.to_string(),
@@ -119,6 +91,40 @@ impl S3Store {
             probed: OnceCell::new(),
             cursor: Mutex::new(None),
         }
+    }
+
+    /// A store using an existing client (an engine that shares one, or tests).
+    pub fn with_client(
+        client: Client,
+        settings: S3Settings,
+        stack: &str,
+        environment: &str,
+        codec: Arc<Encryption>,
+    ) -> Self {
+        let store = S3Store::new(settings, stack, environment, codec);
+        let _ = store.client.set(client);
+        store
+    }
+
+    /// The client, built from the shared AWS configuration at first use.
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if let Some(region) = &self.settings.region {
+                    loader = loader.region(aws_config::Region::new(region.clone()));
+                }
+                let shared = loader.load().await;
+                let mut config = aws_sdk_s3::config::Builder::from(&shared);
+                if shared.region().is_none() {
+                    config = config.region(aws_config::Region::new("us-east-1"));
+                }
+                if let Some(endpoint) = &self.settings.endpoint {
+                    config = config.endpoint_url(endpoint.clone()).force_path_style(true);
+                }
+                Client::from_conf(config.build())
+            })
+            .await
     }
 
     fn base_key(&self) -> String {
@@ -154,152 +160,6 @@ impl S3Store {
             Some(endpoint) => format!("{endpoint} (bucket `{}`)", self.settings.bucket),
             None => format!("AWS S3 bucket `{}`", self.settings.bucket),
         }
-    }
-
-    fn sdk_error<E>(&self, what: &str, key: &str, error: SdkError<E, HttpResponse>) -> StateError
-    where
-        E: std::error::Error + Send + Sync + 'static,
-    {
-        let hint = match http_status(&error) {
-            Some(404) => format!(
-                " (does bucket `{}` exist? `plinth bootstrap` creates it)",
-                self.settings.bucket
-            ),
-            Some(403) => {
-                " (access denied: check the credentials and the bucket policy)".to_string()
-            }
-            _ => String::new(),
-        };
-        StateError::Backend(format!(
-            "{what} {}: {}{hint}",
-            self.location(key),
-            DisplayErrorContext(&error)
-        ))
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StateError> {
-        match self
-            .client
-            .get_object()
-            .bucket(&self.settings.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(output) => {
-                let etag = output.e_tag().map(str::to_string);
-                let body = output.body.collect().await.map_err(|e| {
-                    StateError::Backend(format!(
-                        "reading {}: {}",
-                        self.location(key),
-                        DisplayErrorContext(&e)
-                    ))
-                })?;
-                Ok(Some((body.into_bytes().to_vec(), etag)))
-            }
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
-            Err(error) if http_status(&error) == Some(404) && !is_no_such_bucket(&error) => {
-                Ok(None)
-            }
-            Err(error) => Err(self.sdk_error("reading", key, error)),
-        }
-    }
-
-    /// `if_match = None` means create-only (`If-None-Match: *`).
-    async fn put(
-        &self,
-        key: &str,
-        bytes: Vec<u8>,
-        if_match: Option<&str>,
-    ) -> Result<Written, StateError> {
-        let mut request = self
-            .client
-            .put_object()
-            .bucket(&self.settings.bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(bytes));
-        request = match if_match {
-            Some(etag) => request.if_match(etag),
-            None => request.if_none_match("*"),
-        };
-        match request.send().await {
-            Ok(output) => Ok(Written::Stored(output.e_tag().map(str::to_string))),
-            Err(error) if matches!(http_status(&error), Some(412) | Some(409)) => {
-                Ok(Written::PreconditionFailed)
-            }
-            Err(error) => Err(self.sdk_error("writing", key, error)),
-        }
-    }
-
-    async fn delete(&self, key: &str, if_match: Option<&str>) -> Result<bool, StateError> {
-        let mut request = self
-            .client
-            .delete_object()
-            .bucket(&self.settings.bucket)
-            .key(key);
-        if let Some(etag) = if_match {
-            request = request.if_match(etag);
-        }
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(error) if matches!(http_status(&error), Some(412) | Some(409)) => Ok(false),
-            Err(error) if http_status(&error) == Some(404) => Ok(true),
-            Err(error) => Err(self.sdk_error("deleting", key, error)),
-        }
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, StateError> {
-        let mut keys = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.settings.bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.sdk_error("listing", prefix, e))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_string)),
-            );
-        }
-        Ok(keys)
-    }
-
-    /// Checks once per store that the endpoint refuses a second create-only write and a
-    /// write with a wrong `If-Match`; without both, locks and lost-race detection would
-    /// silently not work.
-    async fn probe(&self) -> Result<(), StateError> {
-        self.probed
-            .get_or_try_init(|| async {
-                let key = format!("{}.plinth-probe-{}", self.base_key(), &crate::document::random_id()[..12]);
-                let unsafe_endpoint = |reason: &str| StateError::Unsafe {
-                    endpoint: self.endpoint(),
-                    reason: format!(
-                        "{reason}; Plinth needs conditional writes (`If-None-Match: *`, `If-Match`) \
-                         for locks and lost-race detection. Use AWS S3 or a server that supports them."
-                    ),
-                };
-                let first = self.put(&key, b"probe 1".to_vec(), None).await?;
-                let second = self.put(&key, b"probe 2".to_vec(), None).await;
-                let third = self.put(&key, b"probe 3".to_vec(), Some("\"plinth-no-such-etag\"")).await;
-                self.delete(&key, None).await?;
-                if !matches!(first, Written::Stored(_)) {
-                    return Err(unsafe_endpoint("a create-only write to a new key was refused"));
-                }
-                if !matches!(second?, Written::PreconditionFailed) {
-                    return Err(unsafe_endpoint("a second write with `If-None-Match: *` to the same key succeeded"));
-                }
-                if !matches!(third?, Written::PreconditionFailed) {
-                    return Err(unsafe_endpoint("a write with a wrong `If-Match` ETag succeeded"));
-                }
-                Ok(())
-            })
-            .await
-            .map(|_| ())
     }
 
     /// Reads the document (decoded and parsed) and its ETag.
@@ -367,17 +227,6 @@ impl S3Store {
         serde_json::to_vec_pretty(lock)
             .map_err(|e| StateError::Backend(format!("encoding the lock: {e}")))
     }
-}
-
-/// The HTTP status of a failed call, when a response came back.
-fn http_status<E>(error: &SdkError<E, HttpResponse>) -> Option<u16> {
-    error.raw_response().map(|r| r.status().as_u16())
-}
-
-fn is_no_such_bucket<E: aws_sdk_s3::error::ProvideErrorMetadata>(
-    error: &SdkError<E, HttpResponse>,
-) -> bool {
-    error.as_service_error().and_then(|e| e.code()) == Some("NoSuchBucket")
 }
 
 #[async_trait]
@@ -641,7 +490,7 @@ impl StateStore for S3Store {
     }
 
     async fn ensure_home(&self) -> Result<(), StateError> {
-        crate::s3_home::ensure_bucket(&self.client, &self.settings).await?;
+        crate::s3_home::ensure_bucket(self.client().await, &self.settings).await?;
         self.probe().await
     }
 }

@@ -248,7 +248,6 @@ async fn postgres_through_open_store() {
         ENVIRONMENT,
         Path::new("/unused"),
     )
-    .await
     .unwrap();
     assert!(
         !store.describe().contains("PLINTH_CONFORMANCE"),
@@ -273,7 +272,6 @@ async fn postgres_through_open_store() {
         ENVIRONMENT,
         Path::new("/unused"),
     )
-    .await
     .err()
     .unwrap();
     assert!(

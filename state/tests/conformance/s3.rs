@@ -79,11 +79,7 @@ impl Backend for S3 {
     }
 
     async fn store(&self, stack: &str, codec: Arc<Encryption>) -> Box<dyn StateStore> {
-        Box::new(
-            S3Store::connect(self.settings(), stack, ENVIRONMENT, codec)
-                .await
-                .unwrap(),
-        )
+        Box::new(S3Store::new(self.settings(), stack, ENVIRONMENT, codec))
     }
 
     async fn raw_document(&self, stack: &str) -> Option<Vec<u8>> {
@@ -208,9 +204,7 @@ async fn s3_through_open_store_with_encryption_from_the_environment() {
     .into_iter()
     .map(|(k, v): (&str, serde_json::Value)| (k.to_string(), v))
     .collect();
-    let store = open_store("s3", &settings, "opened", ENVIRONMENT, Path::new("/unused"))
-        .await
-        .unwrap();
+    let store = open_store("s3", &settings, "opened", ENVIRONMENT, Path::new("/unused")).unwrap();
     assert!(
         store
             .describe()
@@ -229,6 +223,15 @@ async fn s3_through_open_store_with_encryption_from_the_environment() {
     store.compact(&doc).await.unwrap();
     let raw = backend.raw_document("opened").await.unwrap();
     assert!(Encryption::is_encrypted(&raw));
+    // A bucket that was never bootstrapped is a clear error that says what to run.
+    let mut missing = settings.clone();
+    missing.insert("bucket".into(), "never-bootstrapped".into());
+    let store = open_store("s3", &missing, "opened", ENVIRONMENT, Path::new("/unused")).unwrap();
+    let error = store
+        .load()
+        .await
+        .expect_err("a missing bucket is an error");
+    assert!(error.to_string().contains("plinth bootstrap"), "{error}");
 }
 
 /// An S3-compatible server that ignores conditional writes (as some do) must be refused,
@@ -255,14 +258,12 @@ async fn s3_refuses_an_endpoint_that_ignores_conditional_writes() {
         region: Some("us-east-1".into()),
         endpoint: Some(server.url()),
     };
-    let store = S3Store::connect(
+    let store = S3Store::new(
         settings,
         "app",
         ENVIRONMENT,
         Arc::new(Encryption::disabled()),
-    )
-    .await
-    .unwrap();
+    );
     for result in [
         store.load().await.map(|_| ()),
         store
