@@ -2,6 +2,12 @@
 
 use plinth_provider::{Object, ProviderError, Value};
 
+/// True when `key` holds a value. A recorded `null` (the user left it unset) is not set: the
+/// cloud's empty default (no tags, no rules) then reads back as unset too, not as drift.
+pub fn is_set(o: &Object, key: &str) -> bool {
+    o.get(key).is_some_and(|v| !v.is_null())
+}
+
 /// A string attribute, if set.
 pub fn string(o: &Object, key: &str) -> Option<String> {
     o.get(key).and_then(Value::as_str).map(str::to_string)

@@ -267,7 +267,7 @@ pub fn to_object(
         }
         None => attrs::keep_inputs(&mut o, prior, &CLUSTER_ATTRS),
     }
-    let tags_value = if live_tags.is_empty() && !prior.contains_key("tags") {
+    let tags_value = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
         Value::Null
     } else {
         tags::to_value(live_tags)

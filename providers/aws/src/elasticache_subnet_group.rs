@@ -94,7 +94,7 @@ impl CacheSubnetGroup {
                 g.subnets().iter().filter_map(|s| s.subnet_identifier()),
             ),
         );
-        let t = if live_tags.is_empty() && !prior.contains_key("tags") {
+        let t = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
             Value::Null
         } else {
             tags::to_value(live_tags)

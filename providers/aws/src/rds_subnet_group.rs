@@ -78,7 +78,7 @@ impl RdsSubnetGroup {
                 g.subnets().iter().filter_map(|s| s.subnet_identifier()),
             ),
         );
-        let t = if live_tags.is_empty() && !prior.contains_key("tags") {
+        let t = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
             Value::Null
         } else {
             tags::to_value(live_tags)

@@ -136,7 +136,7 @@ impl S3Bucket {
         o.insert("kms_key_id".into(), kms);
         o.insert("bucket_key_enabled".into(), bucket_key);
         let rules = lifecycle.as_ref().map(|l| l.rules()).unwrap_or_default();
-        let rules_value = if rules.is_empty() && !prior.contains_key("lifecycle_rules") {
+        let rules_value = if rules.is_empty() && !attrs::is_set(prior, "lifecycle_rules") {
             Value::Null
         } else {
             config::lifecycle_from_aws(rules)
@@ -165,7 +165,7 @@ impl S3Bucket {
                     .collect()
             })
             .unwrap_or_default();
-        let t = if live_tags.is_empty() && !prior.contains_key("tags") {
+        let t = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
             Value::Null
         } else {
             tags::to_value(live_tags)
