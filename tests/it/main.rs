@@ -3,5 +3,8 @@
 mod crash;
 mod diagnostics;
 mod lifecycle;
+mod mita;
+mod mita_checks;
+mod mita_env;
 mod planning;
 mod support;
