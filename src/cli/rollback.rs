@@ -37,7 +37,7 @@ impl RollbackArgs {
         match text.parse::<i64>() {
             Ok(revision) if revision >= 1 => Ok((Some(revision), self.stack.stack.clone())),
             Ok(_) => Err(miette!("revisions start at 1, not `{text}`")),
-            Err(_) if self.stack.stack == PathBuf::from(".") => Ok((None, PathBuf::from(text))),
+            Err(_) if self.stack.stack.as_os_str() == "." => Ok((None, PathBuf::from(text))),
             Err(_) => Err(miette!(
                 help = "write it as `plinth rollback ADDRESS [REVISION] [STACK]`",
                 "`{text}` is not a revision number"
