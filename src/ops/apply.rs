@@ -54,15 +54,17 @@ pub async fn apply(workspace: &Workspace, options: ApplyOptions<'_>) -> Result<A
     result
 }
 
-/// Applies a saved plan, refusing a stale one.
+/// Applies a saved plan, refusing a stale one: `state_digest` is the plan file's
+/// [`super::planfile::state_digest`] of the state it was made against.
 pub async fn apply_saved(
     workspace: &Workspace,
     plan: Plan,
+    state_digest: Option<String>,
     options: ApplyOptions<'_>,
 ) -> Result<ApplyResult> {
     let lock = workspace.lock("apply", options.lock_timeout).await?;
     let renewal = workspace.renew_in_background(lock.clone());
-    let result = apply_locked(workspace, Some(plan), options).await;
+    let result = apply_locked(workspace, Some((plan, state_digest)), options).await;
     renewal.abort();
     workspace.store.unlock(&lock).await.into_diagnostic()?;
     result
@@ -70,13 +72,14 @@ pub async fn apply_saved(
 
 async fn apply_locked(
     workspace: &Workspace,
-    saved: Option<Plan>,
+    saved: Option<(Plan, Option<String>)>,
     options: ApplyOptions<'_>,
 ) -> Result<ApplyResult> {
     let state = workspace.store.load().await.into_diagnostic()?;
     let plan = match saved {
-        Some(plan) => {
+        Some((plan, state_digest)) => {
             check_saved_plan(workspace, &plan, state.as_ref())?;
+            super::planfile::check_state_digest(state_digest.as_deref(), state.as_ref())?;
             plan
         }
         None => plan_with_state(workspace, state.as_ref(), &options.plan).await?,

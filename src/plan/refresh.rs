@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use plinth_provider::{
-    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem,
+    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem, Value,
 };
 use plinth_state::{ResourceRecord, StateDocument};
 
@@ -159,18 +159,54 @@ async fn read_type(
         })?;
     Ok(records
         .iter()
+        .zip(&priors)
         .zip(live)
-        .map(|(record, live)| {
+        .map(|((record, prior), live)| {
             let refreshed = match live {
                 Some(attributes) => Refreshed::Live {
                     id: record.id.clone().unwrap_or_default(),
-                    attributes,
+                    attributes: carry_sensitivity(prior, attributes),
                 },
                 None => Refreshed::Gone,
             };
             (record.address.clone(), refreshed)
         })
         .collect())
+}
+
+/// Marks live values sensitive where the recorded ones were (a provider reads back what it
+/// was given, e.g. a secret interpolated into a plain attribute): without this a refreshed
+/// record, its drift and the diffs against it would show the secret in plain text.
+fn carry_sensitivity(recorded: &Object, live: Object) -> Object {
+    live.into_iter()
+        .map(|(name, value)| {
+            let value = match recorded.get(&name) {
+                Some(recorded) => carry_value(recorded, value),
+                None => value,
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn carry_value(recorded: &Value, live: Value) -> Value {
+    match (recorded, live) {
+        (_, live @ (Value::Null | Value::Unknown | Value::Sensitive(_) | Value::Redacted(_))) => {
+            live
+        }
+        (Value::Redacted(_) | Value::Sensitive(_), live) => live.sensitive(),
+        (Value::Map(recorded), Value::Map(live)) => Value::Map(carry_sensitivity(recorded, live)),
+        (Value::List(recorded), Value::List(live)) => Value::List(
+            live.into_iter()
+                .enumerate()
+                .map(|(i, value)| match recorded.get(i) {
+                    Some(recorded) => carry_value(recorded, value),
+                    None => value,
+                })
+                .collect(),
+        ),
+        (_, live) => live,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -194,7 +230,8 @@ async fn recover(
         .map_err(fail)?;
     // What the interrupted create was asked for, as far as it can be known now: the
     // configuration evaluated against the recorded state (natural keys such as names).
-    let desired = match stack
+    // Sensitive leaves stay marked here, to mark what the provider reports back.
+    let marked = match stack
         .resources
         .iter()
         .find(|r| r.address.to_string() == record.address)
@@ -206,14 +243,15 @@ async fn recover(
                     secrets,
                 };
                 desired_inputs(config, schema, &scope)
-                    .into_iter()
-                    .map(|(k, v)| (k, v.reveal()))
-                    .collect()
             }
             None => Object::new(),
         },
         None => object_from_json(&record.attributes),
     };
+    let desired: Object = marked
+        .iter()
+        .map(|(k, v)| (k.clone(), v.reveal()))
+        .collect();
     let ctx = CallContext {
         address: &record.address,
         token,
@@ -228,7 +266,7 @@ async fn recover(
             ));
             Ok(Refreshed::Recovered {
                 id: created.id,
-                attributes: created.attributes,
+                attributes: carry_sensitivity(&marked, created.attributes),
             })
         }
         Ok(None) => Ok(Refreshed::NeverCreated),

@@ -1,5 +1,6 @@
 //! The integration test binary: one module per area.
 
+mod ci;
 mod crash;
 mod diagnostics;
 mod lifecycle;

@@ -17,7 +17,7 @@ use plinth_provider::{
 use crate::attrs::{self, opt_string};
 use crate::clients::Clients;
 use crate::errors::{absent_on, has_code, map_sdk};
-use crate::rds_subnet_group::{aws_tags, rds_tags, sync_rds_tags};
+use crate::rds_common::{aws_tags, rds_tags, sync_rds_tags};
 use crate::tags;
 
 const NOT_FOUND: [&str; 2] = ["DBParameterGroupNotFound", "DBParameterGroupNotFoundFault"];

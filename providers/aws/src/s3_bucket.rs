@@ -139,7 +139,7 @@ impl S3Bucket {
         let rules_value = if rules.is_empty() && !attrs::is_set(prior, "lifecycle_rules") {
             Value::Null
         } else {
-            config::lifecycle_from_aws(rules)
+            config::lifecycle_from_aws(rules, prior)
         };
         o.insert("lifecycle_rules".into(), rules_value);
         o.insert(
@@ -148,7 +148,7 @@ impl S3Bucket {
                 .as_ref()
                 .and_then(|b| b.public_access_block_configuration())
             {
-                Some(c) => config::public_access_block_from_aws(c),
+                Some(c) => config::public_access_block_from_aws(c, prior),
                 None => Value::Null,
             },
         );
