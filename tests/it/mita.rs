@@ -44,7 +44,7 @@ fn release_revision(env: &MitaEnv) -> i64 {
 #[test]
 fn mita_stack_end_to_end() {
     let started = Instant::now();
-    let env = MitaEnv::start();
+    let mut env = MitaEnv::start();
     let setup = started.elapsed();
     let runtime = tokio::runtime::Runtime::new().unwrap();
 
@@ -79,7 +79,6 @@ fn mita_stack_end_to_end() {
     assert!(noop.stdout.contains("No changes."), "{}", noop.stdout);
 
     // 3. A bigger instance class is an in-place update of the primary and its replica.
-    let mut env = env;
     env.vars.push("db_instance_class=db.r6g.xlarge".into());
     let resize = env.plinth("plan", &["--detailed-exitcode"]).expect(2);
     assert!(
