@@ -453,10 +453,7 @@ impl Executor<'_> {
             progress: &progress,
             timeout: Self::timeout(config, "create"),
         };
-        let revealed: Object = desired
-            .iter()
-            .map(|(k, v)| (k.clone(), v.reveal()))
-            .collect();
+        let revealed = provider_inputs(resource, &desired);
         match with_retries(|| resource.create(&ctx, &revealed)).await {
             Ok(created) => {
                 let attributes = self.recorded(schema, &desired, &created.attributes);
@@ -549,10 +546,7 @@ impl Executor<'_> {
             progress: &progress,
             timeout: Self::timeout(config, "update"),
         };
-        let revealed: Object = desired
-            .iter()
-            .map(|(k, v)| (k.clone(), v.reveal()))
-            .collect();
+        let revealed = provider_inputs(resource, &desired);
         match with_retries(|| resource.update(&ctx, &prior_record.id, &prior, &revealed, &changed))
             .await
         {
@@ -730,6 +724,18 @@ impl Executor<'_> {
 }
 
 /// The plaintext strings under sensitive marks (at least 4 characters, to avoid matching noise).
+/// The desired inputs as a provider receives them: secrets revealed, unless the resource
+/// asks to see which leaves are secret ([`Resource::keeps_secret_markers`]).
+fn provider_inputs(resource: &dyn Resource, desired: &Object) -> Object {
+    if resource.keeps_secret_markers() {
+        return desired.clone();
+    }
+    desired
+        .iter()
+        .map(|(k, v)| (k.clone(), v.reveal()))
+        .collect()
+}
+
 fn collect_secret_texts(value: &Value, inside_secret: bool, out: &mut Vec<String>) {
     match value {
         Value::Sensitive(inner) => collect_secret_texts(inner, true, out),

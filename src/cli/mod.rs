@@ -5,6 +5,8 @@
 mod apply;
 mod graph;
 mod plan;
+mod render;
+mod rollback;
 mod show;
 mod unlock;
 mod validate;
@@ -53,6 +55,10 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Destroy everything the state of an environment records.
     Destroy(apply::DestroyArgs),
+    /// Print the Kubernetes manifests of the stack's app releases as YAML (no cluster needed).
+    Render(render::RenderArgs),
+    /// Re-apply an earlier revision of an app release (default: the previous one).
+    Rollback(rollback::RollbackArgs),
     /// Print the dependency graph in Graphviz DOT.
     Graph(graph::GraphArgs),
     /// Show the state of an environment, or one resource of it, or a saved plan file.
@@ -115,6 +121,8 @@ pub async fn run(cli: Cli) -> miette::Result<i32> {
         Command::Drift(args) => plan::run_drift(args).await,
         Command::Apply(args) => apply::run(args).await,
         Command::Destroy(args) => apply::run_destroy(args).await,
+        Command::Render(args) => render::run(args).await,
+        Command::Rollback(args) => rollback::run(args).await,
         Command::Graph(args) => graph::run(args),
         Command::Show(args) => show::run(args).await,
         Command::Output(args) => show::run_output(args).await,

@@ -3,8 +3,10 @@
 
 pub mod apply;
 pub mod inspect;
+pub mod manifests;
 pub mod plan;
 pub mod planfile;
+pub mod rollback;
 pub mod workspace;
 
 pub use apply::{apply, apply_saved, ApplyOptions, ApplyResult};

@@ -5,6 +5,7 @@ mod apply_text;
 mod json;
 mod markdown;
 mod markdown_fit;
+mod ops_text;
 mod plan_text;
 
 use std::io::IsTerminal;
@@ -14,6 +15,7 @@ pub use json::{render_plan_json, PlanJson, PLAN_JSON_FORMAT_VERSION};
 pub use markdown::{
     comment_marker, render_plan_markdown, Markdown, MarkdownOptions, DEFAULT_MAX_CHARS,
 };
+pub use ops_text::{render_manifests, render_rollback};
 pub use plan_text::{render_plan, show, value_change};
 
 /// Whether to colour output.

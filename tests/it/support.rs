@@ -54,6 +54,11 @@ impl Fixture {
     }
 }
 
+/// A path inside the repository.
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
 /// The binary with a test environment.
 pub fn plinth() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_plinth"));

@@ -126,7 +126,17 @@ pub trait Resource: Send + Sync {
     /// The type's schema (same as the factory's).
     fn schema(&self) -> &Schema;
 
-    /// Creates the resource from the desired inputs (secrets revealed, no unknowns).
+    /// Whether `create`/`update` receive the desired inputs with secret leaves still wrapped
+    /// in [`Value::Sensitive`] instead of revealed. A resource that copies inputs into objects
+    /// it manages (e.g. a release keeping env values carrying a secret out of plain manifests
+    /// and out of its recorded history) needs to know which leaves are secret; it must reveal
+    /// them itself. Default: revealed.
+    fn keeps_secret_markers(&self) -> bool {
+        false
+    }
+
+    /// Creates the resource from the desired inputs (secrets revealed unless
+    /// [`Resource::keeps_secret_markers`], no unknowns).
     async fn create(
         &self,
         ctx: &CallContext<'_>,

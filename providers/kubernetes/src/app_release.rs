@@ -314,6 +314,12 @@ impl Resource for AppRelease {
         &self.schema
     }
 
+    /// Env values carrying a secret go to the env Secret and are digested in the history:
+    /// the release must see which leaves are secret.
+    fn keeps_secret_markers(&self) -> bool {
+        true
+    }
+
     async fn create(
         &self,
         ctx: &CallContext<'_>,

@@ -1,0 +1,329 @@
+//! What the MITA end-to-end test checks in the emulators: the AWS side through the SDK
+//! against moto, the Kubernetes side through kmock's API.
+
+use serde_json::Value as Json;
+
+use crate::mita_env::{MitaEnv, NAMESPACE, RELEASE};
+
+fn names(items: impl IntoIterator<Item = Option<String>>) -> Vec<String> {
+    let mut out: Vec<String> = items
+        .into_iter()
+        .flatten()
+        .filter(|n| n.starts_with("mita-"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Parses a multi-document YAML stream as JSON values.
+pub fn yaml_documents(text: &str) -> Vec<Json> {
+    let documents: Vec<Json> =
+        serde_saphyr::from_multiple(text).unwrap_or_else(|e| panic!("not YAML: {e}\n{text}"));
+    let documents: Vec<Json> = documents.into_iter().filter(|d| !d.is_null()).collect();
+    assert!(!documents.is_empty(), "no YAML documents:\n{text}");
+    for document in &documents {
+        assert!(
+            document["apiVersion"].is_string() && document["kind"].is_string(),
+            "a document without apiVersion/kind: {document}"
+        );
+    }
+    documents
+}
+
+/// RDS primary + replica, parameter and subnet groups, Redis, the ALB with its listeners,
+/// target group and rule, both buckets.
+pub async fn aws_created(env: &MitaEnv) {
+    let aws = env.aws().await;
+    let instances = aws.rds.describe_db_instances().send().await.unwrap();
+    let instances = instances.db_instances();
+    let ids = names(
+        instances
+            .iter()
+            .map(|i| i.db_instance_identifier().map(str::to_string)),
+    );
+    assert_eq!(ids, ["mita-staging-db", "mita-staging-db-replica-0"]);
+    let primary = instances
+        .iter()
+        .find(|i| i.db_instance_identifier() == Some("mita-staging-db"))
+        .unwrap();
+    assert_eq!(primary.engine(), Some("postgres"));
+    assert!(primary.engine_version().unwrap_or("").starts_with("15"));
+    assert_eq!(primary.db_instance_class(), Some("db.t4g.medium"));
+    assert_eq!(primary.multi_az(), Some(true));
+    assert_eq!(primary.storage_encrypted(), Some(true));
+    assert_eq!(primary.backup_retention_period(), Some(7));
+    let replica = instances
+        .iter()
+        .find(|i| i.db_instance_identifier() == Some("mita-staging-db-replica-0"))
+        .unwrap();
+    assert!(replica
+        .read_replica_source_db_instance_identifier()
+        .unwrap_or("")
+        .contains("mita-staging-db"));
+    let subnet_groups = aws.rds.describe_db_subnet_groups().send().await.unwrap();
+    assert_eq!(
+        names(
+            subnet_groups
+                .db_subnet_groups()
+                .iter()
+                .map(|g| g.db_subnet_group_name().map(str::to_string))
+        ),
+        ["mita-staging-db"]
+    );
+    let parameter_groups = aws.rds.describe_db_parameter_groups().send().await.unwrap();
+    assert_eq!(
+        names(
+            parameter_groups
+                .db_parameter_groups()
+                .iter()
+                .map(|g| g.db_parameter_group_name().map(str::to_string))
+        ),
+        ["mita-staging-pg15"]
+    );
+
+    let groups = aws
+        .elasticache
+        .describe_replication_groups()
+        .send()
+        .await
+        .unwrap();
+    let redis = groups
+        .replication_groups()
+        .iter()
+        .find(|g| g.replication_group_id() == Some("mita-staging-redis"))
+        .expect("the Redis replication group");
+    assert_eq!(redis.at_rest_encryption_enabled(), Some(true));
+    assert_eq!(redis.transit_encryption_enabled(), Some(true));
+
+    let lbs = aws.elbv2.describe_load_balancers().send().await.unwrap();
+    let lb = lbs
+        .load_balancers()
+        .iter()
+        .find(|l| l.load_balancer_name() == Some("mita-staging"))
+        .expect("the ALB");
+    let listeners = aws
+        .elbv2
+        .describe_listeners()
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let listeners = listeners.listeners();
+    let https = listeners.iter().find(|l| l.port() == Some(443)).unwrap();
+    assert_eq!(https.protocol().map(|p| p.as_str()), Some("HTTPS"));
+    assert_eq!(https.certificates().len(), 1);
+    let http = listeners.iter().find(|l| l.port() == Some(80)).unwrap();
+    let redirect = http.default_actions()[0].redirect_config().unwrap();
+    assert_eq!(redirect.protocol(), Some("HTTPS"));
+    assert_eq!(redirect.status_code().map(|s| s.as_str()), Some("HTTP_301"));
+    let rules = aws
+        .elbv2
+        .describe_rules()
+        .listener_arn(https.listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(rules.rules().iter().any(|r| r.priority() == Some("10")));
+    let target_groups = aws.elbv2.describe_target_groups().send().await.unwrap();
+    let backend = target_groups
+        .target_groups()
+        .iter()
+        .find(|t| t.target_group_name() == Some("mita-staging-backend"))
+        .expect("the target group");
+    assert_eq!(backend.port(), Some(8000));
+
+    for bucket in ["mita-staging-backups", "mita-staging-files"] {
+        aws.s3.head_bucket().bucket(bucket).send().await.unwrap();
+    }
+}
+
+/// The primary's instance class.
+pub async fn instance_class_is(env: &MitaEnv, class: &str) {
+    let aws = env.aws().await;
+    let out = aws
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier("mita-staging-db")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.db_instances()[0].db_instance_class(), Some(class));
+}
+
+/// Nothing of the stack is left in the account.
+pub async fn aws_empty(env: &MitaEnv) {
+    let aws = env.aws().await;
+    let rds = aws.rds.describe_db_instances().send().await.unwrap();
+    assert!(rds.db_instances().is_empty(), "{:?}", rds.db_instances());
+    let subnet_groups = aws.rds.describe_db_subnet_groups().send().await.unwrap();
+    assert!(names(
+        subnet_groups
+            .db_subnet_groups()
+            .iter()
+            .map(|g| g.db_subnet_group_name().map(str::to_string))
+    )
+    .is_empty());
+    let parameter_groups = aws.rds.describe_db_parameter_groups().send().await.unwrap();
+    assert!(names(
+        parameter_groups
+            .db_parameter_groups()
+            .iter()
+            .map(|g| g.db_parameter_group_name().map(str::to_string))
+    )
+    .is_empty());
+    let groups = aws
+        .elasticache
+        .describe_replication_groups()
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.replication_groups().is_empty());
+    let cache_subnets = aws
+        .elasticache
+        .describe_cache_subnet_groups()
+        .send()
+        .await
+        .unwrap();
+    assert!(names(
+        cache_subnets
+            .cache_subnet_groups()
+            .iter()
+            .map(|g| g.cache_subnet_group_name().map(str::to_string))
+    )
+    .is_empty());
+    let lbs = aws.elbv2.describe_load_balancers().send().await.unwrap();
+    assert!(lbs.load_balancers().is_empty());
+    let target_groups = aws.elbv2.describe_target_groups().send().await.unwrap();
+    assert!(target_groups.target_groups().is_empty());
+    let buckets = aws.s3.list_buckets().send().await.unwrap();
+    assert!(buckets.buckets().is_empty(), "{:?}", buckets.buckets());
+}
+
+/// Namespace, policies, issuer, alert rules and the whole release with the guide's values.
+pub fn kubernetes_created(env: &MitaEnv) {
+    let ns = format!("/api/v1/namespaces/{NAMESPACE}");
+    let namespace = env.kube_get(&ns).expect("the namespace");
+    assert_eq!(namespace["metadata"]["labels"]["app"], "mita");
+    let policies = env.kube_names(&format!(
+        "/apis/networking.k8s.io/v1/namespaces/{NAMESPACE}/networkpolicies"
+    ));
+    assert_eq!(policies, ["default-deny-ingress", RELEASE]);
+    let issuer = env
+        .kube_get("/apis/cert-manager.io/v1/clusterissuers/letsencrypt-staging")
+        .expect("the ClusterIssuer");
+    assert_eq!(issuer["spec"]["acme"]["email"], "devops@mita.finance");
+    let mut rules =
+        env.kube_names("/apis/monitoring.coreos.com/v1/namespaces/monitoring/prometheusrules");
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            "mita-staging-app-alerts",
+            "mita-staging-postgres-alerts",
+            "mita-staging-redis-alerts"
+        ]
+    );
+
+    let deployment = env.deployment().expect("the Deployment");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(container["image"], "ghcr.io/mita-finance/backend:v1.0.0");
+    assert_eq!(container["resources"]["requests"]["cpu"], "500m");
+    assert_eq!(container["resources"]["limits"]["memory"], "2Gi");
+    assert_eq!(
+        container["readinessProbe"]["httpGet"]["path"],
+        "/health/production"
+    );
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["serviceAccountName"], RELEASE);
+    // Env values carrying a secret are in the Secret read through envFrom, never inline.
+    let inline: Vec<&str> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(inline.contains(&"BACKUP_BUCKET") && !inline.contains(&"DATABASE_URL"));
+    let secret_name = container["envFrom"][0]["secretRef"]["name"]
+        .as_str()
+        .unwrap();
+    let secret = env
+        .kube_get(&format!("{ns}/secrets/{secret_name}"))
+        .expect("the env Secret");
+    for key in [
+        "JWT_SECRET",
+        "JWT_PREVIOUS_SECRET",
+        "SECRET_KEY",
+        "OPENAI_API_KEY",
+        "SENTRY_DSN",
+        "BACKUP_ENCRYPTION_KEY",
+        "DATABASE_URL",
+        "DATABASE_READ_URL",
+        "REDIS_URL",
+    ] {
+        assert!(
+            secret["data"][key].is_string(),
+            "{key} missing from the Secret"
+        );
+    }
+    let hpa = env
+        .kube_get(&format!(
+            "/apis/autoscaling/v2/namespaces/{NAMESPACE}/horizontalpodautoscalers/{RELEASE}"
+        ))
+        .expect("the HPA");
+    assert_eq!(
+        (
+            hpa["spec"]["minReplicas"].as_i64(),
+            hpa["spec"]["maxReplicas"].as_i64()
+        ),
+        (Some(1), Some(3))
+    );
+    let ingress = env
+        .kube_get(&format!(
+            "/apis/networking.k8s.io/v1/namespaces/{NAMESPACE}/ingresses/{RELEASE}"
+        ))
+        .expect("the Ingress");
+    assert_eq!(
+        ingress["spec"]["tls"][0]["hosts"][0],
+        "staging.mita.finance"
+    );
+    assert_eq!(
+        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
+        "letsencrypt-staging"
+    );
+    env.kube_get(&format!("{ns}/services/{RELEASE}"))
+        .expect("the Service");
+    env.kube_get(&format!(
+        "/apis/policy/v1/namespaces/{NAMESPACE}/poddisruptionbudgets/{RELEASE}"
+    ))
+    .expect("the PodDisruptionBudget");
+    let cron = env
+        .kube_get(&format!(
+            "/apis/batch/v1/namespaces/{NAMESPACE}/cronjobs/{RELEASE}-backup"
+        ))
+        .expect("the backup CronJob");
+    assert_eq!(cron["spec"]["schedule"], "0 2 * * *");
+    let jobs = env.kube_names(&format!("/apis/batch/v1/namespaces/{NAMESPACE}/jobs"));
+    assert!(
+        jobs.iter()
+            .any(|j| j.starts_with("mita-staging-migrate-v1-0-0-"))
+            && jobs
+                .iter()
+                .any(|j| j.starts_with("mita-staging-seed-data-v1-0-0-")),
+        "{jobs:?}"
+    );
+}
+
+/// The namespace, the cluster-wide issuer and the alert rules are gone.
+pub fn kubernetes_empty(env: &MitaEnv) {
+    assert!(env
+        .kube_get(&format!("/api/v1/namespaces/{NAMESPACE}"))
+        .is_none());
+    assert!(env.deployment().is_none());
+    assert!(env
+        .kube_get("/apis/cert-manager.io/v1/clusterissuers/letsencrypt-staging")
+        .is_none());
+    assert!(env
+        .kube_names("/apis/monitoring.coreos.com/v1/namespaces/monitoring/prometheusrules")
+        .is_empty());
+}
