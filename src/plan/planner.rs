@@ -277,7 +277,7 @@ impl Planner<'_> {
                 (Some(prior), _, _) => {
                     let tainted = record.is_some_and(|r| r.status == ResourceStatus::Tainted);
                     let requested = options.replace.contains(&address);
-                    let diffs = attribute_diffs(
+                    let mut diffs = attribute_diffs(
                         schema,
                         prior,
                         &desired,
@@ -285,6 +285,10 @@ impl Planner<'_> {
                         &resource.lifecycle.ignore_changes,
                         true,
                     );
+                    if !diffs.is_empty() {
+                        self.provider_replacement_rules(&resource.address.type_name, prior, &desired, &mut diffs)
+                            .await?;
+                    }
                     let forced: BTreeSet<String> = diffs
                         .iter()
                         .filter(|d| d.forces_replacement)
@@ -481,6 +485,30 @@ impl Planner<'_> {
                         error,
                     })?;
             warnings.extend(notes.into_iter().map(|n| format!("{name}: {n}")));
+        }
+        Ok(())
+    }
+
+    /// Marks diffs the provider says cannot be made in place (e.g. an engine downgrade).
+    async fn provider_replacement_rules(
+        &self,
+        type_name: &str,
+        prior: &Object,
+        desired: &Object,
+        diffs: &mut [AttributeDiff],
+    ) -> Result<(), PlanError> {
+        let resource = self
+            .registry
+            .resource_for(type_name, self.stack, self.work_dir)
+            .await
+            .map_err(|error| PlanError::Provider { context: format!("configuring the provider of `{type_name}`"), error })?;
+        let revealed: Object = desired.iter().map(|(k, v)| (k.clone(), v.reveal())).collect();
+        let forced = resource.replacement_required(prior, &revealed);
+        for diff in diffs.iter_mut() {
+            let attribute = diff.path.split('.').next().unwrap_or(&diff.path);
+            if forced.iter().any(|f| f == attribute) {
+                diff.forces_replacement = true;
+            }
         }
         Ok(())
     }

@@ -286,6 +286,12 @@ impl Resource for ReplicationGroup {
         &self.schema
     }
 
+    /// ElastiCache upgrades the engine in place but cannot downgrade it: a lower
+    /// `engine_version` needs a new replication group.
+    fn replacement_required(&self, prior: &Object, desired: &Object) -> Vec<String> {
+        engine_downgrade(prior, desired)
+    }
+
     async fn create(
         &self,
         ctx: &CallContext<'_>,
@@ -555,5 +561,39 @@ impl Resource for ReplicationGroup {
             attributes: self.full(&group, desired).await?,
             id,
         }))
+    }
+}
+
+/// `["engine_version"]` when `desired` asks for a lower engine version than `prior` has.
+fn engine_downgrade(prior: &Object, desired: &Object) -> Vec<String> {
+    let version = |o: &Object| o.get("engine_version").and_then(Value::as_str).map(version_parts);
+    match (version(prior), version(desired)) {
+        (Some(before), Some(after)) if after < before => vec!["engine_version".to_string()],
+        _ => Vec::new(),
+    }
+}
+
+/// `"7.1"` → `[7, 1]`, for ordering engine versions.
+fn version_parts(text: &str) -> Vec<u64> {
+    text.split('.').map(|part| part.trim().parse().unwrap_or(0)).collect()
+}
+
+#[cfg(test)]
+mod replacement_tests {
+    use super::*;
+
+    fn with_version(version: &str) -> Object {
+        let mut object = Object::new();
+        object.insert("engine_version".into(), Value::string(version));
+        object
+    }
+
+    #[test]
+    fn an_engine_downgrade_needs_a_new_group_but_an_upgrade_does_not() {
+        assert_eq!(engine_downgrade(&with_version("7.1"), &with_version("6.2")), vec!["engine_version"]);
+        assert!(engine_downgrade(&with_version("6.2"), &with_version("7.1")).is_empty());
+        assert!(engine_downgrade(&with_version("7.1"), &with_version("7.1")).is_empty());
+        assert_eq!(version_parts("7.10"), vec![7, 10]);
+        assert!(version_parts("7.10") > version_parts("7.9"));
     }
 }

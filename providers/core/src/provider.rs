@@ -212,6 +212,15 @@ pub trait Resource: Send + Sync {
         )))
     }
 
+    /// Replacement rules beyond the schema's `force_new` (like Terraform's `CustomizeDiff`
+    /// with `ForceNew`): given the prior attributes and the desired inputs of a resource that
+    /// would be updated, the input attributes whose change cannot be made in place — e.g. an
+    /// engine downgrade where only upgrades are in place. No I/O. The default: none.
+    fn replacement_required(&self, prior: &Object, desired: &Object) -> Vec<String> {
+        let _ = (prior, desired);
+        Vec::new()
+    }
+
     /// Optional plan refinement: given the prior state (None on create) and the planned
     /// attributes (inputs as desired, computed ones `Unknown` or carried from `prior`), fills in
     /// what the provider can predict — e.g. server defaults from a dry run. Must not change the
