@@ -164,6 +164,7 @@ async fn execute(
         lock_timeout,
         reporter: &*reporter,
         confirm: &mut confirm,
+        notice: &|message| eprintln!("{message}"),
     };
     let result = match saved {
         Some(plan) => crate::ops::apply_saved(workspace, plan, options).await,

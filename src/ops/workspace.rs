@@ -115,25 +115,10 @@ impl Workspace {
             }
         }
     }
-
-    /// Keeps the lease of `lock` alive until the returned handle is aborted.
-    pub fn renew_in_background(&self, lock: LockInfo) -> tokio::task::JoinHandle<()> {
-        let store = Arc::clone(&self.store);
-        let every = Duration::from_secs((lease_seconds() / 3).max(1));
-        tokio::spawn(async move {
-            let mut lock = lock;
-            loop {
-                tokio::time::sleep(every).await;
-                match store.renew(&lock).await {
-                    Ok(renewed) => lock = renewed,
-                    Err(_) => return,
-                }
-            }
-        })
-    }
 }
 
-/// Lock lease in seconds (`PLINTH_LOCK_LEASE_SECONDS`, default 120); renewed every third.
+/// Lock lease in seconds (`PLINTH_LOCK_LEASE_SECONDS`, default 120); an apply renews it every
+/// third ([`plinth_state::spawn_renewal`]).
 pub fn lease_seconds() -> u64 {
     std::env::var("PLINTH_LOCK_LEASE_SECONDS")
         .ok()

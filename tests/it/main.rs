@@ -1,7 +1,10 @@
 //! The integration test binary: one module per area.
 
+mod backends;
 mod crash;
 mod diagnostics;
 mod lifecycle;
 mod planning;
+mod state_commands;
 mod support;
+mod team_locks;
