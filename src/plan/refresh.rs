@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use plinth_provider::{
-    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem,
+    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem, Schema,
+    Value,
 };
 use plinth_state::{ResourceRecord, StateDocument};
 
@@ -157,14 +158,16 @@ async fn read_type(
             addresses: addresses(),
             error,
         })?;
+    let schema = resource.schema();
     Ok(records
         .iter()
+        .zip(&priors)
         .zip(live)
-        .map(|(record, live)| {
+        .map(|((record, prior), live)| {
             let refreshed = match live {
                 Some(attributes) => Refreshed::Live {
                     id: record.id.clone().unwrap_or_default(),
-                    attributes,
+                    attributes: keep_sensitive(schema, prior, attributes),
                 },
                 None => Refreshed::Gone,
             };
@@ -194,7 +197,7 @@ async fn recover(
         .map_err(fail)?;
     // What the interrupted create was asked for, as far as it can be known now: the
     // configuration evaluated against the recorded state (natural keys such as names).
-    let desired = match stack
+    let marked = match stack
         .resources
         .iter()
         .find(|r| r.address.to_string() == record.address)
@@ -206,14 +209,15 @@ async fn recover(
                     secrets,
                 };
                 desired_inputs(config, schema, &scope)
-                    .into_iter()
-                    .map(|(k, v)| (k, v.reveal()))
-                    .collect()
             }
             None => Object::new(),
         },
         None => object_from_json(&record.attributes),
     };
+    let desired: Object = marked
+        .iter()
+        .map(|(k, v)| (k.clone(), v.reveal()))
+        .collect();
     let ctx = CallContext {
         address: &record.address,
         token,
@@ -228,7 +232,7 @@ async fn recover(
             ));
             Ok(Refreshed::Recovered {
                 id: created.id,
-                attributes: created.attributes,
+                attributes: keep_sensitive(resource.schema(), &marked, created.attributes),
             })
         }
         Ok(None) => Ok(Refreshed::NeverCreated),
@@ -241,5 +245,98 @@ async fn recover(
             Ok(Refreshed::NeverCreated)
         }
         Err(e) => Err(fail(e)),
+    }
+}
+
+/// The live attributes with every value that was sensitive in the record (at any depth, e.g.
+/// a secret inside a table) or in the schema marked sensitive again: a provider that can
+/// read a secret back returns it in plaintext, and it must be kept as a digest.
+///
+/// Regression: the first refresh after a create recorded `payload = { token = "<secret>" }`
+/// of a `sim_resource` in plaintext.
+pub fn keep_sensitive(schema: &Schema, prior: &Object, live: Object) -> Object {
+    live.into_iter()
+        .map(|(name, value)| {
+            let value = match prior.get(&name) {
+                Some(recorded) => carry_sensitivity(recorded, value),
+                None => value,
+            };
+            let value = if schema.get(&name).is_some_and(|a| a.sensitive) && !value.is_null() {
+                value.sensitive()
+            } else {
+                value
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn carry_sensitivity(recorded: &Value, live: Value) -> Value {
+    match (recorded, live) {
+        (_, Value::Null) => Value::Null,
+        (Value::Sensitive(_) | Value::Redacted(_), live) => live.sensitive(),
+        (Value::Map(recorded), Value::Map(live)) => Value::Map(
+            live.into_iter()
+                .map(|(key, value)| {
+                    let value = match recorded.get(&key) {
+                        Some(old) => carry_sensitivity(old, value),
+                        None => value,
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        (Value::List(recorded), Value::List(live)) => Value::List(
+            live.into_iter()
+                .enumerate()
+                .map(|(index, value)| match recorded.get(index) {
+                    Some(old) => carry_sensitivity(old, value),
+                    None => value,
+                })
+                .collect(),
+        ),
+        (_, live) => live,
+    }
+}
+
+#[cfg(test)]
+mod sensitivity_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_read_back_in_plaintext_stay_digests() {
+        let schema = Schema::new("t");
+        let prior: Object = [(
+            "payload".to_string(),
+            Value::Map(
+                [
+                    ("token".to_string(), Value::Redacted("sha256:x".into())),
+                    ("db".to_string(), Value::string("arn")),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+        )]
+        .into_iter()
+        .collect();
+        let live: Object = [(
+            "payload".to_string(),
+            Value::Map(
+                [
+                    ("token".to_string(), Value::string("secret")),
+                    ("db".to_string(), Value::string("arn")),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+        )]
+        .into_iter()
+        .collect();
+        let kept = keep_sensitive(&schema, &prior, live);
+        let Value::Map(payload) = &kept["payload"] else {
+            panic!("a map: {kept:?}");
+        };
+        assert!(matches!(payload["token"], Value::Sensitive(_)));
+        assert_eq!(payload["db"], Value::string("arn"));
     }
 }

@@ -205,3 +205,11 @@ pub fn flat(text: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Replaces every occurrence of `from` in the fixture's `stack.toml`.
+pub fn edit_all(fixture: &Fixture, from: &str, to: &str) {
+    let path = fixture.path().join("stack.toml");
+    let text = std::fs::read_to_string(&path).expect("read stack");
+    assert!(text.contains(from), "the stack does not contain {from:?}");
+    std::fs::write(&path, text.replace(from, to)).expect("write stack");
+}

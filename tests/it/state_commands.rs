@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backends::{environment, flat, Backend, CANARY};
+use crate::backends::{edit_all, environment, flat, Backend, CANARY};
 use crate::support::{plinth, Fixture, Run};
 use crate::team_locks::run;
 
@@ -11,9 +11,13 @@ use crate::team_locks::run;
 fn state_commands_import_and_push_on_postgres() {
     let backend = Backend::postgres("commands");
     let fixture = Fixture::new("engine/team");
-    fixture.edit("create_ms = 400", "create_ms = 10");
+    edit_all(&fixture, "create_ms = 400", "create_ms = 10");
     backend.configure(&fixture, false);
     run(&fixture, &["apply", "--auto-approve"]).expect(0);
+    // Regression: the first refresh after a create recorded secrets inside a table
+    // (`payload.token`) in plaintext, and reported a no-op apply as "Apply complete!".
+    let second = run(&fixture, &["apply", "--auto-approve"]).expect(0);
+    assert!(second.stdout.contains("No changes."), "{}", second.stdout);
 
     // list and show
     let listed = run(&fixture, &["state", "list"]).expect(0).stdout;
@@ -190,7 +194,7 @@ fn bootstrap_twice_on_s3_migrates_local_state_then_force_unlock() {
     // A bucket that does not exist yet: bootstrap makes it.
     let backend = Backend::s3("bootstrap-home", false);
     let fixture = Fixture::new("engine/team");
-    fixture.edit("create_ms = 400", "create_ms = 10");
+    edit_all(&fixture, "create_ms = 400", "create_ms = 10");
     // First a local state with part of the stack, as a team starting out would have.
     run(
         &fixture,
@@ -270,10 +274,7 @@ fn bootstrap_twice_on_s3_migrates_local_state_then_force_unlock() {
     let at_rest = run(&fixture, &["lock", "list"]).expect(0).stdout;
     assert!(at_rest.contains("No locks"), "{at_rest}");
     fixture.edit("name = \"worker-${env}\"", "name = \"worker2-${env}\"");
-    fixture.edit(
-        "payload = \"${sim_resource.base[1].arn}\"\ncreate_ms = 10",
-        "payload = \"${sim_resource.base[1].arn}\"\ncreate_ms = 5000\ndelete_ms = 5000",
-    );
+    edit_all(&fixture, "create_ms = 10", "create_ms = 5000");
     let mut child = plinth()
         .args(["apply", "--auto-approve"])
         .arg(fixture.path())
@@ -319,10 +320,7 @@ fn bootstrap_twice_on_s3_migrates_local_state_then_force_unlock() {
         .expect(0)
         .stdout
         .contains("No locks"));
-    fixture.edit(
-        "create_ms = 5000\ndelete_ms = 5000",
-        "create_ms = 10\ndelete_ms = 10",
-    );
+    edit_all(&fixture, "create_ms = 5000", "create_ms = 10");
     let resumed = run(&fixture, &["apply", "--auto-approve"]).expect(0);
     assert!(
         !flat(&resumed.stderr).contains("took over"),

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::backends::{environment, flat, Backend, CANARY};
+use crate::backends::{edit_all, environment, flat, Backend, CANARY};
 use crate::support::{plinth, Fixture, Run};
 
 const PROCESSES: usize = 8;
@@ -150,7 +150,7 @@ fn postgres_eight_applies_wait_and_see_no_changes() {
 fn a_killed_apply_leaves_a_lease_that_expires_and_is_taken_over() {
     let backend = Backend::s3("lease", true);
     let fixture = Fixture::new("engine/team");
-    fixture.edit("create_ms = 400", "create_ms = 3000");
+    edit_all(&fixture, "create_ms = 400", "create_ms = 3000");
     backend.configure(&fixture, false);
     let lease = [("PLINTH_LOCK_LEASE_SECONDS", "2")];
     let mut child = spawn(&fixture, &["apply", "--auto-approve"], &lease);
@@ -221,7 +221,7 @@ fn a_killed_apply_leaves_a_lease_that_expires_and_is_taken_over() {
 
 fn stored_bytes_hold_no_plaintext(backend: Backend) {
     let fixture = Fixture::new("engine/team");
-    fixture.edit("create_ms = 400", "create_ms = 10");
+    edit_all(&fixture, "create_ms = 400", "create_ms = 10");
     backend.configure(&fixture, true);
     run(&fixture, &["apply", "--auto-approve"]).expect(0);
     let pulled = run(&fixture, &["state", "pull"]).expect(0);
