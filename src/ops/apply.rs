@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use miette::{miette, IntoDiagnostic, Result};
 use plinth_provider::{object_from_json, Object};
-use plinth_state::{spawn_renewal, JournalEntry, StateDocument};
+use plinth_state::{spawn_renewal, JournalEntry, StateDocument, StateError};
 
 use super::plan::plan_with_state;
 use super::workspace::Workspace;
@@ -95,6 +95,10 @@ async fn locked(
             result
         }
         Err(lost) => {
+            let lost = match lost {
+                StateError::Conflict(reason) => reason,
+                other => other.to_string(),
+            };
             let done = match &result {
                 Ok(ApplyResult {
                     report: Some(report),
@@ -113,7 +117,7 @@ async fn locked(
             Err(miette!(
                 help = "another process may now hold the lock (`plinth lock list`); run `plinth apply` again \
                         when it is done: the journal records what this run changed",
-                "{operation} stopped: {lost}{done}"
+                "{operation} stopped, the state lock was lost: {lost}{done}"
             ))
         }
     }
@@ -194,12 +198,14 @@ async fn apply_locked(
     drop(journal);
     let (stats, after) = writer.await.into_diagnostic()?;
     document = after;
-    if let Some(reason) = halt() {
-        // Another process may own the state now: leave the journal for it, write nothing more.
-        return Err(miette!(
-            help = "run `plinth apply` again once the lock is free; the journal records what this run changed",
-            "{reason}"
-        ));
+    if halt().is_some() {
+        // Another process may own the state now: leave the journal for it, write nothing
+        // more. The caller turns the lost lock into the error.
+        return Ok(ApplyResult {
+            plan,
+            report: Some(report),
+            journal: stats,
+        });
     }
     if !plan.destroy {
         let outputs = evaluate_outputs(workspace, &document, &secrets);

@@ -263,3 +263,50 @@ fn s3_encrypted_state_holds_no_plaintext() {
 fn postgres_encrypted_state_holds_no_plaintext() {
     stored_bytes_hold_no_plaintext(Backend::postgres("encrypted"));
 }
+
+#[test]
+fn an_apply_whose_lock_is_removed_starts_nothing_more_and_fails() {
+    let backend = Backend::s3("lost-lock", true);
+    let fixture = Fixture::new("engine/team");
+    edit_all(&fixture, "create_ms = 400", "create_ms = 2500");
+    backend.configure(&fixture, false);
+    let lease = [("PLINTH_LOCK_LEASE_SECONDS", "3")];
+    let child = spawn(&fixture, &["apply", "--auto-approve"], &lease);
+    let holder = child.id();
+    let start = Instant::now();
+    let listed = loop {
+        let listed = run(&fixture, &["lock", "list"]).expect(0).stdout;
+        if listed.contains(&format!("(pid {holder})")) {
+            break listed;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no lock: {listed}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let id = listed
+        .split_whitespace()
+        .nth(1)
+        .expect("lock id")
+        .to_string();
+    run(&fixture, &["force-unlock", &id]).expect(0);
+    let stopped = Run::from(child.wait_with_output().expect("wait"));
+    assert_eq!(stopped.code, 1, "{}\n{}", stopped.stdout, stopped.stderr);
+    let message = flat(&stopped.stderr);
+    assert!(
+        message.contains("apply stopped") && message.contains("was removed"),
+        "{}",
+        stopped.stderr
+    );
+    assert!(message.contains("were not attempted"), "{}", stopped.stderr);
+    let made = cloud_names(&fixture);
+    assert!(
+        !made.contains("app-test") && !made.contains("worker-test"),
+        "the second layer was not started: {made:?}"
+    );
+    // The next apply finishes the job.
+    edit_all(&fixture, "create_ms = 2500", "create_ms = 10");
+    run(&fixture, &["apply", "--auto-approve"]).expect(0);
+    assert_eq!(cloud_names(&fixture).len(), 6);
+}
