@@ -70,7 +70,9 @@ async fn locked(
     saved: Option<Plan>,
     options: ApplyOptions<'_>,
 ) -> Result<ApplyResult> {
-    let lock = workspace.lock(operation, options.lock_timeout).await?;
+    let lock = workspace
+        .lock(operation, options.lock_timeout, options.notice)
+        .await?;
     if let Some(previous) = &lock.took_over {
         (options.notice)(&format!(
             "Warning: the lease of the previous lock had expired; took over the state lock from {previous}. \

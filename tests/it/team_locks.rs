@@ -112,8 +112,14 @@ fn eight_applies_that_wait_find_nothing_left_to_do(backend: Backend) {
         .count();
     assert_eq!((applied, unchanged), (1, PROCESSES - 1), "{all}");
     assert_eq!(cloud_names(&fixture).len(), 6, "nothing created twice");
+    let told = runs
+        .iter()
+        .filter(|(_, r)| flat(&r.stderr).contains("Waiting up to 60s for the state lock: lock"))
+        .count();
+    assert!(told >= 1, "a waiting apply says whom it waits for\n{all}");
     eprintln!(
-        "{}: with --lock-timeout 60s, 1 of {PROCESSES} applied and {} waited then found no changes, in {elapsed:?}",
+        "{}: with --lock-timeout 60s, 1 of {PROCESSES} applied and {} waited ({told} said so) then found no changes, \
+         in {elapsed:?}",
         backend_name(&backend),
         PROCESSES - 1
     );
