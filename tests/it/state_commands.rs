@@ -187,6 +187,49 @@ fn state_commands_import_and_push_on_postgres() {
         refused.stderr
     );
     run(&fixture, &["plan", "--detailed-exitcode"]).expect(0);
+
+    // While an apply runs, `lock list` names it and the state commands wait their turn.
+    fixture.edit("name = \"worker-${env}\"", "name = \"worker2-${env}\"");
+    edit_all(&fixture, "create_ms = 10", "create_ms = 2000");
+    let child = plinth()
+        .args(["apply", "--auto-approve"])
+        .arg(fixture.path())
+        .envs(environment())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let holder = child.id();
+    let start = Instant::now();
+    let listed = loop {
+        let listed = run(&fixture, &["lock", "list"]).expect(0).stdout;
+        if listed.contains(&format!("(pid {holder})")) {
+            break listed;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no lock: {listed}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(listed.contains("for `apply`"), "{listed}");
+    let busy = run(&fixture, &["state", "list"]).expect(1);
+    assert!(
+        flat(&busy.stderr).contains("is locked")
+            && flat(&busy.stderr).contains(&format!("(pid {holder})")),
+        "{}",
+        busy.stderr
+    );
+    let finished = Run::from(child.wait_with_output().expect("wait")).expect(0);
+    assert!(
+        finished.stdout.contains("Apply complete!"),
+        "{}",
+        finished.stdout
+    );
+    assert!(run(&fixture, &["lock", "list"])
+        .expect(0)
+        .stdout
+        .contains("No locks"));
 }
 
 #[test]
