@@ -60,6 +60,12 @@ pub struct DestroyArgs {
 pub async fn run(args: ApplyArgs) -> miette::Result<i32> {
     if planfile::is_plan_file(&args.stack.stack) {
         let file = planfile::read(&args.stack.stack)?;
+        planfile::check_arguments(
+            &file,
+            args.stack.env.as_deref(),
+            !args.stack.vars.is_empty() || !args.stack.var_files.is_empty(),
+            !args.targets.is_empty() || !args.replace.is_empty(),
+        )?;
         let options = OpenOptions {
             load: file.load_options(),
             state_dir: args.stack.state_dir.clone(),
@@ -67,7 +73,7 @@ pub async fn run(args: ApplyArgs) -> miette::Result<i32> {
         let workspace = Workspace::open(&file.stack_dir, &options)?;
         return execute(
             &workspace,
-            Some(file.plan),
+            Some((file.plan, file.state_digest)),
             PlanOptions::default(),
             true,
             args.parallelism,
@@ -114,7 +120,7 @@ pub async fn run_destroy(args: DestroyArgs) -> miette::Result<i32> {
 
 async fn execute(
     workspace: &Workspace,
-    saved: Option<Plan>,
+    saved: Option<(Plan, Option<String>)>,
     plan_options: PlanOptions,
     auto_approve: bool,
     parallelism: usize,
@@ -167,7 +173,7 @@ async fn execute(
         notice: &|message| eprintln!("{message}"),
     };
     let result = match saved {
-        Some(plan) => crate::ops::apply_saved(workspace, plan, options).await,
+        Some((plan, digest)) => crate::ops::apply_saved(workspace, plan, digest, options).await,
         None => crate::ops::apply(workspace, options).await,
     };
     ticker.abort();

@@ -35,7 +35,7 @@ pub const EXIT_DRIFT: i32 = 3;
 #[command(name = "plinth", version, about, long_about = None)]
 #[command(
     after_help = "Exit codes: 0 success or no changes, 1 error, 2 changes present (plan --detailed-exitcode), \
-3 only drift (plan --detailed-exitcode)."
+3 only drift (plan --detailed-exitcode, drift)."
 )]
 pub struct Cli {
     /// The command.
@@ -50,13 +50,16 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Show what apply would change.
     Plan(plan::PlanArgs),
+    /// Report changes made outside Plinth (`plan --refresh-only` with exit codes 0 none,
+    /// 3 drift, 1 error), for scheduled jobs.
+    Drift(plan::DriftArgs),
     /// Create, update and delete resources to match the stack (or apply a saved plan file).
     Apply(apply::ApplyArgs),
     /// Destroy everything the state of an environment records.
     Destroy(apply::DestroyArgs),
     /// Print the dependency graph in Graphviz DOT.
     Graph(graph::GraphArgs),
-    /// Show the state of an environment, or one resource of it.
+    /// Show the state of an environment, or one resource of it, or a saved plan file.
     Show(show::ShowArgs),
     /// Print the stack's outputs.
     Output(show::OutputArgs),
@@ -121,6 +124,7 @@ pub async fn run(cli: Cli) -> miette::Result<i32> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args).await,
+        Command::Drift(args) => plan::run_drift(args).await,
         Command::Apply(args) => apply::run(args).await,
         Command::Destroy(args) => apply::run_destroy(args).await,
         Command::Graph(args) => graph::run(args),

@@ -52,13 +52,15 @@ pub async fn apply(workspace: &Workspace, options: ApplyOptions<'_>) -> Result<A
     locked(workspace, operation, None, options).await
 }
 
-/// Applies a saved plan, refusing a stale one.
+/// Applies a saved plan, refusing a stale one: `state_digest` is the plan file's
+/// [`super::planfile::state_digest`] of the state it was made against.
 pub async fn apply_saved(
     workspace: &Workspace,
     plan: Plan,
+    state_digest: Option<String>,
     options: ApplyOptions<'_>,
 ) -> Result<ApplyResult> {
-    locked(workspace, "apply", Some(plan), options).await
+    locked(workspace, "apply", Some((plan, state_digest)), options).await
 }
 
 /// Takes the lock, keeps its lease alive with [`plinth_state::spawn_renewal`] while the apply
@@ -67,7 +69,7 @@ pub async fn apply_saved(
 async fn locked(
     workspace: &Workspace,
     operation: &str,
-    saved: Option<Plan>,
+    saved: Option<(Plan, Option<String>)>,
     options: ApplyOptions<'_>,
 ) -> Result<ApplyResult> {
     let lock = workspace
@@ -127,14 +129,15 @@ async fn locked(
 
 async fn apply_locked(
     workspace: &Workspace,
-    saved: Option<Plan>,
+    saved: Option<(Plan, Option<String>)>,
     options: ApplyOptions<'_>,
     halt: &(dyn Fn() -> Option<String> + Sync),
 ) -> Result<ApplyResult> {
     let state = workspace.store.load().await.into_diagnostic()?;
     let plan = match saved {
-        Some(plan) => {
+        Some((plan, state_digest)) => {
             check_saved_plan(workspace, &plan, state.as_ref())?;
+            super::planfile::check_state_digest(state_digest.as_deref(), state.as_ref())?;
             plan
         }
         None => plan_with_state(workspace, state.as_ref(), &options.plan).await?,

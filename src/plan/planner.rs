@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use plinth_provider::{
-    object_from_json, object_to_persisted_json, AttributeMode, CallContext, NoProgress, Object,
-    Schema, Value,
+    object_from_json, object_to_persisted_json, Attribute, AttributeMode, CallContext, NoProgress,
+    Object, Schema, Value,
 };
 use plinth_state::{ResourceStatus, StateDocument};
 
@@ -288,7 +288,7 @@ impl Planner<'_> {
                     let forced: BTreeSet<String> = diffs
                         .iter()
                         .filter(|d| d.forces_replacement)
-                        .map(|d| d.path.split('.').next().unwrap_or(&d.path).to_string())
+                        .map(|d| d.path.clone())
                         .collect();
                     change.diffs = diffs;
                     if tainted || requested || !forced.is_empty() {
@@ -783,24 +783,17 @@ pub fn attribute_diffs(
         if !new.has_unknown() && new.same_as(old, salt) {
             continue;
         }
-        diff_value(
-            &attribute.name,
-            old,
-            new,
-            salt,
-            attribute.force_new,
-            &mut diffs,
-        );
+        diff_value(attribute, &attribute.name, old, new, salt, &mut diffs);
     }
     diffs
 }
 
 fn diff_value(
+    attribute: &Attribute,
     path: &str,
     old: &Value,
     new: &Value,
     salt: &str,
-    force_new: bool,
     out: &mut Vec<AttributeDiff>,
 ) {
     if let (Value::Map(a), Value::Map(b)) = (old, new) {
@@ -809,18 +802,72 @@ fn diff_value(
             let x = a.get(key).unwrap_or(&Value::Null);
             let y = b.get(key).unwrap_or(&Value::Null);
             if y.has_unknown() || !x.same_as(y, salt) {
-                diff_value(&format!("{path}.{key}"), x, y, salt, force_new, out);
+                diff_value(attribute, &format!("{path}.{key}"), x, y, salt, out);
             }
         }
         return;
     }
+    let inner = path
+        .strip_prefix(attribute.name.as_str())
+        .unwrap_or(path)
+        .trim_start_matches('.');
     out.push(AttributeDiff {
         path: path.to_string(),
         before: DiffValue::of(old),
         after: DiffValue::of(new),
-        forces_replacement: force_new,
+        forces_replacement: attribute.forces_replacement_at(inner),
     });
 }
 
 /// Planned values by address, for callers that need to evaluate outputs after apply.
 pub type PlannedValues = BTreeMap<String, Object>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plinth_provider::ValueType;
+
+    fn manifest(kind: &str, name: &str, replicas: i64) -> Object {
+        let mut metadata = BTreeMap::new();
+        metadata.insert("name".to_string(), Value::string(name));
+        let mut spec = BTreeMap::new();
+        spec.insert("replicas".to_string(), Value::Int(replicas));
+        let mut m = BTreeMap::new();
+        m.insert("kind".to_string(), Value::string(kind));
+        m.insert("metadata".to_string(), Value::Map(metadata));
+        m.insert("spec".to_string(), Value::Map(spec));
+        let mut object = Object::new();
+        object.insert("manifest".to_string(), Value::Map(m));
+        object
+    }
+
+    #[test]
+    fn force_new_keys_replace_only_when_their_path_changes() {
+        let schema = Schema::new("k8s_object").attribute(
+            Attribute::required("manifest", ValueType::Any)
+                .force_new_key("kind")
+                .force_new_key("metadata.name"),
+        );
+        let spec_only = attribute_diffs(
+            &schema,
+            &manifest("Deployment", "a", 1),
+            &manifest("Deployment", "a", 2),
+            "",
+            &[],
+            true,
+        );
+        assert_eq!(spec_only.len(), 1);
+        assert_eq!(spec_only[0].path, "manifest.spec.replicas");
+        assert!(!spec_only[0].forces_replacement);
+        let renamed = attribute_diffs(
+            &schema,
+            &manifest("Deployment", "a", 1),
+            &manifest("Deployment", "b", 1),
+            "",
+            &[],
+            true,
+        );
+        assert!(renamed[0].forces_replacement, "{renamed:?}");
+        assert_eq!(renamed[0].path, "manifest.metadata.name");
+    }
+}

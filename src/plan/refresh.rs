@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use plinth_provider::{
-    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem, Schema,
-    Value,
+    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem, Value,
 };
 use plinth_state::{ResourceRecord, StateDocument};
 
@@ -158,7 +157,6 @@ async fn read_type(
             addresses: addresses(),
             error,
         })?;
-    let schema = resource.schema();
     Ok(records
         .iter()
         .zip(&priors)
@@ -167,13 +165,48 @@ async fn read_type(
             let refreshed = match live {
                 Some(attributes) => Refreshed::Live {
                     id: record.id.clone().unwrap_or_default(),
-                    attributes: keep_sensitive(schema, prior, attributes),
+                    attributes: carry_sensitivity(prior, attributes),
                 },
                 None => Refreshed::Gone,
             };
             (record.address.clone(), refreshed)
         })
         .collect())
+}
+
+/// Marks live values sensitive where the recorded ones were (a provider reads back what it
+/// was given, e.g. a secret interpolated into a plain attribute): without this a refreshed
+/// record, its drift and the diffs against it would show the secret in plain text.
+fn carry_sensitivity(recorded: &Object, live: Object) -> Object {
+    live.into_iter()
+        .map(|(name, value)| {
+            let value = match recorded.get(&name) {
+                Some(recorded) => carry_value(recorded, value),
+                None => value,
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn carry_value(recorded: &Value, live: Value) -> Value {
+    match (recorded, live) {
+        (_, live @ (Value::Null | Value::Unknown | Value::Sensitive(_) | Value::Redacted(_))) => {
+            live
+        }
+        (Value::Redacted(_) | Value::Sensitive(_), live) => live.sensitive(),
+        (Value::Map(recorded), Value::Map(live)) => Value::Map(carry_sensitivity(recorded, live)),
+        (Value::List(recorded), Value::List(live)) => Value::List(
+            live.into_iter()
+                .enumerate()
+                .map(|(i, value)| match recorded.get(i) {
+                    Some(recorded) => carry_value(recorded, value),
+                    None => value,
+                })
+                .collect(),
+        ),
+        (_, live) => live,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -197,6 +230,7 @@ async fn recover(
         .map_err(fail)?;
     // What the interrupted create was asked for, as far as it can be known now: the
     // configuration evaluated against the recorded state (natural keys such as names).
+    // Sensitive leaves stay marked here, to mark what the provider reports back.
     let marked = match stack
         .resources
         .iter()
@@ -232,7 +266,7 @@ async fn recover(
             ));
             Ok(Refreshed::Recovered {
                 id: created.id,
-                attributes: keep_sensitive(resource.schema(), &marked, created.attributes),
+                attributes: carry_sensitivity(&marked, created.attributes),
             })
         }
         Ok(None) => Ok(Refreshed::NeverCreated),
@@ -245,98 +279,5 @@ async fn recover(
             Ok(Refreshed::NeverCreated)
         }
         Err(e) => Err(fail(e)),
-    }
-}
-
-/// The live attributes with every value that was sensitive in the record (at any depth, e.g.
-/// a secret inside a table) or in the schema marked sensitive again: a provider that can
-/// read a secret back returns it in plaintext, and it must be kept as a digest.
-///
-/// Regression: the first refresh after a create recorded `payload = { token = "<secret>" }`
-/// of a `sim_resource` in plaintext.
-pub fn keep_sensitive(schema: &Schema, prior: &Object, live: Object) -> Object {
-    live.into_iter()
-        .map(|(name, value)| {
-            let value = match prior.get(&name) {
-                Some(recorded) => carry_sensitivity(recorded, value),
-                None => value,
-            };
-            let value = if schema.get(&name).is_some_and(|a| a.sensitive) && !value.is_null() {
-                value.sensitive()
-            } else {
-                value
-            };
-            (name, value)
-        })
-        .collect()
-}
-
-fn carry_sensitivity(recorded: &Value, live: Value) -> Value {
-    match (recorded, live) {
-        (_, Value::Null) => Value::Null,
-        (Value::Sensitive(_) | Value::Redacted(_), live) => live.sensitive(),
-        (Value::Map(recorded), Value::Map(live)) => Value::Map(
-            live.into_iter()
-                .map(|(key, value)| {
-                    let value = match recorded.get(&key) {
-                        Some(old) => carry_sensitivity(old, value),
-                        None => value,
-                    };
-                    (key, value)
-                })
-                .collect(),
-        ),
-        (Value::List(recorded), Value::List(live)) => Value::List(
-            live.into_iter()
-                .enumerate()
-                .map(|(index, value)| match recorded.get(index) {
-                    Some(old) => carry_sensitivity(old, value),
-                    None => value,
-                })
-                .collect(),
-        ),
-        (_, live) => live,
-    }
-}
-
-#[cfg(test)]
-mod sensitivity_tests {
-    use super::*;
-
-    #[test]
-    fn secrets_read_back_in_plaintext_stay_digests() {
-        let schema = Schema::new("t");
-        let prior: Object = [(
-            "payload".to_string(),
-            Value::Map(
-                [
-                    ("token".to_string(), Value::Redacted("sha256:x".into())),
-                    ("db".to_string(), Value::string("arn")),
-                ]
-                .into_iter()
-                .collect(),
-            ),
-        )]
-        .into_iter()
-        .collect();
-        let live: Object = [(
-            "payload".to_string(),
-            Value::Map(
-                [
-                    ("token".to_string(), Value::string("secret")),
-                    ("db".to_string(), Value::string("arn")),
-                ]
-                .into_iter()
-                .collect(),
-            ),
-        )]
-        .into_iter()
-        .collect();
-        let kept = keep_sensitive(&schema, &prior, live);
-        let Value::Map(payload) = &kept["payload"] else {
-            panic!("a map: {kept:?}");
-        };
-        assert!(matches!(payload["token"], Value::Sensitive(_)));
-        assert_eq!(payload["db"], Value::string("arn"));
     }
 }

@@ -2,11 +2,18 @@
 //! Colour only on a terminal and never with `NO_COLOR`.
 
 mod apply_text;
+mod json;
+mod markdown;
+mod markdown_fit;
 mod plan_text;
 
 use std::io::IsTerminal;
 
 pub use apply_text::{render_apply_summary, TerminalReporter};
+pub use json::{render_plan_json, PlanJson, PLAN_JSON_FORMAT_VERSION};
+pub use markdown::{
+    comment_marker, render_plan_markdown, Markdown, MarkdownOptions, DEFAULT_MAX_CHARS,
+};
 pub use plan_text::{render_plan, show, value_change};
 
 /// Whether to colour output.

@@ -1,6 +1,10 @@
 """Runs moto server on 127.0.0.1:PORT for Plinth's tests.
 
-Usage: python moto_server.py PORT
+Usage: python moto_server.py PORT [--idle-exit SECONDS]
+
+Without `--idle-exit` the server exits with the process that started it
+(`PLINTH_PARENT_PID`, else its parent); with it, a server shared by many test processes
+exits after that many seconds without a request.
 
 On top of plain moto server this launcher (see EMULATORS.md; never change product code to suit
 the emulator):
@@ -10,7 +14,10 @@ the emulator):
 * holds RDS instances, ElastiCache replication groups and load balancers in a transient status
   (`creating` / `modifying` / `deleting` / `provisioning`) for N describes, so wait paths run;
 * fixes moto bugs: ElastiCache `DeleteReplicationGroup` leaving the group `deleting` forever,
-  RDS `ModifyDBSubnetGroup` deleting the group;
+  RDS `ModifyDBSubnetGroup` deleting the group, RDS `ResetDBParameterGroup` and ElastiCache
+  `DeleteCacheSubnetGroup` / `ModifyCacheSubnetGroup` / `IncreaseReplicaCount` /
+  `DecreaseReplicaCount` missing (HTTP 500), S3
+  `GetBucketVersioning` answering with a root element the Rust SDK rejects;
 * injects faults (`Throttling`, HTTP 500, latency) into chosen actions N times;
 * counts calls per account and action;
 * seeds a VPC with subnets in two AZs and a security group, and imports self-signed ACM
@@ -26,7 +33,7 @@ Control endpoints (JSON bodies; `account` defaults to moto's 123456789012):
 * `POST /_plinth/seed-network` `{"account", "region"}` → `{"vpc_id", "subnet_ids",
   "security_group_id"}`
 * `POST /_plinth/acm-certificate` `{"account", "region", "domain"}` → `{"certificate_arn"}`
-* `POST /_plinth/reset` wipes moto and the launcher's registries.
+* `POST /_plinth/reset` wipes moto and the launcher's registries; `GET /_plinth/ping`.
 """
 import datetime
 import io
@@ -49,6 +56,7 @@ FAULTS = []  # dicts: account, action, kind, count, latency_ms
 ARMED = []  # dicts: account, service, on, id, describes
 HOLDS = {}  # (account, service, id) -> {"status", "remaining", "on"}
 CALLS = {}  # account -> {"service:Action": n}
+LAST_REQUEST = [time.time()]
 CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/[^/]+/([^/]+)/([^/]+)/")
 ACCOUNT_IN_KEY = re.compile(r"(\d{12})$")
 S3_ROOTS = {"versioning": ("GetBucketVersioningResponse", "VersioningConfiguration")}
@@ -262,6 +270,37 @@ def patch_cache_subnet_groups():
         backend.cache_subnet_groups[name] = new
         return ActionResult({"CacheSubnetGroup": new})
 
+    def change_replica_count(self):
+        # IncreaseReplicaCount / DecreaseReplicaCount are not implemented by moto (HTTP 500):
+        # grow or shrink every node group's replica list to NewReplicaCount.
+        import copy
+        from moto.elasticache.exceptions import ReplicationGroupNotFound
+
+        backend = self.elasticache_backend
+        group_id = self._get_param("ReplicationGroupId")
+        group = backend.replication_groups.get(group_id)
+        if group is None:
+            raise ReplicationGroupNotFound(group_id)
+        wanted = int(self._get_param("NewReplicaCount"))
+        for node_group in group.node_groups:
+            members = node_group["node_group_members"]
+            while len(members) - 1 > wanted and len(members) > 1:
+                gone = members.pop()
+                if gone["cache_cluster_id"] in group.member_clusters:
+                    group.member_clusters.remove(gone["cache_cluster_id"])
+            while len(members) - 1 < wanted:
+                last = members[-1]["cache_cluster_id"]
+                stem, number = last.rsplit("-", 1)
+                member = copy.deepcopy(members[-1])
+                member["cache_cluster_id"] = f"{stem}-{int(number) + 1:0>{len(number)}}"
+                member["current_role"] = "replica"
+                members.append(member)
+                group.member_clusters.append(member["cache_cluster_id"])
+        arm(backend.account_id, "elasticache", "modify", group_id)
+        return ActionResult({"ReplicationGroup": group})
+
+    ElastiCacheResponse.increase_replica_count = change_replica_count
+    ElastiCacheResponse.decrease_replica_count = change_replica_count
     ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group
     ElastiCacheResponse.modify_cache_subnet_group = modify_cache_subnet_group
 
@@ -311,6 +350,7 @@ class Launcher:
         self.port = port
 
     def __call__(self, environ, start_response):
+        LAST_REQUEST[0] = time.time()
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_plinth/"):
             return self.control(environ, start_response, path)
@@ -333,7 +373,7 @@ class Launcher:
             counts[key] = counts.get(key, 0) + 1
             fault = None
             for rule in FAULTS:
-                if rule["action"] == action and rule.get("account", DEFAULT_ACCOUNT) == account:
+                if rule["action"] in (action, key) and rule.get("account", DEFAULT_ACCOUNT) == account:
                     fault = dict(rule)
                     rule["count"] -= 1
                     if rule["count"] <= 0:
@@ -380,7 +420,7 @@ class Launcher:
         if target:
             return target.split(".")[-1]
         if service == "s3":
-            return "s3:" + environ.get("REQUEST_METHOD", "GET")
+            return environ.get("REQUEST_METHOD", "GET")
         ctype = environ.get("CONTENT_TYPE", "")
         if "x-www-form-urlencoded" in ctype:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -402,7 +442,9 @@ class Launcher:
         account = body.get("account") or query.get("account") or DEFAULT_ACCOUNT
         status, result = "200 OK", {}
         try:
-            if path == "/_plinth/faults" and method == "POST":
+            if path == "/_plinth/ping":
+                result = {"ok": True}
+            elif path == "/_plinth/faults" and method == "POST":
                 rule = {"account": account, "action": body["action"], "kind": body.get("kind", "throttle"),
                         "count": int(body.get("count", 1)), "latency_ms": int(body.get("latency_ms", 0))}
                 with LOCK:
@@ -478,17 +520,31 @@ class Launcher:
 
 def exit_with_parent() -> None:
     """Tests keep one server per test binary in a static that is never dropped: leave when
-    the process that started us is gone."""
-    parent = os.getppid()
+    the process that started us (`PLINTH_PARENT_PID`, else our parent) is gone."""
+    parent = int(os.environ.get("PLINTH_PARENT_PID") or os.getppid())
     while True:
         time.sleep(0.5)
-        if os.getppid() != parent:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass
+
+
+def exit_when_idle(seconds: float) -> None:
+    while True:
+        time.sleep(1)
+        if time.time() - LAST_REQUEST[0] > seconds:
             os._exit(0)
 
 
 def main() -> None:
     port = int(sys.argv[1])
-    threading.Thread(target=exit_with_parent, daemon=True).start()
+    if len(sys.argv) > 3 and sys.argv[2] == "--idle-exit":
+        threading.Thread(target=exit_when_idle, args=(float(sys.argv[3]),), daemon=True).start()
+    else:
+        threading.Thread(target=exit_with_parent, daemon=True).start()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     patch_rds()
     patch_elasticache()

@@ -1,6 +1,7 @@
 //! The integration test binary: one module per area.
 
 mod backends;
+mod ci;
 mod crash;
 mod diagnostics;
 mod lifecycle;

@@ -107,3 +107,46 @@ pub fn keep_inputs(out: &mut Object, from: &Object, keys: &[&str]) {
         );
     }
 }
+
+/// Live ids in the user's order when they are the same set (the API's order is arbitrary).
+pub fn ordered_like<'a>(prior: &Object, key: &str, live: impl Iterator<Item = &'a str>) -> Value {
+    let live: Vec<String> = live.map(str::to_string).collect();
+    if let Some(want) = strings(prior, key) {
+        if sorted(want.clone()) == sorted(live.clone()) {
+            return string_list(want, false);
+        }
+    }
+    string_list(live, true)
+}
+
+/// True when `key` holds a non-null value (a key recorded as null counts as unset).
+pub fn is_set(o: &Object, key: &str) -> bool {
+    o.get(key).is_some_and(|v| !v.is_null())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_lists_keep_the_users_order_only_when_they_are_the_same_set() {
+        let mut prior = Object::new();
+        prior.insert(
+            "ids".into(),
+            Value::List(vec![Value::string("b"), Value::string("a")]),
+        );
+        assert_eq!(
+            ordered_like(&prior, "ids", ["a", "b"].into_iter()),
+            prior["ids"]
+        );
+        let changed = ordered_like(&prior, "ids", ["c", "a"].into_iter());
+        assert_eq!(
+            changed,
+            Value::List(vec![Value::string("a"), Value::string("c")])
+        );
+        assert!(!is_set(
+            &Object::from([("x".to_string(), Value::Null)]),
+            "x"
+        ));
+    }
+}

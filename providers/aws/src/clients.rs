@@ -1,5 +1,5 @@
 //! SDK client setup: one shared `SdkConfig` (region, endpoint, profile, credential chain,
-//! explicit behaviour version, retry policy), one rustls+ring HTTP stack, and a token-bucket
+//! explicit behaviour version, retry policy), one rustls + aws-lc HTTP stack (the crypto the state backends use too), and a token-bucket
 //! rate limit per service underneath each service client.
 
 use std::sync::Arc;
@@ -41,7 +41,7 @@ impl Clients {
     /// Builds the clients. Does no network I/O: credentials are resolved on first use.
     pub async fn build(settings: &AwsSettings) -> Result<Clients, ProviderError> {
         let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
             .build_https();
         let retry = if settings.adaptive_retry {
             RetryConfig::adaptive()

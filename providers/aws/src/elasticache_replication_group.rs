@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup as AwsGroup, Tag};
+use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup as AwsGroup};
 use plinth_provider::{
     async_trait, Attribute, CallContext, Created, Object, ProviderError, ReadItem, Resource,
     Schema, Value, ValueType,
@@ -17,6 +17,7 @@ use plinth_provider::{
 
 use crate::attrs::{self, opt_bool, opt_int, opt_string};
 use crate::clients::Clients;
+use crate::elasticache_common::{aws_tags, cache_tags, sync_cache_tags};
 use crate::errors::{absent_on, map_sdk};
 use crate::tags;
 use crate::waiter::{minutes, wait_for, Poll, Wait};
@@ -118,28 +119,16 @@ impl ReplicationGroup {
         )
     }
 
-    async fn tags(&self, group: &AwsGroup) -> Result<Vec<(String, String)>, ProviderError> {
-        let Some(arn) = group.arn() else {
-            return Ok(Vec::new());
-        };
-        let out = self
-            .clients
-            .elasticache
-            .list_tags_for_resource()
-            .resource_name(arn)
-            .send()
-            .await
-            .map_err(|e| map_sdk("ListTagsForResource", e))?;
-        Ok(out
-            .tag_list()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-            .collect())
+    async fn tags_of(&self, group: &AwsGroup) -> Result<Vec<(String, String)>, ProviderError> {
+        match group.arn() {
+            Some(arn) => cache_tags(&self.clients, arn).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     async fn full(&self, group: &AwsGroup, prior: &Object) -> Result<Object, ProviderError> {
         let cluster = self.member_cluster(group).await?;
-        let tags = self.tags(group).await?;
+        let tags = self.tags_of(group).await?;
         Ok(to_object(group, cluster.as_ref(), tags, prior))
     }
 
@@ -180,13 +169,6 @@ impl ReplicationGroup {
             ProviderError::not_found(format!("replication group `{id}` disappeared"))
         })
     }
-}
-
-fn aws_tags(pairs: &[(String, String)]) -> Vec<Tag> {
-    pairs
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
 }
 
 /// The live group as attributes, normalised to the TOML shape.
@@ -250,11 +232,12 @@ pub fn to_object(
             );
             o.insert(
                 "security_group_ids".into(),
-                attrs::string_list(
+                attrs::ordered_like(
+                    prior,
+                    "security_group_ids",
                     c.security_groups()
                         .iter()
                         .filter_map(|s| s.security_group_id()),
-                    true,
                 ),
             );
             o.insert(
@@ -267,7 +250,7 @@ pub fn to_object(
         }
         None => attrs::keep_inputs(&mut o, prior, &CLUSTER_ATTRS),
     }
-    let tags_value = if live_tags.is_empty() && !prior.contains_key("tags") {
+    let tags_value = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
         Value::Null
     } else {
         tags::to_value(live_tags)
@@ -405,7 +388,7 @@ impl Resource for ReplicationGroup {
                 Some(g) => Some(to_object(
                     g,
                     clusters.get(item.id),
-                    self.tags(g).await?,
+                    self.tags_of(g).await?,
                     item.prior,
                 )),
                 None => None,
@@ -440,6 +423,10 @@ impl Resource for ReplicationGroup {
             "security_group_ids",
             "parameter_group_name",
         ];
+        if changed.iter().any(|c| c != "tags") {
+            // A group that is busy (snapshotting, modifying) refuses modifications.
+            self.wait_available(ctx, id).await?;
+        }
         if MODIFIED.iter().any(|k| has(k)) {
             let token = pick_str("auth_token");
             ec.modify_replication_group()
@@ -509,23 +496,7 @@ impl Resource for ReplicationGroup {
         let group = self.wait_available(ctx, id).await?;
         if has("tags") {
             let arn = group.arn().unwrap_or_default();
-            let (set, remove) = tags::diff(&self.tags(&group).await?, &tags::desired(d));
-            if !remove.is_empty() {
-                ec.remove_tags_from_resource()
-                    .resource_name(arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| map_sdk("RemoveTagsFromResource", e))?;
-            }
-            if !set.is_empty() {
-                ec.add_tags_to_resource()
-                    .resource_name(arn)
-                    .set_tags(Some(aws_tags(&set)))
-                    .send()
-                    .await
-                    .map_err(|e| map_sdk("AddTagsToResource", e))?;
-            }
+            sync_cache_tags(&self.clients, arn, &tags::desired(d)).await?;
         }
         let mut attributes = self.full(&group, d).await?;
         attrs::carry(&mut attributes, prior, &["auth_token"]);

@@ -5,16 +5,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_elasticache::types::{CacheSubnetGroup as AwsGroup, Tag};
+use aws_sdk_elasticache::types::CacheSubnetGroup as AwsGroup;
 use plinth_provider::{
     async_trait, Attribute, CallContext, Created, Object, ProviderError, ReadItem, Resource,
     Schema, Value, ValueType,
 };
 
-use crate::attrs::{self, opt_string};
+use crate::attrs::{self, opt_string, ordered_like};
 use crate::clients::Clients;
+use crate::elasticache_common::{aws_tags, cache_tags, sync_cache_tags};
 use crate::errors::{absent_on, map_sdk};
-use crate::rds_subnet_group::ordered_like;
 use crate::tags;
 
 const NOT_FOUND: [&str; 2] = ["CacheSubnetGroupNotFoundFault", "CacheSubnetGroupNotFound"];
@@ -60,25 +60,9 @@ impl CacheSubnetGroup {
         Ok(absent_on(result, &NOT_FOUND)?.and_then(|o| o.cache_subnet_groups().first().cloned()))
     }
 
-    async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, ProviderError> {
-        let out = self
-            .clients
-            .elasticache
-            .list_tags_for_resource()
-            .resource_name(arn)
-            .send()
-            .await
-            .map_err(|e| map_sdk("ListTagsForResource", e))?;
-        Ok(out
-            .tag_list()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-            .collect())
-    }
-
     async fn to_object(&self, g: &AwsGroup, prior: &Object) -> Result<Object, ProviderError> {
         let live_tags = match g.arn() {
-            Some(arn) => self.tags(arn).await?,
+            Some(arn) => cache_tags(&self.clients, arn).await?,
             None => Vec::new(),
         };
         let mut o = Object::new();
@@ -91,10 +75,11 @@ impl CacheSubnetGroup {
             "subnet_ids".into(),
             ordered_like(
                 prior,
+                "subnet_ids",
                 g.subnets().iter().filter_map(|s| s.subnet_identifier()),
             ),
         );
-        let t = if live_tags.is_empty() && !prior.contains_key("tags") {
+        let t = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
             Value::Null
         } else {
             tags::to_value(live_tags)
@@ -104,13 +89,6 @@ impl CacheSubnetGroup {
         o.insert("vpc_id".into(), opt_string(g.vpc_id()));
         Ok(o)
     }
-}
-
-fn aws_tags(pairs: &[(String, String)]) -> Vec<Tag> {
-    pairs
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
 }
 
 #[async_trait]
@@ -221,23 +199,7 @@ impl Resource for CacheSubnetGroup {
         })?;
         if changed.iter().any(|c| c == "tags") {
             let arn = group.arn().unwrap_or_default();
-            let (set, remove) = tags::diff(&self.tags(arn).await?, &tags::desired(desired));
-            if !remove.is_empty() {
-                ec.remove_tags_from_resource()
-                    .resource_name(arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| map_sdk("RemoveTagsFromResource", e))?;
-            }
-            if !set.is_empty() {
-                ec.add_tags_to_resource()
-                    .resource_name(arn)
-                    .set_tags(Some(aws_tags(&set)))
-                    .send()
-                    .await
-                    .map_err(|e| map_sdk("AddTagsToResource", e))?;
-            }
+            sync_cache_tags(&self.clients, arn, &tags::desired(desired)).await?;
         }
         self.to_object(&group, desired).await
     }

@@ -15,11 +15,10 @@ use plinth_provider::{
     Schema, Value, ValueType,
 };
 
-use crate::attrs::{self, opt_string};
+use crate::attrs::{self, opt_string, ordered_like};
 use crate::clients::Clients;
 use crate::errors::{absent_on, map_sdk};
 use crate::lb_common::{aws_tags, sync_tags, tags_of, tags_value};
-use crate::rds_subnet_group::ordered_like;
 use crate::tags;
 use crate::waiter::{minutes, wait_for, Poll, Wait};
 
@@ -206,20 +205,21 @@ pub fn to_object(
         "load_balancer_type".into(),
         opt_string(lb.r#type().map(|t| t.as_str())),
     );
-    let mut subnets_prior = Object::new();
-    if let Some(v) = prior.get("subnets") {
-        subnets_prior.insert("subnet_ids".into(), v.clone());
-    }
     o.insert(
         "subnets".into(),
         ordered_like(
-            &subnets_prior,
+            prior,
+            "subnets",
             lb.availability_zones().iter().filter_map(|z| z.subnet_id()),
         ),
     );
     o.insert(
         "security_groups".into(),
-        attrs::string_list(lb.security_groups().iter().cloned(), true),
+        ordered_like(
+            prior,
+            "security_groups",
+            lb.security_groups().iter().map(String::as_str),
+        ),
     );
     o.insert(
         "deletion_protection".into(),

@@ -202,7 +202,7 @@ pub async fn tags_of(
 
 /// The `tags` attribute from live tags (null when there are none and the user wrote none).
 pub fn tags_value(live: Vec<(String, String)>, prior: &Object) -> Value {
-    if live.is_empty() && !prior.contains_key("tags") {
+    if live.is_empty() && !attrs::is_set(prior, "tags") {
         Value::Null
     } else {
         tags::to_value(live)

@@ -124,7 +124,12 @@ pub fn to_object(rule: &Rule, prior: &Object) -> Object {
         conditions.insert(key.into(), attrs::string_list(values, false));
     }
     let mut o = Object::new();
-    attrs::keep_inputs(&mut o, prior, &["listener_arn"]);
+    let listener =
+        attrs::string(prior, "listener_arn").or_else(|| rule.rule_arn().and_then(listener_of_rule));
+    o.insert(
+        "listener_arn".into(),
+        listener.map(Value::String).unwrap_or(Value::Null),
+    );
     o.insert(
         "priority".into(),
         rule.priority()
@@ -140,6 +145,15 @@ pub fn to_object(rule: &Rule, prior: &Object) -> Object {
     o.insert("action".into(), action.unwrap_or(Value::Null));
     o.insert("arn".into(), opt_string(rule.rule_arn()));
     o
+}
+
+/// The listener ARN inside a rule ARN:
+/// `…:listener-rule/app/NAME/LB/LISTENER/RULE` → `…:listener/app/NAME/LB/LISTENER`.
+fn listener_of_rule(rule_arn: &str) -> Option<String> {
+    let (prefix, _rule) = rule_arn.rsplit_once('/')?;
+    prefix
+        .contains(":listener-rule/")
+        .then(|| prefix.replacen(":listener-rule/", ":listener/", 1))
 }
 
 fn action(
@@ -312,5 +326,20 @@ impl Resource for ListenerRule {
                 id: r.rule_arn().unwrap_or_default().to_string(),
                 attributes: to_object(r, desired),
             }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imported_rules_know_their_listener() {
+        let rule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
+        assert_eq!(
+            listener_of_rule(rule).as_deref(),
+            Some("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2")
+        );
+        assert_eq!(listener_of_rule("arn:aws:other"), None);
     }
 }

@@ -17,7 +17,9 @@
 //! Module map: [`settings`] (the table above) → [`clients`] (SDK config, one rustls+ring HTTP
 //! stack, [`rate_limit`]ed per service) → one module per resource type, sharing [`waiter`]
 //! (backoff + jitter + timeout + progress), [`errors`] (AWS code kept; throttling/5xx
-//! retryable), [`attrs`] and [`tags`].
+//! retryable), [`attrs`] and [`tags`], plus per-service helpers ([`rds_common`],
+//! [`elasticache_common`], [`lb_common`] for listener/rule actions, [`s3_config`] for bucket
+//! sub-configurations).
 //!
 //! ```
 //! use plinth_provider::ProviderFactory;
@@ -27,6 +29,7 @@
 
 pub mod attrs;
 pub mod clients;
+pub mod elasticache_common;
 pub mod elasticache_replication_group;
 pub mod elasticache_subnet_group;
 pub mod errors;
@@ -36,6 +39,7 @@ pub mod lb_listener;
 pub mod lb_listener_rule;
 pub mod lb_target_group;
 pub mod rate_limit;
+pub mod rds_common;
 pub mod rds_instance;
 pub mod rds_parameter_group;
 pub mod rds_subnet_group;

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_rds::types::{DbInstance, Tag};
+use aws_sdk_rds::types::{DbInstance, PendingModifiedValues};
 use plinth_provider::{
     async_trait, Attribute, CallContext, Created, Object, ProviderError, ReadItem, Resource,
     Schema, Value, ValueType,
@@ -16,6 +16,7 @@ use plinth_provider::{
 use crate::attrs::{self, opt_bool, opt_int, opt_string};
 use crate::clients::Clients;
 use crate::errors::{absent_on, map_sdk};
+use crate::rds_common::{aws_tags, sync_rds_tags};
 use crate::tags;
 use crate::waiter::{minutes, wait_for, Poll, Wait};
 
@@ -126,6 +127,11 @@ impl RdsInstance {
         wait_for(ctx, wait, || async {
             Ok(match self.describe(identifier).await? {
                 Some(db) => match db.db_instance_status() {
+                    // Right after ModifyDBInstance AWS may still say `available` with the
+                    // change pending: wait until nothing is pending.
+                    Some("available") if has_pending(&db) => {
+                        Poll::Pending("available, changes pending".to_string())
+                    }
                     Some("available") => Poll::Ready(db),
                     Some(
                         s @ ("failed"
@@ -215,43 +221,25 @@ impl RdsInstance {
             .map_err(|e| map_sdk("CreateDBInstanceReadReplica", e))?;
         Ok(())
     }
-
-    async fn update_tags(
-        &self,
-        arn: &str,
-        prior: &Object,
-        desired: &Object,
-    ) -> Result<(), ProviderError> {
-        let (set, remove) = tags::diff(&tags::desired(prior), &tags::desired(desired));
-        if !remove.is_empty() {
-            self.clients
-                .rds
-                .remove_tags_from_resource()
-                .resource_name(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(|e| map_sdk("RemoveTagsFromResource", e))?;
-        }
-        if !set.is_empty() {
-            self.clients
-                .rds
-                .add_tags_to_resource()
-                .resource_name(arn)
-                .set_tags(Some(aws_tags(&set)))
-                .send()
-                .await
-                .map_err(|e| map_sdk("AddTagsToResource", e))?;
-        }
-        Ok(())
-    }
 }
 
-fn aws_tags(pairs: &[(String, String)]) -> Vec<Tag> {
-    pairs
+/// The instance's tags as pairs (DescribeDBInstances carries them).
+fn live_tags(db: &DbInstance) -> Vec<(String, String)> {
+    db.tag_list()
         .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect()
+}
+
+/// True when the instance reports modifications not applied yet.
+fn has_pending(db: &DbInstance) -> bool {
+    db.pending_modified_values()
+        .is_some_and(|p| *p != PendingModifiedValues::builder().build())
 }
 
 /// The identifier in an RDS ARN (`arn:aws:rds:region:acct:db:NAME`), or the input itself.
@@ -320,11 +308,12 @@ pub fn to_object(db: &DbInstance, prior: &Object) -> Object {
     );
     o.insert(
         "vpc_security_group_ids".into(),
-        attrs::string_list(
+        attrs::ordered_like(
+            prior,
+            "vpc_security_group_ids",
             db.vpc_security_groups()
                 .iter()
                 .filter_map(|g| g.vpc_security_group_id()),
-            true,
         ),
     );
     o.insert(
@@ -341,17 +330,8 @@ pub fn to_object(db: &DbInstance, prior: &Object) -> Object {
         (_, live) => opt_string(live),
     };
     o.insert("replicate_source_db".into(), source);
-    let live_tags: Vec<(String, String)> = db
-        .tag_list()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect();
-    let tags_value = if live_tags.is_empty() && !prior.contains_key("tags") {
+    let live_tags = live_tags(db);
+    let tags_value = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
         Value::Null
     } else {
         tags::to_value(live_tags)
@@ -452,6 +432,8 @@ impl Resource for RdsInstance {
             .iter()
             .any(|c| c != "tags" && c != "final_snapshot_identifier");
         if modifies {
+            // AWS refuses to modify an instance that is busy (backing up, modifying, ...).
+            self.wait_available(ctx, id, 80).await?;
             let major_upgrade = has("engine_version")
                 && attrs::string(prior, "engine_version").map(|v| major(&v).to_string())
                     != attrs::string(d, "engine_version").map(|v| major(&v).to_string());
@@ -490,7 +472,7 @@ impl Resource for RdsInstance {
         let db = self.wait_available(ctx, id, 80).await?;
         if has("tags") {
             let arn = db.db_instance_arn().unwrap_or_default().to_string();
-            self.update_tags(&arn, prior, d).await?;
+            sync_rds_tags(&self.clients, &arn, &live_tags(&db), &tags::desired(d)).await?;
         }
         let db = if has("tags") {
             self.describe(id).await?.unwrap_or(db)

@@ -17,7 +17,7 @@ use plinth_provider::{
 use crate::attrs::{self, opt_string};
 use crate::clients::Clients;
 use crate::errors::{absent_on, has_code, map_sdk};
-use crate::rds_subnet_group::{aws_tags, rds_tags, sync_rds_tags};
+use crate::rds_common::{aws_tags, rds_tags, sync_rds_tags};
 use crate::tags;
 
 const NOT_FOUND: [&str; 2] = ["DBParameterGroupNotFound", "DBParameterGroupNotFoundFault"];
@@ -114,13 +114,13 @@ impl RdsParameterGroup {
         o.insert("name".into(), Value::string(name));
         o.insert("family".into(), opt_string(g.db_parameter_group_family()));
         o.insert("description".into(), opt_string(g.description()));
-        let params_value = if params.is_empty() && !prior.contains_key("parameters") {
+        let params_value = if params.is_empty() && !attrs::is_set(prior, "parameters") {
             Value::Null
         } else {
             tags::to_value(params)
         };
         o.insert("parameters".into(), params_value);
-        let t = if live_tags.is_empty() && !prior.contains_key("tags") {
+        let t = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
             Value::Null
         } else {
             tags::to_value(live_tags)

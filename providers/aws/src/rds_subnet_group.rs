@@ -6,15 +6,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_rds::types::{DbSubnetGroup, Tag};
+use aws_sdk_rds::types::DbSubnetGroup;
 use plinth_provider::{
     async_trait, Attribute, CallContext, Created, Object, ProviderError, ReadItem, Resource,
     Schema, Value, ValueType,
 };
 
-use crate::attrs::{self, opt_string};
+use crate::attrs::{self, opt_string, ordered_like};
 use crate::clients::Clients;
 use crate::errors::{absent_on, map_sdk};
+use crate::rds_common::{aws_tags, rds_tags, sync_rds_tags};
 use crate::tags;
 
 const NOT_FOUND: [&str; 2] = ["DBSubnetGroupNotFoundFault", "DBSubnetGroupNotFound"];
@@ -75,10 +76,11 @@ impl RdsSubnetGroup {
             "subnet_ids".into(),
             ordered_like(
                 prior,
+                "subnet_ids",
                 g.subnets().iter().filter_map(|s| s.subnet_identifier()),
             ),
         );
-        let t = if live_tags.is_empty() && !prior.contains_key("tags") {
+        let t = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
             Value::Null
         } else {
             tags::to_value(live_tags)
@@ -88,80 +90,6 @@ impl RdsSubnetGroup {
         o.insert("vpc_id".into(), opt_string(g.vpc_id()));
         Ok(o)
     }
-}
-
-/// Live ids in the user's order when they are the same set (the API's order is arbitrary).
-pub fn ordered_like<'a>(prior: &Object, live: impl Iterator<Item = &'a str>) -> Value {
-    let live: Vec<String> = live.map(str::to_string).collect();
-    if let Some(want) = attrs::strings(prior, "subnet_ids") {
-        if attrs::sorted(want.clone()) == attrs::sorted(live.clone()) {
-            return attrs::string_list(want, false);
-        }
-    }
-    attrs::string_list(live, true)
-}
-
-/// The tags of an RDS resource by ARN.
-pub async fn rds_tags(
-    clients: &Clients,
-    arn: &str,
-) -> Result<Vec<(String, String)>, ProviderError> {
-    let out = clients
-        .rds
-        .list_tags_for_resource()
-        .resource_name(arn)
-        .send()
-        .await
-        .map_err(|e| map_sdk("ListTagsForResource", e))?;
-    Ok(out
-        .tag_list()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect())
-}
-
-/// Brings an RDS resource's tags from `live` to `desired`.
-pub async fn sync_rds_tags(
-    clients: &Clients,
-    arn: &str,
-    live: &[(String, String)],
-    desired: &[(String, String)],
-) -> Result<(), ProviderError> {
-    let (set, remove) = tags::diff(live, desired);
-    if !remove.is_empty() {
-        clients
-            .rds
-            .remove_tags_from_resource()
-            .resource_name(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|e| map_sdk("RemoveTagsFromResource", e))?;
-    }
-    if !set.is_empty() {
-        clients
-            .rds
-            .add_tags_to_resource()
-            .resource_name(arn)
-            .set_tags(Some(aws_tags(&set)))
-            .send()
-            .await
-            .map_err(|e| map_sdk("AddTagsToResource", e))?;
-    }
-    Ok(())
-}
-
-/// Pairs as RDS tags.
-pub fn aws_tags(pairs: &[(String, String)]) -> Vec<Tag> {
-    pairs
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
 }
 
 #[async_trait]

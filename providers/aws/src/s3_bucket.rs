@@ -136,10 +136,10 @@ impl S3Bucket {
         o.insert("kms_key_id".into(), kms);
         o.insert("bucket_key_enabled".into(), bucket_key);
         let rules = lifecycle.as_ref().map(|l| l.rules()).unwrap_or_default();
-        let rules_value = if rules.is_empty() && !prior.contains_key("lifecycle_rules") {
+        let rules_value = if rules.is_empty() && !attrs::is_set(prior, "lifecycle_rules") {
             Value::Null
         } else {
-            config::lifecycle_from_aws(rules)
+            config::lifecycle_from_aws(rules, prior)
         };
         o.insert("lifecycle_rules".into(), rules_value);
         o.insert(
@@ -148,7 +148,7 @@ impl S3Bucket {
                 .as_ref()
                 .and_then(|b| b.public_access_block_configuration())
             {
-                Some(c) => config::public_access_block_from_aws(c),
+                Some(c) => config::public_access_block_from_aws(c, prior),
                 None => Value::Null,
             },
         );
@@ -165,7 +165,7 @@ impl S3Bucket {
                     .collect()
             })
             .unwrap_or_default();
-        let t = if live_tags.is_empty() && !prior.contains_key("tags") {
+        let t = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
             Value::Null
         } else {
             tags::to_value(live_tags)

@@ -102,7 +102,12 @@ pub fn lifecycle_to_aws(
 }
 
 /// The API's lifecycle rules → `lifecycle_rules` in the TOML shape.
-pub fn lifecycle_from_aws(rules: &[LifecycleRule]) -> Value {
+pub fn lifecycle_from_aws(rules: &[LifecycleRule], prior: &Object) -> Value {
+    let prior_rules: Vec<&Object> = prior
+        .get("lifecycle_rules")
+        .and_then(Value::as_list)
+        .map(|l| l.iter().filter_map(Value::as_map).collect())
+        .unwrap_or_default();
     Value::List(
         rules
             .iter()
@@ -114,10 +119,15 @@ pub fn lifecycle_from_aws(rules: &[LifecycleRule]) -> Value {
                     .and_then(|f| f.prefix())
                     .filter(|p| !p.is_empty());
                 o.insert("prefix".into(), opt_string(prefix));
-                o.insert(
-                    "enabled".into(),
-                    Value::Bool(r.status() == &ExpirationStatus::Enabled),
-                );
+                let enabled = r.status() == &ExpirationStatus::Enabled;
+                // `enabled` defaults to true: left out when the user's rule leaves it out.
+                let written = prior_rules
+                    .iter()
+                    .find(|p| attrs::string(p, "id").as_deref() == r.id())
+                    .is_none_or(|p| p.contains_key("enabled"));
+                if !enabled || written {
+                    o.insert("enabled".into(), Value::Bool(enabled));
+                }
                 o.insert(
                     "expiration_days".into(),
                     opt_int(r.expiration().and_then(|e| e.days())),
@@ -198,7 +208,11 @@ pub fn public_access_block_to_aws(desired: &Object) -> Option<PublicAccessBlockC
 }
 
 /// The API's public access block → the TOML table.
-pub fn public_access_block_from_aws(config: &PublicAccessBlockConfiguration) -> Value {
+/// Keys the user left out of their table (all default to false) are left out too.
+pub fn public_access_block_from_aws(
+    config: &PublicAccessBlockConfiguration,
+    prior: &Object,
+) -> Value {
     let mut o = Object::new();
     let b = |v: Option<bool>| Value::Bool(v.unwrap_or(false));
     o.insert("block_public_acls".into(), b(config.block_public_acls()));
@@ -211,6 +225,9 @@ pub fn public_access_block_from_aws(config: &PublicAccessBlockConfiguration) -> 
         "restrict_public_buckets".into(),
         b(config.restrict_public_buckets()),
     );
+    if let Some(want) = attrs::table(prior, "public_access_block") {
+        o.retain(|k, v| want.contains_key(k) || v != &Value::Bool(false));
+    }
     Value::Map(o)
 }
 
@@ -274,10 +291,33 @@ mod tests {
             Value::List(vec![Value::Map(rule.clone())]),
         );
         let aws = lifecycle_to_aws(&desired).unwrap().unwrap();
-        let back = lifecycle_from_aws(aws.rules());
+        let back = lifecycle_from_aws(aws.rules(), &desired);
         assert!(
             back.same_as(&Value::List(vec![Value::Map(rule)]), ""),
             "{back}"
+        );
+    }
+
+    #[test]
+    fn partial_public_access_block_is_not_drift() {
+        let mut table = Object::new();
+        table.insert("block_public_acls".into(), Value::Bool(true));
+        let mut prior = Object::new();
+        prior.insert("public_access_block".into(), Value::Map(table.clone()));
+        let live = public_access_block_to_aws(&prior).unwrap();
+        assert_eq!(
+            public_access_block_from_aws(&live, &prior),
+            Value::Map(table)
+        );
+        // A flag turned on by hand still shows.
+        let drifted = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .block_public_policy(true)
+            .build();
+        let got = public_access_block_from_aws(&drifted, &prior);
+        assert_eq!(
+            got.as_map().unwrap().get("block_public_policy"),
+            Some(&Value::Bool(true))
         );
     }
 }

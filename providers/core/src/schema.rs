@@ -158,6 +158,9 @@ pub struct Attribute {
     pub mode: AttributeMode,
     /// Changing it requires a new resource.
     pub force_new: bool,
+    /// Paths inside a table-valued attribute whose change requires a new resource
+    /// (e.g. `kind` and `metadata.name` of a Kubernetes manifest), when not all of it does.
+    pub force_new_keys: Vec<String>,
     /// Its value is secret.
     pub sensitive: bool,
     /// Default used when the user does not set it.
@@ -173,6 +176,7 @@ impl Attribute {
             value_type,
             mode,
             force_new: false,
+            force_new_keys: Vec::new(),
             sensitive: false,
             default: None,
             description: String::new(),
@@ -203,6 +207,25 @@ impl Attribute {
     pub fn force_new(mut self) -> Self {
         self.force_new = true;
         self
+    }
+
+    /// Marks a path inside this table-valued attribute (dot-separated, e.g. `metadata.name`)
+    /// as forcing replacement when it changes.
+    pub fn force_new_key(mut self, path: &str) -> Self {
+        self.force_new_keys.push(path.to_string());
+        self
+    }
+
+    /// True when a change at `path` below this attribute (`""` for the whole value) forces a
+    /// replacement.
+    pub fn forces_replacement_at(&self, path: &str) -> bool {
+        self.force_new
+            || self.force_new_keys.iter().any(|key| {
+                path == key
+                    || path.starts_with(&format!("{key}."))
+                    || key.starts_with(&format!("{path}."))
+                    || path.is_empty()
+            })
     }
 
     /// Marks the attribute as secret.

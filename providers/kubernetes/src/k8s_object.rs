@@ -24,6 +24,11 @@ impl ObjectKind for K8sObject {
             .describe("Any Kubernetes object (CRDs included), server-side applied with field manager `plinth`.")
             .attribute(
                 Attribute::required("manifest", ValueType::Any)
+                    // The object's identity: changing it means a different object.
+                    .force_new_key("apiVersion")
+                    .force_new_key("kind")
+                    .force_new_key("metadata.name")
+                    .force_new_key("metadata.namespace")
                     .describe("The object: apiVersion, kind, metadata (name, namespace), spec/data/..."),
             )
             .attribute(

@@ -75,10 +75,15 @@ impl Account {
 
 /// A running moto server.
 pub struct MotoServer {
-    /// The process (killed on drop).
-    pub process: ServerProcess,
+    /// The process when this handle started the server (killed on drop); `None` for a handle
+    /// on the server shared by test processes ([`MotoServer::shared`]).
+    pub process: Option<ServerProcess>,
+    port: u16,
     next_account: AtomicU64,
 }
+
+/// Seconds a shared server lives without requests.
+const SHARED_IDLE_EXIT_SECONDS: u32 = 60;
 
 impl MotoServer {
     /// Starts moto server; panics when it does not come up within 30 s.
@@ -93,6 +98,7 @@ impl MotoServer {
         let child = Command::new(python)
             .arg(repo_root().join("tests/harness/moto_server.py"))
             .arg(port.to_string())
+            .env("PLINTH_PARENT_PID", std::process::id().to_string())
             .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -104,15 +110,89 @@ impl MotoServer {
             wait_for_port(port, Duration::from_secs(30)),
             "moto server did not start on port {port}"
         );
+        MotoServer::handle(Some(process), port)
+    }
+
+    /// The moto server shared by every test process of the checkout (cargo-nextest runs each
+    /// test in its own process): reused while it answers, started when it does not. It
+    /// exits after a minute without requests and logs to `target/moto-shared.log`. Tests
+    /// stay apart by taking their own [`Account`]; never [`MotoServer::reset`] it.
+    pub fn shared() -> MotoServer {
+        let target = repo_root().join("target");
+        std::fs::create_dir_all(&target).expect("target dir");
+        let lock = std::fs::File::create(target.join("moto-shared.lock")).expect("lock file");
+        fs2::FileExt::lock_exclusive(&lock).expect("moto lock");
+        let port_file = target.join("moto-shared.port");
+        // Reused only when it runs the launcher as it is now (edits start a fresh server).
+        let script = repo_root().join("tests/harness/moto_server.py");
+        let stamp = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            std::fs::read(&script)
+                .expect("reading the moto launcher")
+                .hash(&mut hasher);
+            format!("{:016x}", hasher.finish())
+        };
+        let recorded = std::fs::read_to_string(&port_file).unwrap_or_default();
+        if let Some((port, recorded_stamp)) = recorded.trim().split_once(' ') {
+            if let Ok(port) = port.parse() {
+                if recorded_stamp == stamp
+                    && try_request(port, "GET", "/_plinth/ping", "").is_some_and(|(ok, _)| ok)
+                {
+                    return MotoServer::handle(None, port);
+                }
+            }
+        }
+        let python = venv_python();
+        let port = free_port();
+        let log = std::fs::File::create(target.join("moto-shared.log")).expect("moto log");
+        // Started through `sh … &` so it is nobody's child: it outlives this test process
+        // and exits by itself when idle.
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(r#""$0" "$@" &"#)
+            .arg(python)
+            .arg(&script)
+            .arg(port.to_string())
+            .arg("--idle-exit")
+            .arg(SHARED_IDLE_EXIT_SECONDS.to_string())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("moto log"))
+            .stderr(log)
+            .status()
+            .expect("starting moto server");
+        assert!(status.success(), "starting moto server: {status}");
+        assert!(
+            wait_for_port(port, Duration::from_secs(30)),
+            "moto server did not start on port {port}; see target/moto-shared.log"
+        );
+        std::fs::write(&port_file, format!("{port} {stamp}")).expect("writing the moto port file");
+        MotoServer::handle(None, port)
+    }
+
+    fn handle(process: Option<ServerProcess>, port: u16) -> MotoServer {
+        // Account ids unique across test processes: seconds, pid, then a counter.
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let base =
+            (seconds % 100_000) * 10_000_000 + u64::from(std::process::id() % 10_000) * 1_000;
         MotoServer {
             process,
-            next_account: AtomicU64::new(100_000_000_001),
+            port,
+            next_account: AtomicU64::new(base + 1),
         }
+    }
+
+    /// The server's port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The endpoint URL (`http://127.0.0.1:PORT`).
     pub fn endpoint(&self) -> String {
-        self.process.url()
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     /// A fresh account on this server (each test takes its own and never sees the others).
@@ -226,28 +306,40 @@ impl MotoServer {
         } else {
             body.to_string()
         };
-        let mut stream =
-            TcpStream::connect(("127.0.0.1", self.process.port)).expect("connecting to moto");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("read timeout");
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
-            payload.len()
-        );
-        stream
-            .write_all(request.as_bytes())
-            .expect("writing to moto");
-        let mut response = String::new();
-        stream
-            .read_to_string(&mut response)
-            .expect("reading from moto");
-        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        assert!(
-            head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
-            "{method} {path}: {head}\n{body}"
-        );
-        serde_json::from_str(body).unwrap_or(Json::Null)
+        let (ok, text) = try_request(self.port, method, path, &payload).unwrap_or_else(|| {
+            panic!(
+                "{method} {path}: moto on port {} does not answer",
+                self.port
+            )
+        });
+        assert!(ok, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Json::Null)
     }
+}
+
+/// One HTTP/1.1 request to the launcher: (status is 200, body), or `None` when nothing
+/// answers.
+fn try_request(port: u16, method: &str, path: &str, payload: &str) -> Option<(bool, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let ok = head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200");
+    Some((
+        ok,
+        if ok {
+            body.to_string()
+        } else {
+            format!("{head}\n{body}")
+        },
+    ))
 }

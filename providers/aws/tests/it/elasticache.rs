@@ -161,3 +161,33 @@ async fn cache_subnet_group_conformance() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn replica_count_changes_in_place() {
+    let env = Env::new().await;
+    let groups = env.resource("aws_elasticache_replication_group");
+    let rec = Recorder::default();
+    let cx = ctx(&rec);
+    let desired = redis("scaling-redis");
+    let created = groups.create(&cx, &desired).await.unwrap();
+    let mut prior = created.attributes;
+    for replicas in [3, 1] {
+        let (more, changed) = with(
+            &desired,
+            vec![("replicas_per_node_group", Value::Int(replicas))],
+        );
+        prior = groups
+            .update(&cx, &created.id, &prior, &more, &changed)
+            .await
+            .unwrap();
+        assert_eq!(prior["replicas_per_node_group"], Value::Int(replicas));
+        let live = groups
+            .read(&cx, &created.id, &prior)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_inputs(&more, &live);
+    }
+    assert_eq!(env.calls("elasticache:IncreaseReplicaCount"), 1);
+    assert_eq!(env.calls("elasticache:DecreaseReplicaCount"), 1);
+}

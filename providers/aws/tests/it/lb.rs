@@ -252,6 +252,14 @@ async fn https_listener_redirect_listener_and_rule() {
         ),
         ("action", forward(&tg.id)),
     ]);
+    // An imported rule knows its listener (no forced replacement after `plinth import`).
+    let rules = env.resource("aws_lb_listener_rule");
+    let mut other = rule_desired.clone();
+    other.insert("priority".into(), Value::Int(99));
+    let rule = rules.create(&cx, &other).await.unwrap();
+    let imported = rules.import(&cx, &rule.id).await.unwrap().unwrap();
+    assert_inputs(&other, &imported);
+    rules.delete(&cx, &rule.id, &rule.attributes).await.unwrap();
     conformance(
         &env,
         "aws_lb_listener_rule",

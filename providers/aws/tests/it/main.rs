@@ -5,6 +5,7 @@
 mod elasticache;
 mod factory;
 mod lb;
+mod mita;
 mod rds_groups;
 mod rds_instance;
 mod s3_bucket;

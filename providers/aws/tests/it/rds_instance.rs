@@ -366,3 +366,34 @@ async fn replica_waits_for_its_primary_to_be_available() {
         .collect();
     assert_eq!(waited.len(), 3, "{:?}", rec.lines());
 }
+
+#[tokio::test]
+async fn injected_latency_slows_the_call_down() {
+    let env = Env::new().await;
+    let rds = env.resource("aws_rds_instance");
+    let rec = Recorder::default();
+    moto().inject_fault(
+        &env.account,
+        &Fault {
+            action: "DescribeDBInstances".into(),
+            kind: FaultKind::Latency(300),
+            count: 1,
+        },
+    );
+    let start = std::time::Instant::now();
+    assert!(rds
+        .read(&ctx(&rec), "missing", &Default::default())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(300),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        env.calls("rds:DescribeDBInstances"),
+        1,
+        "latency is not an error: no retry"
+    );
+}

@@ -128,6 +128,7 @@ async fn bucket_reads_are_concurrent_and_retry_slowdown() {
         let desired = obj(vec![("bucket", s(&format!("many-{i}-{}", env.account.id)))]);
         created.push(buckets.create(&cx, &desired).await.unwrap());
     }
+    moto().reset_call_counts(&env.account);
     moto().inject_fault(
         &env.account,
         &Fault {
@@ -147,6 +148,11 @@ async fn bucket_reads_are_concurrent_and_retry_slowdown() {
     let live = buckets.read_many(&cx, &items).await.unwrap();
     assert!(live.iter().all(Option::is_some));
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(
+        env.calls("s3:HEAD"),
+        12,
+        "ten buckets, two SlowDown answers retried"
+    );
     let recovered = buckets
         .recover(&cx, &obj(vec![("bucket", s(&created[3].id))]))
         .await

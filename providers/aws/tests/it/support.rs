@@ -4,15 +4,17 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use plinth_aws::{AwsProvider, AwsSettings};
-use plinth_provider::{CallContext, Object, Progress, ProviderConfig, Resource, Value};
+use plinth_provider::{
+    AttributeMode, CallContext, Object, Progress, ProviderConfig, Resource, Schema, Value,
+};
 use plinth_testkit::moto::{Account, MotoServer, Network};
 
 pub const REGION: &str = "us-east-1";
 
-/// The moto server shared by every test of this binary (it exits with the test process).
+/// The moto server shared by the test processes (one per test under cargo-nextest).
 pub fn moto() -> &'static MotoServer {
     static SERVER: OnceLock<MotoServer> = OnceLock::new();
-    SERVER.get_or_init(MotoServer::start)
+    SERVER.get_or_init(MotoServer::shared)
 }
 
 /// A test's own account and a provider talking to it.
@@ -130,6 +132,28 @@ pub fn assert_inputs(desired: &Object, actual: &Object) {
     }
 }
 
+/// What the engine plans as a no-op: every input the user wrote reads back the same, and every
+/// optional input the user left out reads back as its default or null (optional_computed ones
+/// may hold whatever AWS chose).
+#[track_caller]
+pub fn assert_no_op(schema: &Schema, desired: &Object, actual: &Object) {
+    assert_inputs(desired, actual);
+    for attribute in schema.attributes.iter().filter(|a| a.is_input()) {
+        if desired.contains_key(&attribute.name)
+            || attribute.mode == AttributeMode::OptionalComputed
+        {
+            continue;
+        }
+        let want = attribute.default.clone().unwrap_or(Value::Null);
+        let got = actual.get(&attribute.name).unwrap_or(&Value::Null);
+        assert!(
+            want.same_as(got, ""),
+            "unset attribute `{}` reads back {got:?}, not {want:?}",
+            attribute.name
+        );
+    }
+}
+
 /// `desired` with some attributes replaced.
 pub fn with(desired: &Object, changes: Vec<(&str, Value)>) -> (Object, Vec<String>) {
     let mut out = desired.clone();
@@ -166,7 +190,7 @@ pub async fn conformance(env: &Env, type_name: &str, desired: Object, changes: V
         .await
         .expect("read")
         .expect("exists");
-    assert_inputs(&desired, &live);
+    assert_no_op(resource.schema(), &desired, &live);
     let (updated, changed) = with(&desired, changes);
     let after = resource
         .update(&cx, &created.id, &live, &updated, &changed)
@@ -178,7 +202,7 @@ pub async fn conformance(env: &Env, type_name: &str, desired: Object, changes: V
         .await
         .expect("read")
         .expect("exists");
-    assert_inputs(&updated, &live);
+    assert_no_op(resource.schema(), &updated, &live);
     resource
         .delete(&cx, &created.id, &after)
         .await
