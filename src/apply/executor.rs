@@ -117,6 +117,9 @@ pub struct Executor<'a> {
     pub reporter: &'a dyn Reporter,
     /// The state's salt (for digests of sensitive values).
     pub salt: &'a str,
+    /// Checked before each operation starts: `Some(reason)` stops starting new ones (e.g. the
+    /// state lock was lost); operations in flight finish and are recorded.
+    pub halt: Option<&'a (dyn Fn() -> Option<String> + Sync)>,
 }
 
 struct ProgressTo<'a> {
@@ -193,6 +196,18 @@ impl Executor<'_> {
 
         loop {
             while let Some(op_index) = ready.pop_front() {
+                if let Some(reason) = self.halt.and_then(|halt| halt()) {
+                    let change_index = ops[op_index].change;
+                    outcomes
+                        .entry(change_index)
+                        .or_insert_with(|| Outcome::Skipped(format!("not attempted: {reason}")));
+                    for rest in ready.drain(..) {
+                        outcomes.entry(ops[rest].change).or_insert_with(|| {
+                            Outcome::Skipped(format!("not attempted: {reason}"))
+                        });
+                    }
+                    break;
+                }
                 let op = &ops[op_index];
                 let change = &plan.changes[op.change];
                 let config = configs.get(&change.address).copied();

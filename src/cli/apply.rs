@@ -170,6 +170,7 @@ async fn execute(
         lock_timeout,
         reporter: &*reporter,
         confirm: &mut confirm,
+        notice: &|message| eprintln!("{message}"),
     };
     let result = match saved {
         Some((plan, digest)) => crate::ops::apply_saved(workspace, plan, digest, options).await,

@@ -3,11 +3,15 @@
 //! 2 changes present (`plan --detailed-exitcode`), 3 only drift (`plan --detailed-exitcode`).
 
 mod apply;
+mod bootstrap;
 mod graph;
+mod import;
+mod lock;
 mod plan;
 mod render;
 mod rollback;
 mod show;
+mod state;
 mod unlock;
 mod validate;
 
@@ -65,6 +69,14 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Print the stack's outputs.
     Output(show::OutputArgs),
+    /// Read and edit the recorded state: list, show, mv, rm, pull, push.
+    State(state::StateArgs),
+    /// Adopt an existing cloud resource into a resource block of the stack.
+    Import(import::ImportArgs),
+    /// Create the remote state home (bucket or tables), migrate a local state, then apply.
+    Bootstrap(bootstrap::BootstrapArgs),
+    /// Inspect state locks (`plinth lock list`).
+    Lock(lock::LockArgs),
     /// Remove a state lock left by a process that died.
     ForceUnlock(unlock::ForceUnlockArgs),
 }
@@ -126,6 +138,10 @@ pub async fn run(cli: Cli) -> miette::Result<i32> {
         Command::Graph(args) => graph::run(args),
         Command::Show(args) => show::run(args).await,
         Command::Output(args) => show::run_output(args).await,
+        Command::State(args) => state::run(args).await,
+        Command::Import(args) => import::run(args).await,
+        Command::Bootstrap(args) => bootstrap::run(args).await,
+        Command::Lock(args) => lock::run(args).await,
         Command::ForceUnlock(args) => unlock::run(args).await,
     }
 }

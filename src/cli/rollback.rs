@@ -63,6 +63,7 @@ pub async fn run(args: RollbackArgs) -> miette::Result<i32> {
         revision,
         args.lock_timeout,
         &reporter,
+        &|message| eprintln!("{message}"),
     )
     .await?;
     print!("{}", render_rollback(&result, style));

@@ -2,15 +2,16 @@
 //! execute, record outputs, compact the journal, unlock.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use miette::{miette, IntoDiagnostic, Result};
 use plinth_provider::{object_from_json, Object};
-use plinth_state::{JournalEntry, StateDocument};
+use plinth_state::{spawn_renewal, JournalEntry, StateDocument, StateError};
 
 use super::plan::plan_with_state;
 use super::workspace::Workspace;
-use crate::apply::{ApplyReport, Executor, JournalStats, JournalWriter, Reporter};
+use crate::apply::{ApplyReport, Executor, JournalStats, JournalWriter, Outcome, Reporter};
 use crate::eval::{eval, StateScope};
 use crate::plan::{Action, Plan, PlanOptions};
 use crate::secrets::Secrets;
@@ -27,6 +28,8 @@ pub struct ApplyOptions<'a> {
     pub reporter: &'a dyn Reporter,
     /// Called with the plan before anything changes; returning false cancels.
     pub confirm: &'a mut dyn FnMut(&Plan) -> Result<bool>,
+    /// Receives warnings worth showing at once (e.g. an expired lock was taken over).
+    pub notice: &'a dyn Fn(&str),
 }
 
 /// What an apply did.
@@ -46,12 +49,7 @@ pub async fn apply(workspace: &Workspace, options: ApplyOptions<'_>) -> Result<A
     } else {
         "apply"
     };
-    let lock = workspace.lock(operation, options.lock_timeout).await?;
-    let renewal = workspace.renew_in_background(lock.clone());
-    let result = apply_locked(workspace, None, options).await;
-    renewal.abort();
-    workspace.store.unlock(&lock).await.into_diagnostic()?;
-    result
+    locked(workspace, operation, None, options).await
 }
 
 /// Applies a saved plan, refusing a stale one: `state_digest` is the plan file's
@@ -62,18 +60,78 @@ pub async fn apply_saved(
     state_digest: Option<String>,
     options: ApplyOptions<'_>,
 ) -> Result<ApplyResult> {
-    let lock = workspace.lock("apply", options.lock_timeout).await?;
-    let renewal = workspace.renew_in_background(lock.clone());
-    let result = apply_locked(workspace, Some((plan, state_digest)), options).await;
-    renewal.abort();
-    workspace.store.unlock(&lock).await.into_diagnostic()?;
-    result
+    locked(workspace, "apply", Some((plan, state_digest)), options).await
+}
+
+/// Takes the lock, keeps its lease alive with [`plinth_state::spawn_renewal`] while the apply
+/// runs, and refuses to write state once the lock was lost (taken over after the lease ran
+/// out, or force-unlocked).
+async fn locked(
+    workspace: &Workspace,
+    operation: &str,
+    saved: Option<(Plan, Option<String>)>,
+    options: ApplyOptions<'_>,
+) -> Result<ApplyResult> {
+    let lock = workspace
+        .lock(operation, options.lock_timeout, options.notice)
+        .await?;
+    if let Some(previous) = &lock.took_over {
+        (options.notice)(&format!(
+            "Warning: the lease of the previous lock had expired; took over the state lock from {previous}. \
+             Its apply may have been interrupted: resources it was changing are checked now."
+        ));
+    }
+    let interval = Duration::from_millis((lock.lease() * 1000 / 3).max(100));
+    let renewal = Arc::new(spawn_renewal(workspace.store.clone(), lock, interval));
+    let watch = Arc::clone(&renewal);
+    let halt = move || {
+        watch
+            .lost()
+            .map(|reason| format!("the state lock was lost: {reason}"))
+    };
+    let result = apply_locked(workspace, saved, options, &halt).await;
+    drop(halt);
+    let renewal =
+        Arc::into_inner(renewal).ok_or_else(|| miette!("the lock renewal is still shared"))?;
+    match renewal.stop().await {
+        Ok(lock) => {
+            workspace.store.unlock(&lock).await.into_diagnostic()?;
+            result
+        }
+        Err(lost) => {
+            let lost = match lost {
+                StateError::Conflict(reason) => reason,
+                other => other.to_string(),
+            };
+            let done = match &result {
+                Ok(ApplyResult {
+                    report: Some(report),
+                    ..
+                }) => format!(
+                    " ({} of {} changes were not attempted)",
+                    report
+                        .outcomes
+                        .iter()
+                        .filter(|(_, o)| matches!(o, Outcome::Skipped(_)))
+                        .count(),
+                    report.outcomes.len()
+                ),
+                _ => String::new(),
+            };
+            Err(miette!(
+                help = "another process may now hold the lock (`plinth lock list`); run `plinth apply` again \
+                        when it is done: the journal records what this run changed",
+                "{operation} stopped, the state lock was lost: {lost}{done}"
+            ))
+        }
+    }
 }
 
 async fn apply_locked(
     workspace: &Workspace,
     saved: Option<(Plan, Option<String>)>,
     options: ApplyOptions<'_>,
+    halt: &(dyn Fn() -> Option<String> + Sync),
 ) -> Result<ApplyResult> {
     let state = workspace.store.load().await.into_diagnostic()?;
     let plan = match saved {
@@ -134,6 +192,7 @@ async fn apply_locked(
         parallelism: options.parallelism,
         reporter: options.reporter,
         salt: &salt,
+        halt: Some(halt),
     };
     let mut known_after = known;
     let report = executor
@@ -144,6 +203,15 @@ async fn apply_locked(
     drop(journal);
     let (stats, after) = writer.await.into_diagnostic()?;
     document = after;
+    if halt().is_some() {
+        // Another process may own the state now: leave the journal for it, write nothing
+        // more. The caller turns the lost lock into the error.
+        return Ok(ApplyResult {
+            plan,
+            report: Some(report),
+            journal: stats,
+        });
+    }
     if !plan.destroy {
         let outputs = evaluate_outputs(workspace, &document, &secrets);
         if outputs != document.outputs {

@@ -2,11 +2,14 @@
 //! without the CLI.
 
 pub mod apply;
+pub mod bootstrap;
+pub mod import;
 pub mod inspect;
 pub mod manifests;
 pub mod plan;
 pub mod planfile;
 pub mod rollback;
+pub mod state;
 pub mod workspace;
 
 pub use apply::{apply, apply_saved, ApplyOptions, ApplyResult};

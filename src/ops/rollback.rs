@@ -52,13 +52,21 @@ pub async fn rollback(
     revision: Option<i64>,
     lock_timeout: Duration,
     reporter: &dyn Reporter,
+    notice: &dyn Fn(&str),
 ) -> Result<RollbackResult> {
-    let lock = workspace.lock("rollback", lock_timeout).await?;
-    let renewal = workspace.renew_in_background(lock.clone());
+    let lock = workspace.lock("rollback", lock_timeout, notice).await?;
+    let interval = Duration::from_millis((lock.lease() * 1000 / 3).max(100));
+    let renewal = plinth_state::spawn_renewal(workspace.store.clone(), lock, interval);
     let result = rollback_locked(workspace, address, revision, reporter).await;
-    renewal.abort();
-    workspace.store.unlock(&lock).await.into_diagnostic()?;
-    result
+    match renewal.stop().await {
+        Ok(lock) => {
+            workspace.store.unlock(&lock).await.into_diagnostic()?;
+            result
+        }
+        Err(lost) => Err(miette!(
+            "the state lock was lost during the rollback ({lost}); run `plinth plan` to see where it stands"
+        )),
+    }
 }
 
 async fn rollback_locked(

@@ -85,18 +85,32 @@ impl Workspace {
         })
     }
 
-    /// Takes the state lock, waiting up to `timeout` for another holder to finish.
-    pub async fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo> {
+    /// Takes the state lock, waiting up to `timeout` for another holder to finish; `notice`
+    /// hears once about a holder it waits for.
+    pub async fn lock(
+        &self,
+        operation: &str,
+        timeout: Duration,
+        notice: &dyn Fn(&str),
+    ) -> Result<LockInfo> {
         let request = LockRequest {
             operation: operation.to_string(),
             lease_seconds: lease_seconds(),
         };
         let start = Instant::now();
+        let mut waiting_for = None;
         loop {
             match self.store.lock(&request).await {
                 Ok(lock) => return Ok(lock),
                 Err(StateError::Locked(holder)) if start.elapsed() < timeout => {
-                    let _ = holder;
+                    if waiting_for.as_ref() != Some(&holder.id) {
+                        notice(&format!(
+                            "Waiting up to {}s for the state lock: {}",
+                            timeout.as_secs(),
+                            holder.describe()
+                        ));
+                        waiting_for = Some(holder.id.clone());
+                    }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(StateError::Locked(holder)) => {
@@ -115,25 +129,10 @@ impl Workspace {
             }
         }
     }
-
-    /// Keeps the lease of `lock` alive until the returned handle is aborted.
-    pub fn renew_in_background(&self, lock: LockInfo) -> tokio::task::JoinHandle<()> {
-        let store = Arc::clone(&self.store);
-        let every = Duration::from_secs((lease_seconds() / 3).max(1));
-        tokio::spawn(async move {
-            let mut lock = lock;
-            loop {
-                tokio::time::sleep(every).await;
-                match store.renew(&lock).await {
-                    Ok(renewed) => lock = renewed,
-                    Err(_) => return,
-                }
-            }
-        })
-    }
 }
 
-/// Lock lease in seconds (`PLINTH_LOCK_LEASE_SECONDS`, default 120); renewed every third.
+/// Lock lease in seconds (`PLINTH_LOCK_LEASE_SECONDS`, default 120); an apply renews it every
+/// third ([`plinth_state::spawn_renewal`]).
 pub fn lease_seconds() -> u64 {
     std::env::var("PLINTH_LOCK_LEASE_SECONDS")
         .ok()

@@ -286,8 +286,13 @@ impl Planner<'_> {
                         true,
                     );
                     if !diffs.is_empty() {
-                        self.provider_replacement_rules(&resource.address.type_name, prior, &desired, &mut diffs)
-                            .await?;
+                        self.provider_replacement_rules(
+                            &resource.address.type_name,
+                            prior,
+                            &desired,
+                            &mut diffs,
+                        )
+                        .await?;
                     }
                     let forced: BTreeSet<String> = diffs
                         .iter()
@@ -501,8 +506,14 @@ impl Planner<'_> {
             .registry
             .resource_for(type_name, self.stack, self.work_dir)
             .await
-            .map_err(|error| PlanError::Provider { context: format!("configuring the provider of `{type_name}`"), error })?;
-        let revealed: Object = desired.iter().map(|(k, v)| (k.clone(), v.reveal())).collect();
+            .map_err(|error| PlanError::Provider {
+                context: format!("configuring the provider of `{type_name}`"),
+                error,
+            })?;
+        let revealed: Object = desired
+            .iter()
+            .map(|(k, v)| (k.clone(), v.reveal()))
+            .collect();
         let forced = resource.replacement_required(prior, &revealed);
         for diff in diffs.iter_mut() {
             let attribute = diff.path.split('.').next().unwrap_or(&diff.path);

@@ -1,5 +1,6 @@
 //! The integration test binary: one module per area.
 
+mod backends;
 mod ci;
 mod crash;
 mod diagnostics;
@@ -8,4 +9,6 @@ mod mita;
 mod mita_checks;
 mod mita_env;
 mod planning;
+mod state_commands;
 mod support;
+mod team_locks;

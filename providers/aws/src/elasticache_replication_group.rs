@@ -566,7 +566,11 @@ impl Resource for ReplicationGroup {
 
 /// `["engine_version"]` when `desired` asks for a lower engine version than `prior` has.
 fn engine_downgrade(prior: &Object, desired: &Object) -> Vec<String> {
-    let version = |o: &Object| o.get("engine_version").and_then(Value::as_str).map(version_parts);
+    let version = |o: &Object| {
+        o.get("engine_version")
+            .and_then(Value::as_str)
+            .map(version_parts)
+    };
     match (version(prior), version(desired)) {
         (Some(before), Some(after)) if after < before => vec!["engine_version".to_string()],
         _ => Vec::new(),
@@ -575,7 +579,9 @@ fn engine_downgrade(prior: &Object, desired: &Object) -> Vec<String> {
 
 /// `"7.1"` → `[7, 1]`, for ordering engine versions.
 fn version_parts(text: &str) -> Vec<u64> {
-    text.split('.').map(|part| part.trim().parse().unwrap_or(0)).collect()
+    text.split('.')
+        .map(|part| part.trim().parse().unwrap_or(0))
+        .collect()
 }
 
 #[cfg(test)]
@@ -590,7 +596,10 @@ mod replacement_tests {
 
     #[test]
     fn an_engine_downgrade_needs_a_new_group_but_an_upgrade_does_not() {
-        assert_eq!(engine_downgrade(&with_version("7.1"), &with_version("6.2")), vec!["engine_version"]);
+        assert_eq!(
+            engine_downgrade(&with_version("7.1"), &with_version("6.2")),
+            vec!["engine_version"]
+        );
         assert!(engine_downgrade(&with_version("6.2"), &with_version("7.1")).is_empty());
         assert!(engine_downgrade(&with_version("7.1"), &with_version("7.1")).is_empty());
         assert_eq!(version_parts("7.10"), vec![7, 10]);

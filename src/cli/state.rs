@@ -1,0 +1,138 @@
+//! `plinth state list | show | mv | rm | pull | push`: read and edit the recorded state.
+//! Every subcommand takes the state lock; edits are written as the next serial.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::{StackArgs, EXIT_OK};
+use crate::ops::Workspace;
+
+/// Arguments of `plinth state`.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// What to do.
+    #[command(subcommand)]
+    command: StateCommand,
+}
+
+/// `plinth state` subcommands.
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// List the recorded resources: address, id (and status when not ready).
+    List(ListArgs),
+    /// Show one recorded resource with its attributes (sensitive ones as digests).
+    Show(ShowArgs),
+    /// Rename a resource in the state (after renaming its block), without touching the cloud.
+    Mv(MoveArgs),
+    /// Forget resources: they stay in the cloud, no longer managed.
+    Rm(RemoveArgs),
+    /// Print the state document as JSON (sensitive values are digests).
+    Pull(ListArgs),
+    /// Replace the stored state with a JSON file (e.g. an edited `state pull`).
+    Push(PushArgs),
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// The resource address, e.g. `sim_resource.web[0]`.
+    address: String,
+    #[command(flatten)]
+    stack: StackArgs,
+}
+
+#[derive(Debug, Args)]
+struct MoveArgs {
+    /// The current address.
+    from: String,
+    /// The new address.
+    to: String,
+    #[command(flatten)]
+    stack: StackArgs,
+}
+
+#[derive(Debug, Args)]
+struct RemoveArgs {
+    /// The addresses to forget (all must be in the state, or nothing is removed).
+    #[arg(required = true)]
+    addresses: Vec<String>,
+    /// The stack directory.
+    #[arg(long = "stack", short = 'C', default_value = ".")]
+    stack_dir: PathBuf,
+    /// The environment (may be omitted when the stack has only one).
+    #[arg(long, short = 'e', env = "PLINTH_ENV")]
+    env: Option<String>,
+    /// Where the local backend keeps state (default: `<stack>/.plinth`).
+    #[arg(long, env = "PLINTH_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct PushArgs {
+    /// The state file (JSON, as written by `state pull`).
+    file: PathBuf,
+    #[command(flatten)]
+    stack: StackArgs,
+    /// Write it even when its serial is not above the stored one (a different lineage is
+    /// always refused).
+    #[arg(long)]
+    force: bool,
+}
+
+fn open(stack: &StackArgs) -> miette::Result<Workspace> {
+    Workspace::open(&stack.stack, &stack.open_options()?)
+}
+
+/// Runs `plinth state ...`.
+pub async fn run(args: StateArgs) -> miette::Result<i32> {
+    use crate::ops::state;
+    match args.command {
+        StateCommand::List(args) => {
+            let workspace = open(&args.stack)?;
+            let document = state::read(&workspace, "state list").await?;
+            print!("{}", state::list(document.as_ref()));
+        }
+        StateCommand::Show(args) => {
+            let workspace = open(&args.stack)?;
+            let document = state::read(&workspace, "state show").await?;
+            print!(
+                "{}",
+                crate::ops::inspect::show_state(document.as_ref(), Some(&args.address))?
+            );
+        }
+        StateCommand::Mv(args) => {
+            let workspace = open(&args.stack)?;
+            print!("{}", state::mv(&workspace, &args.from, &args.to).await?);
+        }
+        StateCommand::Rm(args) => {
+            let stack = StackArgs {
+                stack: args.stack_dir,
+                env: args.env,
+                vars: Vec::new(),
+                var_files: Vec::new(),
+                state_dir: args.state_dir,
+            };
+            let workspace = open(&stack)?;
+            print!("{}", state::rm(&workspace, &args.addresses).await?);
+        }
+        StateCommand::Pull(args) => {
+            let workspace = open(&args.stack)?;
+            let document = state::read(&workspace, "state pull").await?;
+            print!("{}", state::pull(document.as_ref())?);
+        }
+        StateCommand::Push(args) => {
+            let workspace = open(&args.stack)?;
+            print!(
+                "{}",
+                state::push_file(&workspace, &args.file, args.force).await?
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
