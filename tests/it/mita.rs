@@ -116,6 +116,24 @@ fn mita_stack_end_to_end() {
         "{}",
         upgrade.stdout
     );
+    // ... but it cannot downgrade: a lower engine version is a replacement naming the attribute.
+    env.edit(
+        "data.toml",
+        "engine_version           = \"7.2\"",
+        "engine_version           = \"6.2\"",
+    );
+    let downgrade = env.plinth("plan", &["--detailed-exitcode"]).expect(2);
+    for expected in [
+        "# aws_elasticache_replication_group.cache must be replaced (`engine_version` forces replacement)",
+        "~ engine_version = \"7.1\" -> \"6.2\" # forces replacement",
+    ] {
+        assert!(downgrade.stdout.contains(expected), "{expected}\n{}", downgrade.stdout);
+    }
+    env.edit(
+        "data.toml",
+        "engine_version           = \"6.2\"",
+        "engine_version           = \"7.1\"",
+    );
     env.edit(
         "data.toml",
         "bucket                 = \"mita-${env}-files\"",
