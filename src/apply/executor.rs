@@ -319,7 +319,7 @@ impl Executor<'_> {
                 }
             },
             OpKind::Delete | OpKind::DeleteDeposed => {
-                self.delete(change, kind, &*resource, journal).await
+                self.delete(change, config, kind, &*resource, journal).await
             }
             OpKind::Record => Ok(()),
         }
@@ -591,6 +591,7 @@ impl Executor<'_> {
     async fn delete(
         &self,
         change: &ResourceChange,
+        config: Option<&ResourceConfig>,
         kind: OpKind,
         resource: &dyn Resource,
         journal: &JournalWriter,
@@ -619,16 +620,11 @@ impl Executor<'_> {
             address: &change.address,
             reporter: self.reporter,
         };
-        let timeout = self
-            .stack
-            .resources
-            .iter()
-            .find(|r| r.address.to_string() == change.address);
         let ctx = CallContext {
             address: &change.address,
             token: &intent.token,
             progress: &progress,
-            timeout: Self::timeout(timeout, "delete"),
+            timeout: Self::timeout(config, "delete"),
         };
         match with_retries(|| resource.delete(&ctx, &prior_record.id, &prior)).await {
             Ok(()) => {

@@ -225,17 +225,18 @@ fn check_secrets(
         .unresolved()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    let configs: HashMap<String, &crate::config::ResourceConfig> = workspace
+        .stack
+        .resources
+        .iter()
+        .map(|r| (r.address.to_string(), r))
+        .collect();
     for change in plan
         .changes
         .iter()
         .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace))
     {
-        let Some(config) = workspace
-            .stack
-            .resources
-            .iter()
-            .find(|r| r.address.to_string() == change.address)
-        else {
+        let Some(config) = configs.get(&change.address) else {
             continue;
         };
         for expr in config.attributes.values() {

@@ -542,6 +542,12 @@ impl Planner<'_> {
         if options.targets.is_empty() {
             return Ok(all);
         }
+        let configured: HashSet<String> = self
+            .stack
+            .resources
+            .iter()
+            .map(|r| r.address.to_string())
+            .collect();
         let mut selected = HashSet::new();
         let mut stack: Vec<String> = Vec::new();
         for target in &options.targets {
@@ -558,12 +564,7 @@ impl Planner<'_> {
         }
         while let Some(address) = stack.pop() {
             if selected.insert(address.clone()) {
-                let deps = if self
-                    .stack
-                    .resources
-                    .iter()
-                    .any(|r| r.address.to_string() == address)
-                {
+                let deps = if configured.contains(&address) {
                     self.graph.dependencies(&address)
                 } else {
                     doc.resources
