@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 
 use super::journal::JournalWriter;
 use crate::config::{Address, ResourceConfig, Stack};
-use crate::eval::{lookup_path, Scope};
+use crate::eval::{lookup_object, Scope};
 use crate::plan::{desired_inputs, Action, Plan, ReplaceOrder, ResourceChange};
 use crate::registry::Registry;
 use crate::retry::with_retries;
@@ -144,7 +144,7 @@ impl Scope for KnownScope<'_> {
     fn attribute(&self, target: &Address, path: &[String]) -> Value {
         let values = self.known.values.lock().unwrap_or_else(|e| e.into_inner());
         match values.get(&target.to_string()) {
-            Some(object) => lookup_path(&Value::Map(object.clone()), path),
+            Some(object) => lookup_object(object, path),
             None => Value::Unknown,
         }
     }

@@ -13,7 +13,7 @@ use plinth_state::{ResourceStatus, StateDocument};
 use super::model::*;
 use super::refresh::{refresh, RefreshError, Refreshed};
 use crate::config::{Address, ResourceConfig, Stack};
-use crate::eval::{coerce, eval, lookup_path, Scope};
+use crate::eval::{coerce, eval, lookup_object, Scope};
 use crate::graph::DependencyGraph;
 use crate::registry::Registry;
 use crate::secrets::Secrets;
@@ -90,7 +90,7 @@ struct PlannedScope<'a> {
 impl Scope for PlannedScope<'_> {
     fn attribute(&self, target: &Address, path: &[String]) -> Value {
         match self.planned.get(&target.to_string()) {
-            Some(object) => lookup_path(&Value::Map(object.clone()), path),
+            Some(object) => lookup_object(object, path),
             None => Value::Unknown,
         }
     }
