@@ -26,6 +26,8 @@ pub enum Refreshed {
         id: String,
         /// Live attributes.
         attributes: Object,
+        /// The live attributes equal the recorded ones exactly (no drift is possible).
+        unchanged: bool,
     },
     /// It no longer exists.
     Gone,
@@ -159,11 +161,13 @@ async fn read_type(
         })?;
     Ok(records
         .iter()
+        .zip(priors.iter())
         .zip(live)
-        .map(|(record, live)| {
+        .map(|((record, prior), live)| {
             let refreshed = match live {
                 Some(attributes) => Refreshed::Live {
                     id: record.id.clone().unwrap_or_default(),
+                    unchanged: &attributes == prior,
                     attributes,
                 },
                 None => Refreshed::Gone,
