@@ -162,6 +162,15 @@ impl Report {
                     );
                 }
             }
+            for result in &self.scale {
+                if let Some(journal) = &result.plinth.journal_apply_empty {
+                    let _ = writeln!(
+                        out,
+                        "\n{} resources: Plinth's apply from empty wrote {} journal entries in {} durable appends (fsyncs).",
+                        result.size, journal.journal_entries, journal.journal_appends
+                    );
+                }
+            }
             let _ = writeln!(
                 out,
                 "\nShape: {} layers, each resource referring to {} in the layer below. \

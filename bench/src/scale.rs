@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::generate::{write_plinth, write_terraform, Shape, Variant};
 use crate::measure::{summarise, Runner, Sample};
-use crate::state_bytes::apply_counting_bytes;
+use crate::state_bytes::{apply_counting_bytes, Written};
 use crate::BenchError;
 
 /// Settings of the scale benchmark.
@@ -48,6 +48,10 @@ pub struct ToolFigures {
     pub state_bytes_one_change: Option<u64>,
     /// True when the state byte counts are lower bounds (Terraform: final file size only).
     pub state_bytes_lower_bound: bool,
+    /// Plinth's journal activity in the apply from empty (entries, durable appends).
+    pub journal_apply_empty: Option<Written>,
+    /// Plinth's journal activity in the one-resource change.
+    pub journal_one_change: Option<Written>,
 }
 
 /// Results at one size.
@@ -179,11 +183,12 @@ fn plinth_figures(
     // State bytes, in process with the same engine.
     let counted = dir.join("counted-state");
     remove_dir(&counted)?;
-    let (bytes_empty, _) = apply_counting_bytes(base, &counted)?;
-    let (bytes_change, changed_count) = apply_counting_bytes(changed, &counted)?;
-    if changed_count != 1 {
+    let empty = apply_counting_bytes(base, &counted)?;
+    let change = apply_counting_bytes(changed, &counted)?;
+    if change.changes != 1 {
         return Err(BenchError::Usage(format!(
-            "the one-resource change planned {changed_count} changes"
+            "the one-resource change planned {} changes",
+            change.changes
         )));
     }
     remove_dir(&counted)?;
@@ -192,9 +197,11 @@ fn plinth_figures(
         apply_empty: Some(summarise(&applies)),
         noop_plan: Some(summarise(&plans)),
         one_change_apply: Some(summarise(&changes)),
-        state_bytes_apply_empty: Some(bytes_empty),
-        state_bytes_one_change: Some(bytes_change),
+        state_bytes_apply_empty: Some(empty.bytes),
+        state_bytes_one_change: Some(change.bytes),
         state_bytes_lower_bound: false,
+        journal_apply_empty: Some(empty),
+        journal_one_change: Some(change),
     })
 }
 
@@ -258,6 +265,8 @@ fn terraform_figures(
         state_bytes_apply_empty: Some(bytes_empty),
         state_bytes_one_change: Some(bytes_change),
         state_bytes_lower_bound: true,
+        journal_apply_empty: None,
+        journal_one_change: None,
     })
 }
 

@@ -22,12 +22,21 @@ pub fn bytes_written_so_far() -> Result<u64, BenchError> {
         .ok_or_else(|| BenchError::Usage("/proc/self/io has no `wchar` line".into()))
 }
 
-/// Applies the stack in `stack_dir` with state in `state_dir`; returns the bytes written and
-/// the number of changes applied.
-pub fn apply_counting_bytes(
-    stack_dir: &Path,
-    state_dir: &Path,
-) -> Result<(u64, usize), BenchError> {
+/// What one in-process apply wrote.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Written {
+    /// Bytes written (journal, lock file, compaction).
+    pub bytes: u64,
+    /// Changes the plan held.
+    pub changes: usize,
+    /// Journal entries appended.
+    pub journal_entries: usize,
+    /// Durable journal appends (one fsync each).
+    pub journal_appends: usize,
+}
+
+/// Applies the stack in `stack_dir` with state in `state_dir` and counts what it wrote.
+pub fn apply_counting_bytes(stack_dir: &Path, state_dir: &Path) -> Result<Written, BenchError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,6 +74,11 @@ pub fn apply_counting_bytes(
                 stack_dir.display()
             )));
         }
-        Ok((after.saturating_sub(before), changes))
+        Ok(Written {
+            bytes: after.saturating_sub(before),
+            changes,
+            journal_entries: result.journal.entries,
+            journal_appends: result.journal.appends,
+        })
     })
 }
