@@ -1,5 +1,5 @@
 //! `plinth apply` / `plinth destroy`: lock, plan (or take a saved plan), check secrets,
-//! execute, record outputs, compact the journal, unlock.
+//! execute, record outputs, commit the new serial, unlock.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -156,7 +156,9 @@ async fn apply_locked(
     }
     document.serial += 1;
     document.plinth_version = env!("CARGO_PKG_VERSION").to_string();
-    workspace.store.compact(&document).await.into_diagnostic()?;
+    // A serial entry in the journal (the backend compacts when its journal has grown), so
+    // a small change to a large state writes a few entries, not the whole document.
+    workspace.store.commit(&document).await.into_diagnostic()?;
     Ok(ApplyResult {
         plan,
         report: Some(report),

@@ -47,10 +47,19 @@ impl Fixture {
         Run::from(command.output().expect("run plinth"))
     }
 
-    /// The state document.
+    /// The state document, with its journal replayed (an apply appends to the journal and
+    /// compacts into the document only once the journal has grown).
     pub fn state(&self) -> serde_json::Value {
-        let path = self.path().join(".plinth/test.state.json");
-        serde_json::from_slice(&std::fs::read(path).expect("state file")).expect("state json")
+        use plinth_state::StateStore;
+        let store = plinth_state::LocalStore::new(self.path().join(".plinth"), "test");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let document = runtime
+            .block_on(store.load())
+            .expect("state loads")
+            .expect("state exists");
+        serde_json::to_value(document).expect("state json")
     }
 }
 
