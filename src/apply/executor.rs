@@ -6,7 +6,9 @@
 //! independent branches go on.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +20,7 @@ use plinth_provider::{
 use plinth_state::{now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus};
 use tokio::sync::Semaphore;
 
-use super::journal::JournalWriter;
+use super::journal::{Durable, JournalWriter};
 use crate::config::{Address, ResourceConfig, Stack};
 use crate::eval::{lookup_object, Scope};
 use crate::plan::{desired_inputs, Action, Plan, ReplaceOrder, ResourceChange};
@@ -93,6 +95,15 @@ impl Reporter for QuietReporter {
     fn progress(&self, _: &str, _: &str) {}
     fn finished(&self, _: &str, _: &str, _: Duration, _: Option<&str>, _: Option<&str>) {}
 }
+
+/// Where an operation is: its provider call returned (with its result queued in the
+/// journal, or nothing to record), or its result became durable.
+enum Step {
+    Called(Result<Option<Durable>, String>),
+    Recorded(Result<(), String>),
+}
+
+type Pending<'a> = Pin<Box<dyn Future<Output = (usize, Step)> + 'a>>;
 
 struct Op {
     kind: OpKind,
@@ -206,12 +217,29 @@ impl Executor<'_> {
                     &global,
                     &provider_limits,
                 );
-                running.push(async move { (op_index, fut.await) });
+                let call: Pending<'_> =
+                    Box::pin(async move { (op_index, Step::Called(fut.await)) });
+                running.push(call);
             }
-            let Some((op_index, result)) = running.next().await else {
+            let Some((op_index, step)) = running.next().await else {
                 break;
             };
             let change_index = ops[op_index].change;
+            let result = match step {
+                // The result is queued in the journal: dependents may start now, since their
+                // intents are written behind it and a durable intent implies a durable result
+                // (the writer is fail-stop). The outcome stands once the result is durable.
+                Step::Called(Ok(Some(durable))) => {
+                    let recorded: Pending<'_> =
+                        Box::pin(async move { (op_index, Step::Recorded(durable.wait().await)) });
+                    running.push(recorded);
+                    Ok(())
+                }
+                Step::Called(Ok(None)) => Ok(()),
+                // Dependents were released and the outcome recorded when the call returned.
+                Step::Recorded(Ok(())) => continue,
+                Step::Called(Err(message)) | Step::Recorded(Err(message)) => Err(message),
+            };
             match result {
                 Ok(()) => {
                     let dependents = std::mem::take(&mut ops[op_index].dependents);
@@ -277,7 +305,7 @@ impl Executor<'_> {
         known: &Known,
         global: &Semaphore,
         provider_limits: &Mutex<HashMap<String, Arc<Semaphore>>>,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Durable>, String> {
         let _slot = global.acquire().await.map_err(|e| e.to_string())?;
         if kind == OpKind::Record {
             return self.record_only(change, journal, known).await;
@@ -321,7 +349,7 @@ impl Executor<'_> {
             OpKind::Delete | OpKind::DeleteDeposed => {
                 self.delete(change, config, kind, &*resource, journal).await
             }
-            OpKind::Record => Ok(()),
+            OpKind::Record => Ok(None),
         }
     }
 
@@ -330,7 +358,7 @@ impl Executor<'_> {
         change: &ResourceChange,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Durable>, String> {
         let entry = match &change.prior {
             Some(prior) => {
                 known
@@ -353,9 +381,8 @@ impl Executor<'_> {
             },
         };
         journal
-            .write(vec![entry])
-            .await
-            .map_err(|e| format!("recording {}: {e}", change.address))
+            .enqueue(vec![entry], format!("recording {}", change.address))
+            .map(Some)
     }
 
     fn desired(
@@ -423,7 +450,7 @@ impl Executor<'_> {
         schema: &Schema,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Durable>, String> {
         let desired = self.desired(change, config, schema, known)?;
         let intent = self.intent(change, "create");
         journal
@@ -456,15 +483,10 @@ impl Executor<'_> {
                     ResourceStatus::Ready,
                     None,
                 );
-                journal
-                    .write(vec![JournalEntry::Put(Box::new(record))])
-                    .await
-                    .map_err(|e| {
-                        format!(
-                            "recording {} (created as {}): {e}",
-                            change.address, created.id
-                        )
-                    })?;
+                let durable = journal.enqueue(
+                    vec![JournalEntry::Put(Box::new(record))],
+                    format!("recording {} (created as {})", change.address, created.id),
+                )?;
                 known
                     .values
                     .lock()
@@ -477,7 +499,7 @@ impl Executor<'_> {
                     Some(&created.id),
                     None,
                 );
-                Ok(())
+                Ok(Some(durable))
             }
             Err(error) => {
                 // Keep the intent: the next run looks for a half-made resource by its token and
@@ -505,7 +527,7 @@ impl Executor<'_> {
         schema: &Schema,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Durable>, String> {
         let prior_record = change
             .prior
             .as_ref()
@@ -554,10 +576,10 @@ impl Executor<'_> {
                     ResourceStatus::Ready,
                     None,
                 );
-                journal
-                    .write(vec![JournalEntry::Put(Box::new(record))])
-                    .await
-                    .map_err(|e| format!("recording {}: {e}", change.address))?;
+                let durable = journal.enqueue(
+                    vec![JournalEntry::Put(Box::new(record))],
+                    format!("recording {}", change.address),
+                )?;
                 known
                     .values
                     .lock()
@@ -570,7 +592,7 @@ impl Executor<'_> {
                     Some(&prior_record.id),
                     None,
                 );
-                Ok(())
+                Ok(Some(durable))
             }
             Err(error) => {
                 let record = self.record(
@@ -595,7 +617,7 @@ impl Executor<'_> {
         kind: OpKind,
         resource: &dyn Resource,
         journal: &JournalWriter,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Durable>, String> {
         let prior_record = change
             .prior
             .as_ref()
@@ -628,16 +650,16 @@ impl Executor<'_> {
         };
         match with_retries(|| resource.delete(&ctx, &prior_record.id, &prior)).await {
             Ok(()) => {
-                if kind == OpKind::Delete {
-                    journal
-                        .write(vec![JournalEntry::Remove {
+                let durable = if kind == OpKind::Delete {
+                    Some(journal.enqueue(
+                        vec![JournalEntry::Remove {
                             address: change.address.clone(),
-                        }])
-                        .await
-                        .map_err(|e| {
-                            format!("recording the deletion of {}: {e}", change.address)
-                        })?;
-                }
+                        }],
+                        format!("recording the deletion of {}", change.address),
+                    )?)
+                } else {
+                    None
+                };
                 self.reporter.finished(
                     &change.address,
                     "Destruction",
@@ -645,7 +667,7 @@ impl Executor<'_> {
                     Some(&prior_record.id),
                     None,
                 );
-                Ok(())
+                Ok(durable)
             }
             Err(error) => {
                 if kind == OpKind::Delete {
