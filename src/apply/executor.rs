@@ -334,15 +334,15 @@ impl Executor<'_> {
             Some(semaphore) => Some(semaphore.acquire().await.map_err(|e| e.to_string())?),
             None => None,
         };
-        let schema = resource.schema().clone();
+        let schema = resource.schema();
         match kind {
             OpKind::Apply => match change.action {
                 Action::Update => {
-                    self.update(change, config, &*resource, &schema, journal, known)
+                    self.update(change, config, &*resource, schema, journal, known)
                         .await
                 }
                 _ => {
-                    self.create(change, config, &*resource, &schema, journal, known)
+                    self.create(change, config, &*resource, schema, journal, known)
                         .await
                 }
             },
