@@ -204,6 +204,7 @@ fn run(args: Args) -> Result<(), BenchError> {
     });
     let mut report = Report {
         machine: report::machine(),
+        load_average: (report::load_average(), String::new()),
         runs: args.runs,
         terraform_version,
         terraform_parallelism: args.terraform_parallelism,
@@ -251,6 +252,7 @@ fn run(args: Args) -> Result<(), BenchError> {
         report.refresh = Some(refresh::run(&plinth, &options, &runner, &work)?);
     }
 
+    report.load_average.1 = report::load_average();
     let markdown = report.to_markdown();
     println!("{markdown}");
     if let Some(path) = &args.markdown {

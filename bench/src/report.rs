@@ -14,6 +14,8 @@ use crate::scale::{ScaleResult, ToolFigures};
 pub struct Report {
     /// The machine: CPU model, cores, memory, kernel.
     pub machine: String,
+    /// Load averages when the run started and when it ended.
+    pub load_average: (String, String),
     /// Runs per measurement.
     pub runs: usize,
     /// Terraform's version, when found.
@@ -105,6 +107,11 @@ impl Report {
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "Machine: {}", self.machine);
+        let _ = writeln!(
+            out,
+            "Load average (1, 5, 15 min) at the start: {}; at the end: {}.",
+            self.load_average.0, self.load_average.1
+        );
         let _ = writeln!(
             out,
             "Median of {} runs per figure (Terraform: {}, `-parallelism={}`); peak memory is the largest of the runs.\n",
@@ -253,4 +260,16 @@ pub fn machine() -> String {
         "{model}, {cores} cores, {memory} RAM, Linux {}",
         kernel.trim()
     )
+}
+
+/// The 1-, 5- and 15-minute load averages (other work on the machine slows every figure).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
 }
