@@ -5,7 +5,8 @@
 //! durable; after it, the result. A failure skips the operations that depend on it while
 //! independent branches go on.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -193,17 +194,20 @@ impl Executor<'_> {
 
         let global = Semaphore::new(self.parallelism.max(1));
         let provider_limits: Mutex<HashMap<String, Arc<Semaphore>>> = Mutex::new(HashMap::new());
-        let mut ready: VecDeque<usize> = ops
+        // Ready operations start longest-chain-first: when a provider serialises calls (a
+        // rate limit, a lock), the ones with most work waiting behind them go first.
+        let chain = chain_lengths(&ops);
+        let mut ready: BinaryHeap<(usize, Reverse<usize>)> = ops
             .iter()
             .enumerate()
             .filter(|(_, o)| o.waiting_for == 0)
-            .map(|(i, _)| i)
+            .map(|(i, _)| (chain[i], Reverse(i)))
             .collect();
         let mut running = FuturesUnordered::new();
         let mut failed_ops = vec![false; ops.len()];
 
         loop {
-            while let Some(op_index) = ready.pop_front() {
+            while let Some((_, Reverse(op_index))) = ready.pop() {
                 let op = &ops[op_index];
                 let change = &plan.changes[op.change];
                 let config = configs.get(&change.address).copied();
@@ -246,7 +250,7 @@ impl Executor<'_> {
                     for dependent in dependents {
                         ops[dependent].waiting_for -= 1;
                         if ops[dependent].waiting_for == 0 && !failed_ops[dependent] {
-                            ready.push_back(dependent);
+                            ready.push((chain[dependent], Reverse(dependent)));
                         }
                     }
                     if !outcomes.contains_key(&change_index) || ops[op_index].kind == OpKind::Apply
@@ -736,6 +740,33 @@ impl Executor<'_> {
     }
 }
 
+/// For each operation, the number of operations on the longest chain that starts with it
+/// (1 for one nothing waits for). Computed in reverse topological order, without recursion.
+fn chain_lengths(ops: &[Op]) -> Vec<usize> {
+    let mut waiting: Vec<usize> = ops.iter().map(|o| o.waiting_for).collect();
+    let mut order: Vec<usize> = (0..ops.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut next = 0;
+    while next < order.len() {
+        for &dependent in &ops[order[next]].dependents {
+            waiting[dependent] -= 1;
+            if waiting[dependent] == 0 {
+                order.push(dependent);
+            }
+        }
+        next += 1;
+    }
+    let mut chain = vec![1; ops.len()];
+    for &i in order.iter().rev() {
+        chain[i] = 1 + ops[i]
+            .dependents
+            .iter()
+            .map(|&d| chain[d])
+            .max()
+            .unwrap_or(0);
+    }
+    chain
+}
+
 /// Compiles a plan into operations with their ordering constraints.
 fn compile(plan: &Plan) -> Vec<Op> {
     let mut ops: Vec<Op> = Vec::new();
@@ -880,6 +911,18 @@ mod tests {
         // old_app deleted before old_db
         assert_eq!(ops[3].dependents, vec![2]);
         assert_eq!(ops[2].waiting_for, 1);
+    }
+
+    #[test]
+    fn chains_count_the_operations_waiting_behind() {
+        let p = plan(vec![
+            change("a.db", Action::Create, &[]),
+            change("a.app", Action::Create, &["a.db"]),
+            change("a.web", Action::Create, &["a.app"]),
+            change("a.bucket", Action::Create, &[]),
+        ]);
+        let ops = compile(&p);
+        assert_eq!(chain_lengths(&ops), vec![3, 2, 1, 1]);
     }
 
     #[test]
