@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use plinth_provider::{
-    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem,
+    object_from_json, CallContext, ErrorKind, NoProgress, Object, ProviderError, ReadItem, Value,
 };
 use plinth_state::{ResourceRecord, StateDocument};
 
@@ -105,9 +105,9 @@ pub async fn refresh(
                 .push(record),
         }
     }
-    let reads = by_type
-        .into_iter()
-        .map(|(type_name, records)| read_type(type_name, records, stack, registry, work_dir));
+    let reads = by_type.into_iter().map(|(type_name, records)| {
+        read_type(type_name, records, &state.salt, stack, registry, work_dir)
+    });
     for outcome in futures::future::join_all(reads).await {
         results.extend(outcome?);
     }
@@ -117,6 +117,7 @@ pub async fn refresh(
 async fn read_type(
     type_name: &str,
     records: Vec<&ResourceRecord>,
+    salt: &str,
     stack: &Stack,
     registry: &Registry,
     work_dir: &Path,
@@ -165,16 +166,58 @@ async fn read_type(
         .zip(live)
         .map(|((record, prior), live)| {
             let refreshed = match live {
-                Some(attributes) => Refreshed::Live {
-                    id: record.id.clone().unwrap_or_default(),
-                    unchanged: &attributes == prior,
-                    attributes,
-                },
+                Some(attributes) => {
+                    let attributes = keep_redactions(prior, attributes, salt);
+                    Refreshed::Live {
+                        id: record.id.clone().unwrap_or_default(),
+                        unchanged: &attributes == prior,
+                        attributes,
+                    }
+                }
                 None => Refreshed::Gone,
             };
             (record.address.clone(), refreshed)
         })
         .collect())
+}
+
+/// Live attributes with every recorded secret digest kept where the live value matches it:
+/// an API that returns a secret in plaintext (a password in a payload) must not put it in
+/// the state, and an unchanged secret is no reason to rewrite the record.
+pub fn keep_redactions(recorded: &Object, live: Object, salt: &str) -> Object {
+    live.into_iter()
+        .map(|(name, value)| {
+            let value = match recorded.get(&name) {
+                Some(old) => keep_redacted_value(old, value, salt),
+                None => value,
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn keep_redacted_value(recorded: &Value, live: Value, salt: &str) -> Value {
+    match (recorded, live) {
+        (Value::Redacted(_), live) if live.same_as(recorded, salt) => recorded.clone(),
+        (Value::Map(old), Value::Map(new)) => Value::Map(
+            new.into_iter()
+                .map(|(key, value)| {
+                    let value = match old.get(&key) {
+                        Some(o) => keep_redacted_value(o, value, salt),
+                        None => value,
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        (Value::List(old), Value::List(new)) if old.len() == new.len() => Value::List(
+            old.iter()
+                .zip(new)
+                .map(|(o, n)| keep_redacted_value(o, n, salt))
+                .collect(),
+        ),
+        (_, live) => live,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -245,5 +288,57 @@ async fn recover(
             Ok(Refreshed::NeverCreated)
         }
         Err(e) => Err(fail(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: refresh of a resource whose payload holds a secret the API returns in
+    /// plaintext recorded the plaintext in the state.
+    #[test]
+    fn refresh_keeps_recorded_secret_digests() {
+        let salt = "salt";
+        let digest = Value::Redacted(Value::string("canary").digest(salt));
+        let recorded: Object = [(
+            "payload".to_string(),
+            Value::Map(
+                [
+                    ("token".to_string(), digest.clone()),
+                    ("db".to_string(), Value::string("arn:1")),
+                ]
+                .into(),
+            ),
+        )]
+        .into();
+        let live: Object = [(
+            "payload".to_string(),
+            Value::Map(
+                [
+                    ("token".to_string(), Value::string("canary")),
+                    ("db".to_string(), Value::string("arn:2")),
+                ]
+                .into(),
+            ),
+        )]
+        .into();
+        let kept = keep_redactions(&recorded, live, salt);
+        let Some(Value::Map(payload)) = kept.get("payload") else {
+            panic!("payload: {kept:?}");
+        };
+        assert_eq!(payload["token"], digest);
+        assert_eq!(payload["db"], Value::string("arn:2"));
+        // A changed secret is not hidden behind the old digest.
+        let changed: Object = [(
+            "payload".to_string(),
+            Value::Map([("token".to_string(), Value::string("other"))].into()),
+        )]
+        .into();
+        let kept = keep_redactions(&recorded, changed, salt);
+        let Some(Value::Map(payload)) = kept.get("payload") else {
+            panic!("payload: {kept:?}");
+        };
+        assert_eq!(payload["token"], Value::string("other"));
     }
 }
