@@ -25,12 +25,16 @@ pub struct StateScope<'a> {
 
 impl Scope for StateScope<'_> {
     fn attribute(&self, target: &Address, path: &[String]) -> Value {
-        match self.document.resources.get(&target.to_string()) {
-            Some(record) => lookup_path(
-                &Value::Map(plinth_provider::object_from_json(&record.attributes)),
-                path,
-            ),
-            None => Value::Null,
+        let Some(record) = self.document.resources.get(&target.to_string()) else {
+            return Value::Null;
+        };
+        // Convert only the attribute the path goes into, not the whole record.
+        match path.split_first() {
+            None => Value::Map(plinth_provider::object_from_json(&record.attributes)),
+            Some((first, rest)) => match record.attributes.get(first) {
+                Some(json) => lookup_path(&Value::from_json(json), rest),
+                None => Value::Null,
+            },
         }
     }
 
@@ -95,39 +99,46 @@ pub fn interpolated_text(value: &Value) -> String {
     }
 }
 
-/// Follows a path into a value (`tags.Name`, list indices as numbers).
+/// Follows a path into a value (`tags.Name`, list indices as numbers). Anything below a
+/// sensitive value is sensitive. Walks by reference and clones only what it returns.
 pub fn lookup_path(value: &Value, path: &[String]) -> Value {
-    let mut current = value.clone();
+    static NULL: Value = Value::Null;
+    let mut current = value;
+    let mut sensitive = false;
     for key in path {
-        let sensitive = matches!(current, Value::Sensitive(_));
-        let inner = current.reveal_one_level();
+        let inner = match current {
+            Value::Sensitive(inner) => {
+                sensitive = true;
+                &**inner
+            }
+            other => other,
+        };
         current = match inner {
             Value::Unknown => return Value::Unknown,
-            Value::Map(map) => map.get(key).cloned().unwrap_or(Value::Null),
+            Value::Map(map) => map.get(key).unwrap_or(&NULL),
             Value::List(items) => key
                 .parse::<usize>()
                 .ok()
-                .and_then(|i| items.get(i).cloned())
-                .unwrap_or(Value::Null),
-            _ => Value::Null,
+                .and_then(|i| items.get(i))
+                .unwrap_or(&NULL),
+            _ => &NULL,
         };
-        if sensitive {
-            current = current.sensitive();
-        }
     }
-    current
+    if sensitive {
+        current.clone().sensitive()
+    } else {
+        current.clone()
+    }
 }
 
-trait RevealOne {
-    fn reveal_one_level(self) -> Value;
-}
-
-impl RevealOne for Value {
-    fn reveal_one_level(self) -> Value {
-        match self {
-            Value::Sensitive(inner) => *inner,
-            other => other,
-        }
+/// [`lookup_path`] into an object without wrapping (and cloning) it into a value first.
+pub fn lookup_object(object: &plinth_provider::Object, path: &[String]) -> Value {
+    match path.split_first() {
+        None => Value::Map(object.clone()),
+        Some((first, rest)) => match object.get(first) {
+            Some(value) => lookup_path(value, rest),
+            None => Value::Null,
+        },
     }
 }
 
@@ -223,6 +234,48 @@ mod tests {
     fn an_unknown_part_makes_the_string_unknown() {
         let expr = Expr::Template(vec![Part::Text("x".into()), reference("later")]);
         assert_eq!(eval(&expr, &Fixed), Value::Unknown);
+    }
+
+    #[test]
+    fn lookups_follow_paths_and_keep_sensitivity() {
+        let mut object = plinth_provider::Object::new();
+        object.insert(
+            "tags".into(),
+            Value::Map([("Name".to_string(), Value::string("web"))].into()),
+        );
+        object.insert(
+            "secret".into(),
+            Value::Map([("inner".to_string(), Value::string("pw"))].into()).sensitive(),
+        );
+        object.insert("later".into(), Value::Unknown);
+        object.insert(
+            "list".into(),
+            Value::List(vec![Value::Int(1), Value::Int(2)]),
+        );
+        let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            lookup_object(&object, &path(&["tags", "Name"])),
+            Value::string("web")
+        );
+        assert_eq!(lookup_object(&object, &path(&["list", "1"])), Value::Int(2));
+        assert_eq!(lookup_object(&object, &path(&["list", "x"])), Value::Null);
+        assert_eq!(
+            lookup_object(&object, &path(&["missing", "a"])),
+            Value::Null
+        );
+        assert_eq!(
+            lookup_object(&object, &path(&["secret", "inner"])),
+            Value::string("pw").sensitive()
+        );
+        assert_eq!(
+            lookup_object(&object, &path(&["secret", "nothing"])),
+            Value::Null.sensitive()
+        );
+        assert_eq!(
+            lookup_object(&object, &path(&["later", "a"])),
+            Value::Unknown
+        );
+        assert_eq!(lookup_object(&object, &[]), Value::Map(object.clone()));
     }
 
     #[test]

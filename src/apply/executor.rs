@@ -5,8 +5,11 @@
 //! durable; after it, the result. A failure skips the operations that depend on it while
 //! independent branches go on.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,9 +21,9 @@ use plinth_provider::{
 use plinth_state::{now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus};
 use tokio::sync::Semaphore;
 
-use super::journal::JournalWriter;
+use super::journal::{Durable, JournalWriter};
 use crate::config::{Address, ResourceConfig, Stack};
-use crate::eval::{lookup_path, Scope};
+use crate::eval::{lookup_object, Scope};
 use crate::plan::{desired_inputs, Action, Plan, ReplaceOrder, ResourceChange};
 use crate::registry::Registry;
 use crate::retry::with_retries;
@@ -94,6 +97,15 @@ impl Reporter for QuietReporter {
     fn finished(&self, _: &str, _: &str, _: Duration, _: Option<&str>, _: Option<&str>) {}
 }
 
+/// Where an operation is: its provider call returned (with its result queued in the
+/// journal, or nothing to record), or its result became durable.
+enum Step {
+    Called(Result<Option<Durable>, String>),
+    Recorded(Result<(), String>),
+}
+
+type Pending<'a> = Pin<Box<dyn Future<Output = (usize, Step)> + 'a>>;
+
 struct Op {
     kind: OpKind,
     change: usize,
@@ -147,7 +159,7 @@ impl Scope for KnownScope<'_> {
     fn attribute(&self, target: &Address, path: &[String]) -> Value {
         let values = self.known.values.lock().unwrap_or_else(|e| e.into_inner());
         match values.get(&target.to_string()) {
-            Some(object) => lookup_path(&Value::Map(object.clone()), path),
+            Some(object) => lookup_object(object, path),
             None => Value::Unknown,
         }
     }
@@ -185,23 +197,26 @@ impl Executor<'_> {
 
         let global = Semaphore::new(self.parallelism.max(1));
         let provider_limits: Mutex<HashMap<String, Arc<Semaphore>>> = Mutex::new(HashMap::new());
-        let mut ready: VecDeque<usize> = ops
+        // Ready operations start longest-chain-first: when a provider serialises calls (a
+        // rate limit, a lock), the ones with most work waiting behind them go first.
+        let chain = chain_lengths(&ops);
+        let mut ready: BinaryHeap<(usize, Reverse<usize>)> = ops
             .iter()
             .enumerate()
             .filter(|(_, o)| o.waiting_for == 0)
-            .map(|(i, _)| i)
+            .map(|(i, _)| (chain[i], Reverse(i)))
             .collect();
         let mut running = FuturesUnordered::new();
         let mut failed_ops = vec![false; ops.len()];
 
         loop {
-            while let Some(op_index) = ready.pop_front() {
+            while let Some((_, Reverse(op_index))) = ready.pop() {
                 if let Some(reason) = self.halt.and_then(|halt| halt()) {
                     let change_index = ops[op_index].change;
                     outcomes
                         .entry(change_index)
                         .or_insert_with(|| Outcome::Skipped(format!("not attempted: {reason}")));
-                    for rest in ready.drain(..) {
+                    for (_, Reverse(rest)) in ready.drain() {
                         outcomes.entry(ops[rest].change).or_insert_with(|| {
                             Outcome::Skipped(format!("not attempted: {reason}"))
                         });
@@ -221,19 +236,36 @@ impl Executor<'_> {
                     &global,
                     &provider_limits,
                 );
-                running.push(async move { (op_index, fut.await) });
+                let call: Pending<'_> =
+                    Box::pin(async move { (op_index, Step::Called(fut.await)) });
+                running.push(call);
             }
-            let Some((op_index, result)) = running.next().await else {
+            let Some((op_index, step)) = running.next().await else {
                 break;
             };
             let change_index = ops[op_index].change;
+            let result = match step {
+                // The result is queued in the journal: dependents may start now, since their
+                // intents are written behind it and a durable intent implies a durable result
+                // (the writer is fail-stop). The outcome stands once the result is durable.
+                Step::Called(Ok(Some(durable))) => {
+                    let recorded: Pending<'_> =
+                        Box::pin(async move { (op_index, Step::Recorded(durable.wait().await)) });
+                    running.push(recorded);
+                    Ok(())
+                }
+                Step::Called(Ok(None)) => Ok(()),
+                // Dependents were released and the outcome recorded when the call returned.
+                Step::Recorded(Ok(())) => continue,
+                Step::Called(Err(message)) | Step::Recorded(Err(message)) => Err(message),
+            };
             match result {
                 Ok(()) => {
                     let dependents = std::mem::take(&mut ops[op_index].dependents);
                     for dependent in dependents {
                         ops[dependent].waiting_for -= 1;
                         if ops[dependent].waiting_for == 0 && !failed_ops[dependent] {
-                            ready.push_back(dependent);
+                            ready.push((chain[dependent], Reverse(dependent)));
                         }
                     }
                     if !outcomes.contains_key(&change_index) || ops[op_index].kind == OpKind::Apply
@@ -292,7 +324,7 @@ impl Executor<'_> {
         known: &Known,
         global: &Semaphore,
         provider_limits: &Mutex<HashMap<String, Arc<Semaphore>>>,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Durable>, String> {
         let _slot = global.acquire().await.map_err(|e| e.to_string())?;
         if kind == OpKind::Record {
             return self.record_only(change, journal, known).await;
@@ -321,22 +353,22 @@ impl Executor<'_> {
             Some(semaphore) => Some(semaphore.acquire().await.map_err(|e| e.to_string())?),
             None => None,
         };
-        let schema = resource.schema().clone();
+        let schema = resource.schema();
         match kind {
             OpKind::Apply => match change.action {
                 Action::Update => {
-                    self.update(change, config, &*resource, &schema, journal, known)
+                    self.update(change, config, &*resource, schema, journal, known)
                         .await
                 }
                 _ => {
-                    self.create(change, config, &*resource, &schema, journal, known)
+                    self.create(change, config, &*resource, schema, journal, known)
                         .await
                 }
             },
             OpKind::Delete | OpKind::DeleteDeposed => {
-                self.delete(change, kind, &*resource, journal).await
+                self.delete(change, config, kind, &*resource, journal).await
             }
-            OpKind::Record => Ok(()),
+            OpKind::Record => Ok(None),
         }
     }
 
@@ -345,7 +377,7 @@ impl Executor<'_> {
         change: &ResourceChange,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Durable>, String> {
         let entry = match &change.prior {
             Some(prior) => {
                 known
@@ -368,9 +400,8 @@ impl Executor<'_> {
             },
         };
         journal
-            .write(vec![entry])
-            .await
-            .map_err(|e| format!("recording {}: {e}", change.address))
+            .enqueue(vec![entry], format!("recording {}", change.address))
+            .map(Some)
     }
 
     fn desired(
@@ -449,7 +480,7 @@ impl Executor<'_> {
         schema: &Schema,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Durable>, String> {
         let desired = self.desired(change, config, schema, known)?;
         let intent = self.intent(change, "create");
         journal
@@ -479,15 +510,10 @@ impl Executor<'_> {
                     ResourceStatus::Ready,
                     None,
                 );
-                journal
-                    .write(vec![JournalEntry::Put(Box::new(record))])
-                    .await
-                    .map_err(|e| {
-                        format!(
-                            "recording {} (created as {}): {e}",
-                            change.address, created.id
-                        )
-                    })?;
+                let durable = journal.enqueue(
+                    vec![JournalEntry::Put(Box::new(record))],
+                    format!("recording {} (created as {})", change.address, created.id),
+                )?;
                 known
                     .values
                     .lock()
@@ -500,7 +526,7 @@ impl Executor<'_> {
                     Some(&created.id),
                     None,
                 );
-                Ok(())
+                Ok(Some(durable))
             }
             Err(error) => {
                 // Keep the intent: the next run looks for a half-made resource by its token and
@@ -528,7 +554,7 @@ impl Executor<'_> {
         schema: &Schema,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Durable>, String> {
         let prior_record = change
             .prior
             .as_ref()
@@ -574,10 +600,10 @@ impl Executor<'_> {
                     ResourceStatus::Ready,
                     None,
                 );
-                journal
-                    .write(vec![JournalEntry::Put(Box::new(record))])
-                    .await
-                    .map_err(|e| format!("recording {}: {e}", change.address))?;
+                let durable = journal.enqueue(
+                    vec![JournalEntry::Put(Box::new(record))],
+                    format!("recording {}", change.address),
+                )?;
                 known
                     .values
                     .lock()
@@ -590,7 +616,7 @@ impl Executor<'_> {
                     Some(&prior_record.id),
                     None,
                 );
-                Ok(())
+                Ok(Some(durable))
             }
             Err(error) => {
                 let record = self.record(
@@ -611,10 +637,11 @@ impl Executor<'_> {
     async fn delete(
         &self,
         change: &ResourceChange,
+        config: Option<&ResourceConfig>,
         kind: OpKind,
         resource: &dyn Resource,
         journal: &JournalWriter,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Durable>, String> {
         let prior_record = change
             .prior
             .as_ref()
@@ -639,29 +666,24 @@ impl Executor<'_> {
             address: &change.address,
             reporter: self.reporter,
         };
-        let timeout = self
-            .stack
-            .resources
-            .iter()
-            .find(|r| r.address.to_string() == change.address);
         let ctx = CallContext {
             address: &change.address,
             token: &intent.token,
             progress: &progress,
-            timeout: Self::timeout(timeout, "delete"),
+            timeout: Self::timeout(config, "delete"),
         };
         match with_retries(|| resource.delete(&ctx, &prior_record.id, &prior)).await {
             Ok(()) => {
-                if kind == OpKind::Delete {
-                    journal
-                        .write(vec![JournalEntry::Remove {
+                let durable = if kind == OpKind::Delete {
+                    Some(journal.enqueue(
+                        vec![JournalEntry::Remove {
                             address: change.address.clone(),
-                        }])
-                        .await
-                        .map_err(|e| {
-                            format!("recording the deletion of {}: {e}", change.address)
-                        })?;
-                }
+                        }],
+                        format!("recording the deletion of {}", change.address),
+                    )?)
+                } else {
+                    None
+                };
                 self.reporter.finished(
                     &change.address,
                     "Destruction",
@@ -669,7 +691,7 @@ impl Executor<'_> {
                     Some(&prior_record.id),
                     None,
                 );
-                Ok(())
+                Ok(durable)
             }
             Err(error) => {
                 if kind == OpKind::Delete {
@@ -738,7 +760,6 @@ impl Executor<'_> {
     }
 }
 
-/// The plaintext strings under sensitive marks (at least 4 characters, to avoid matching noise).
 /// The desired inputs as a provider receives them: secrets revealed, unless the resource
 /// asks to see which leaves are secret ([`Resource::keeps_secret_markers`]).
 fn provider_inputs(resource: &dyn Resource, desired: &Object) -> Object {
@@ -751,6 +772,7 @@ fn provider_inputs(resource: &dyn Resource, desired: &Object) -> Object {
         .collect()
 }
 
+/// The plaintext strings under sensitive marks (at least 4 characters, to avoid matching noise).
 fn collect_secret_texts(value: &Value, inside_secret: bool, out: &mut Vec<String>) {
     match value {
         Value::Sensitive(inner) => collect_secret_texts(inner, true, out),
@@ -763,6 +785,33 @@ fn collect_secret_texts(value: &Value, inside_secret: bool, out: &mut Vec<String
             .for_each(|v| collect_secret_texts(v, inside_secret, out)),
         _ => {}
     }
+}
+
+/// For each operation, the number of operations on the longest chain that starts with it
+/// (1 for one nothing waits for). Computed in reverse topological order, without recursion.
+fn chain_lengths(ops: &[Op]) -> Vec<usize> {
+    let mut waiting: Vec<usize> = ops.iter().map(|o| o.waiting_for).collect();
+    let mut order: Vec<usize> = (0..ops.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut next = 0;
+    while next < order.len() {
+        for &dependent in &ops[order[next]].dependents {
+            waiting[dependent] -= 1;
+            if waiting[dependent] == 0 {
+                order.push(dependent);
+            }
+        }
+        next += 1;
+    }
+    let mut chain = vec![1; ops.len()];
+    for &i in order.iter().rev() {
+        chain[i] = 1 + ops[i]
+            .dependents
+            .iter()
+            .map(|&d| chain[d])
+            .max()
+            .unwrap_or(0);
+    }
+    chain
 }
 
 /// Compiles a plan into operations with their ordering constraints.
@@ -909,6 +958,18 @@ mod tests {
         // old_app deleted before old_db
         assert_eq!(ops[3].dependents, vec![2]);
         assert_eq!(ops[2].waiting_for, 1);
+    }
+
+    #[test]
+    fn chains_count_the_operations_waiting_behind() {
+        let p = plan(vec![
+            change("a.db", Action::Create, &[]),
+            change("a.app", Action::Create, &["a.db"]),
+            change("a.web", Action::Create, &["a.app"]),
+            change("a.bucket", Action::Create, &[]),
+        ]);
+        let ops = compile(&p);
+        assert_eq!(chain_lengths(&ops), vec![3, 2, 1, 1]);
     }
 
     #[test]

@@ -35,6 +35,10 @@ impl JournalWriter {
         let (sender, mut receiver) = mpsc::unbounded_channel::<Request>();
         let task = tokio::spawn(async move {
             let mut stats = JournalStats::default();
+            // Fail-stop: after a failed append nothing more is written, so an entry that is
+            // durable implies every entry queued before it is durable too (the executor relies
+            // on this to start dependents before their dependency's result is on disk).
+            let mut failed: Option<String> = None;
             while let Some(first) = receiver.recv().await {
                 let mut entries = first.0;
                 let mut acks = vec![first.1];
@@ -42,10 +46,16 @@ impl JournalWriter {
                     entries.extend(more);
                     acks.push(ack);
                 }
-                let result = store
-                    .append(&entries)
-                    .await
-                    .map_err(|e: StateError| e.to_string());
+                let result = match &failed {
+                    Some(error) => Err(format!("an earlier state write failed: {error}")),
+                    None => store
+                        .append(&entries)
+                        .await
+                        .map_err(|e: StateError| e.to_string()),
+                };
+                if let Err(error) = &result {
+                    failed.get_or_insert_with(|| error.clone());
+                }
                 if result.is_ok() {
                     for entry in &entries {
                         document.apply(entry);
@@ -64,11 +74,38 @@ impl JournalWriter {
 
     /// Appends entries and waits until they are durable.
     pub async fn write(&self, entries: Vec<JournalEntry>) -> Result<(), String> {
+        self.enqueue(entries, String::new())?.wait().await
+    }
+
+    /// Queues entries behind everything queued so far and returns at once; the returned
+    /// [`Durable`] resolves when they are on disk. Entries queued later are written in the
+    /// same or a later append, and never after a failed one.
+    pub fn enqueue(&self, entries: Vec<JournalEntry>, context: String) -> Result<Durable, String> {
         let (ack, done) = oneshot::channel();
         self.sender
             .send((entries, ack))
             .map_err(|_| "the state writer stopped".to_string())?;
-        done.await
-            .map_err(|_| "the state writer stopped".to_string())?
+        Ok(Durable { done, context })
+    }
+}
+
+/// Entries queued with [`JournalWriter::enqueue`], not yet known to be durable.
+pub struct Durable {
+    done: oneshot::Receiver<Result<(), String>>,
+    context: String,
+}
+
+impl Durable {
+    /// Waits until the entries are durable; an error names what was being recorded.
+    pub async fn wait(self) -> Result<(), String> {
+        let result = self
+            .done
+            .await
+            .map_err(|_| "the state writer stopped".to_string())
+            .and_then(|r| r);
+        match result {
+            Err(e) if !self.context.is_empty() => Err(format!("{}: {e}", self.context)),
+            other => other,
+        }
     }
 }

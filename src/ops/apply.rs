@@ -1,5 +1,5 @@
 //! `plinth apply` / `plinth destroy`: lock, plan (or take a saved plan), check secrets,
-//! execute, record outputs, compact the journal, unlock.
+//! execute, record outputs, commit the new serial, unlock.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -227,7 +227,9 @@ async fn apply_locked(
     }
     document.serial += 1;
     document.plinth_version = env!("CARGO_PKG_VERSION").to_string();
-    workspace.store.compact(&document).await.into_diagnostic()?;
+    // A serial entry in the journal (the backend compacts when its journal has grown), so
+    // a small change to a large state writes a few entries, not the whole document.
+    workspace.store.commit(&document).await.into_diagnostic()?;
     Ok(ApplyResult {
         plan,
         report: Some(report),
@@ -296,17 +298,18 @@ fn check_secrets(
         .unresolved()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    let configs: HashMap<String, &crate::config::ResourceConfig> = workspace
+        .stack
+        .resources
+        .iter()
+        .map(|r| (r.address.to_string(), r))
+        .collect();
     for change in plan
         .changes
         .iter()
         .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace))
     {
-        let Some(config) = workspace
-            .stack
-            .resources
-            .iter()
-            .find(|r| r.address.to_string() == change.address)
-        else {
+        let Some(config) = configs.get(&change.address) else {
             continue;
         };
         for expr in config.attributes.values() {

@@ -13,7 +13,7 @@ use plinth_state::{ResourceStatus, StateDocument};
 use super::model::*;
 use super::refresh::{refresh, RefreshError, Refreshed};
 use crate::config::{Address, ResourceConfig, Stack};
-use crate::eval::{coerce, eval, lookup_path, Scope};
+use crate::eval::{coerce, eval, lookup_object, Scope};
 use crate::graph::DependencyGraph;
 use crate::registry::Registry;
 use crate::secrets::Secrets;
@@ -90,7 +90,7 @@ struct PlannedScope<'a> {
 impl Scope for PlannedScope<'_> {
     fn attribute(&self, target: &Address, path: &[String]) -> Value {
         match self.planned.get(&target.to_string()) {
-            Some(object) => lookup_path(&Value::Map(object.clone()), path),
+            Some(object) => lookup_object(object, path),
             None => Value::Unknown,
         }
     }
@@ -136,7 +136,7 @@ impl Planner<'_> {
         }
         self.preflight(doc, &mut warnings).await?;
 
-        let refreshed = refresh(
+        let mut refreshed = refresh(
             doc,
             self.secrets,
             self.stack,
@@ -169,7 +169,6 @@ impl Planner<'_> {
             let Some(schema) = self.registry.schema(&record.type_name) else {
                 continue;
             };
-            let recorded = object_from_json(&record.attributes);
             match result {
                 Refreshed::Gone if record.id.is_some() => drift.push(Drift {
                     address: address.clone(),
@@ -177,7 +176,12 @@ impl Planner<'_> {
                     deleted: true,
                     diffs: Vec::new(),
                 }),
+                // Equal to the record: no attribute can differ.
+                Refreshed::Live {
+                    unchanged: true, ..
+                } => {}
                 Refreshed::Live { attributes, .. } => {
+                    let recorded = object_from_json(&record.attributes);
                     let diffs = attribute_diffs(schema, &recorded, attributes, salt, &[], false);
                     if !diffs.is_empty() {
                         drift.push(Drift {
@@ -202,13 +206,18 @@ impl Planner<'_> {
                 None => continue,
             };
             let record = doc.resources.get(&address);
-            let live = refreshed.get(&address);
+            // Destroy plans read the refresh results again below; otherwise each is used once.
+            let live = if options.destroy {
+                refreshed.get(&address).cloned()
+            } else {
+                refreshed.remove(&address)
+            };
+            let recovered = matches!(live, Some(Refreshed::Recovered { .. }));
+            let gone = matches!(live, Some(Refreshed::Gone));
             let (prior_id, prior) = match live {
-                Some(Refreshed::Live { id, attributes })
+                Some(Refreshed::Live { id, attributes, .. })
                 | Some(Refreshed::Recovered { id, attributes })
-                | Some(Refreshed::Recorded { id, attributes }) => {
-                    (Some(id.clone()), Some(attributes.clone()))
-                }
+                | Some(Refreshed::Recorded { id, attributes }) => (Some(id), Some(attributes)),
                 _ => (None, None),
             };
             if !selected.contains(&address) {
@@ -240,7 +249,7 @@ impl Planner<'_> {
                 risk: None,
                 blocked: None,
                 prior: None,
-                recovered: matches!(live, Some(Refreshed::Recovered { .. })),
+                recovered,
             };
             if let (Some(id), Some(attributes)) = (&prior_id, &prior) {
                 let recorded = record.map(|r| &r.attributes);
@@ -268,10 +277,7 @@ impl Planner<'_> {
                 (None, _, true) => continue,
                 (None, _, _) => {
                     change.action = Action::Create;
-                    change.reason = match live {
-                        Some(Refreshed::Gone) => Some("deleted outside Plinth".into()),
-                        _ => None,
-                    };
+                    change.reason = gone.then(|| "deleted outside Plinth".into());
                     planned_after_create(schema, &desired)
                 }
                 (Some(prior), _, _) => {
@@ -358,7 +364,7 @@ impl Planner<'_> {
                 continue;
             }
             let (id, attributes) = match refreshed.get(address) {
-                Some(Refreshed::Live { id, attributes })
+                Some(Refreshed::Live { id, attributes, .. })
                 | Some(Refreshed::Recovered { id, attributes })
                 | Some(Refreshed::Recorded { id, attributes }) => (id.clone(), attributes.clone()),
                 _ => {
@@ -581,6 +587,12 @@ impl Planner<'_> {
         if options.targets.is_empty() {
             return Ok(all);
         }
+        let configured: HashSet<String> = self
+            .stack
+            .resources
+            .iter()
+            .map(|r| r.address.to_string())
+            .collect();
         let mut selected = HashSet::new();
         let mut stack: Vec<String> = Vec::new();
         for target in &options.targets {
@@ -597,12 +609,7 @@ impl Planner<'_> {
         }
         while let Some(address) = stack.pop() {
             if selected.insert(address.clone()) {
-                let deps = if self
-                    .stack
-                    .resources
-                    .iter()
-                    .any(|r| r.address.to_string() == address)
-                {
+                let deps = if configured.contains(&address) {
                     self.graph.dependencies(&address)
                 } else {
                     doc.resources

@@ -26,6 +26,8 @@ pub enum Refreshed {
         id: String,
         /// Live attributes.
         attributes: Object,
+        /// The live attributes equal the recorded ones exactly (no drift is possible).
+        unchanged: bool,
     },
     /// It no longer exists.
     Gone,
@@ -163,10 +165,14 @@ async fn read_type(
         .zip(live)
         .map(|((record, prior), live)| {
             let refreshed = match live {
-                Some(attributes) => Refreshed::Live {
-                    id: record.id.clone().unwrap_or_default(),
-                    attributes: carry_sensitivity(prior, attributes),
-                },
+                Some(attributes) => {
+                    let attributes = carry_sensitivity(prior, attributes);
+                    Refreshed::Live {
+                        id: record.id.clone().unwrap_or_default(),
+                        unchanged: &attributes == prior,
+                        attributes,
+                    }
+                }
                 None => Refreshed::Gone,
             };
             (record.address.clone(), refreshed)
@@ -279,5 +285,50 @@ async fn recover(
             Ok(Refreshed::NeverCreated)
         }
         Err(e) => Err(fail(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: refresh of a resource whose payload holds a secret the API returns in
+    /// plaintext recorded the plaintext in the state.
+    #[test]
+    fn refresh_keeps_secrets_read_back_in_plaintext_sensitive() {
+        let salt = "salt";
+        let digest = Value::Redacted(Value::string("canary").digest(salt));
+        let recorded: Object = [(
+            "payload".to_string(),
+            Value::Map(
+                [
+                    ("token".to_string(), digest),
+                    ("db".to_string(), Value::string("arn:1")),
+                ]
+                .into(),
+            ),
+        )]
+        .into();
+        let live: Object = [(
+            "payload".to_string(),
+            Value::Map(
+                [
+                    ("token".to_string(), Value::string("canary")),
+                    ("db".to_string(), Value::string("arn:2")),
+                ]
+                .into(),
+            ),
+        )]
+        .into();
+        let kept = carry_sensitivity(&recorded, live);
+        let Some(Value::Map(payload)) = kept.get("payload") else {
+            panic!("payload: {kept:?}")
+        };
+        assert!(matches!(payload["token"], Value::Sensitive(_)));
+        assert_eq!(payload["db"], Value::string("arn:2"));
+        let persisted = plinth_provider::object_to_persisted_json(&kept, salt);
+        assert!(!serde_json::Value::Object(persisted)
+            .to_string()
+            .contains("canary"));
     }
 }

@@ -15,7 +15,8 @@ pub struct StateDocument {
     pub format_version: u32,
     /// Random id fixed when the state is created; never changes.
     pub lineage: String,
-    /// Incremented on every compaction (every completed apply).
+    /// Incremented by every completed apply that changed something (a
+    /// [`JournalEntry::Serial`] entry, folded in at the next compaction).
     pub serial: u64,
     /// The Plinth version that wrote it.
     pub plinth_version: String,
@@ -78,6 +79,13 @@ impl StateDocument {
             }
             JournalEntry::Outputs(outputs) => {
                 self.outputs = outputs.clone();
+            }
+            JournalEntry::Serial {
+                serial,
+                plinth_version,
+            } => {
+                self.serial = *serial;
+                self.plinth_version = plinth_version.clone();
             }
         }
     }
@@ -165,6 +173,15 @@ pub enum JournalEntry {
     },
     /// New stack outputs.
     Outputs(BTreeMap<String, Json>),
+    /// An apply completed: the document's new serial (saved plans made against an older
+    /// serial are stale), written by the Plinth version named. Lets an apply end with one small
+    /// journal entry instead of rewriting the whole document.
+    Serial {
+        /// The new serial.
+        serial: u64,
+        /// The Plinth version that completed the apply.
+        plinth_version: String,
+    },
 }
 
 /// A random 128-bit id in hex.
@@ -213,5 +230,11 @@ mod tests {
             address: "a.b".into(),
         });
         assert!(doc.resources.is_empty());
+        doc.apply(&JournalEntry::Serial {
+            serial: 7,
+            plinth_version: "9.9.9".into(),
+        });
+        assert_eq!(doc.serial, 7);
+        assert_eq!(doc.plinth_version, "9.9.9");
     }
 }

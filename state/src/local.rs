@@ -16,6 +16,11 @@ use crate::encryption::Encryption;
 use crate::error::StateError;
 use crate::store::{LockInfo, LockRequest, StateStore};
 
+/// [`LocalStore::commit`] compacts once the journal is larger than this fraction of the state
+/// document: writes stay proportional to the change, and a load replays at most about half a
+/// document's worth of journal.
+pub const COMPACT_AT_JOURNAL_FRACTION: f64 = 0.5;
+
 /// State kept in local files.
 pub struct LocalStore {
     dir: PathBuf,
@@ -338,6 +343,24 @@ impl StateStore for LocalStore {
         Ok(())
     }
 
+    /// Appends the new serial to the journal; compacts only when the journal has outgrown
+    /// [`COMPACT_AT_JOURNAL_FRACTION`] of the document, so a small change to a large state
+    /// writes a few entries, not the whole document.
+    async fn commit(&self, document: &StateDocument) -> Result<(), StateError> {
+        self.append(&[JournalEntry::Serial {
+            serial: document.serial,
+            plinth_version: document.plinth_version.clone(),
+        }])
+        .await?;
+        let size = |path: PathBuf| fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let journal = size(self.journal_path());
+        let state = size(self.state_path());
+        if state == 0 || journal as f64 > state as f64 * COMPACT_AT_JOURNAL_FRACTION {
+            self.compact(document).await?;
+        }
+        Ok(())
+    }
+
     async fn lock(&self, request: &LockRequest) -> Result<LockInfo, StateError> {
         self.ensure_dir()?;
         let _guard = self.guard()?;
@@ -445,6 +468,49 @@ mod tests {
             & 0o777;
         assert_eq!(mode, 0o600);
         // A stale writer is refused.
+        assert!(matches!(
+            block_on(store.compact(&doc)),
+            Err(StateError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn commit_appends_the_serial_and_compacts_only_a_large_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path(), "dev");
+        let entries: Vec<JournalEntry> = (0..50).map(|i| record(&format!("a.r{i}"))).collect();
+        block_on(store.append(&entries)).unwrap();
+        let mut doc = block_on(store.load()).unwrap().unwrap();
+        doc.serial = 1;
+        // No document yet: the first commit compacts.
+        block_on(store.commit(&doc)).unwrap();
+        assert!(!store.journal_path().exists());
+        let document_size = fs::metadata(store.state_path()).unwrap().len();
+
+        // A one-resource change: a journal entry, not a rewrite.
+        block_on(store.append(&[record("a.r0")])).unwrap();
+        doc = block_on(store.load()).unwrap().unwrap();
+        doc.serial = 2;
+        block_on(store.commit(&doc)).unwrap();
+        assert!(store.journal_path().exists());
+        assert_eq!(
+            fs::metadata(store.state_path()).unwrap().len(),
+            document_size
+        );
+        let loaded = block_on(store.load()).unwrap().unwrap();
+        assert_eq!(loaded.serial, 2);
+        assert_eq!(loaded, doc);
+
+        // Once the journal outgrows half the document, the commit compacts.
+        let many: Vec<JournalEntry> = (0..40).map(|i| record(&format!("a.r{i}"))).collect();
+        block_on(store.append(&many)).unwrap();
+        doc = block_on(store.load()).unwrap().unwrap();
+        doc.serial = 3;
+        block_on(store.commit(&doc)).unwrap();
+        assert!(!store.journal_path().exists());
+        assert_eq!(block_on(store.load()).unwrap().unwrap(), doc);
+        // A stale writer is still refused by the compaction.
+        doc.serial = 2;
         assert!(matches!(
             block_on(store.compact(&doc)),
             Err(StateError::Conflict(_))

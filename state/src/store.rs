@@ -9,8 +9,8 @@ use crate::error::StateError;
 /// Where a stack's state lives. One store serves one stack + environment.
 ///
 /// The engine loads the document, takes the lock, appends a journal entry before and after
-/// every provider call (cost proportional to the change), and compacts the journal into a
-/// new document (serial + 1) at the end of an apply.
+/// every provider call (cost proportional to the change), and commits the new serial at the
+/// end of an apply (see [`StateStore::commit`]).
 #[async_trait]
 pub trait StateStore: Send + Sync {
     /// A human description, e.g. `local file stacks/mita/.plinth/production.state.json`.
@@ -26,6 +26,14 @@ pub trait StateStore: Send + Sync {
     /// Refuses when the stored lineage differs or the stored serial is not lower
     /// (someone else wrote in between).
     async fn compact(&self, document: &StateDocument) -> Result<(), StateError>;
+
+    /// Ends an apply that changed something: `document` (its serial one above the stored
+    /// one's) becomes the state. The default compacts; a backend may instead append a
+    /// [`JournalEntry::Serial`] and compact only once its journal has grown large, so that what
+    /// an apply writes stays proportional to what it changed.
+    async fn commit(&self, document: &StateDocument) -> Result<(), StateError> {
+        self.compact(document).await
+    }
 
     /// Takes the lock, or fails at once with [`StateError::Locked`] naming the holder.
     /// An expired lease is taken over (the returned lock's `took_over` names the old holder).

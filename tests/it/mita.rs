@@ -13,8 +13,8 @@ const IMAGE: &str = "ghcr.io/mita-finance/backend";
 
 /// Every run's output and the state file must be free of the guide's secrets.
 fn assert_no_secrets(env: &MitaEnv, runs: &[&Run]) {
-    let state =
-        std::fs::read_to_string(env.stack().join(".plinth/staging.state.json")).unwrap_or_default();
+    // State, journal and backup alike.
+    let state = crate::support::all_text_under(&env.stack().join(".plinth"));
     for (name, value) in SECRETS {
         for run in runs {
             assert!(

@@ -199,8 +199,7 @@ impl MitaEnv {
 
     /// The state document.
     pub fn state(&self) -> Json {
-        let path = self.stack().join(".plinth/staging.state.json");
-        serde_json::from_slice(&std::fs::read(path).expect("state file")).expect("state json")
+        crate::support::load_state(&self.stack().join(".plinth"), "staging")
     }
 }
 

@@ -47,11 +47,26 @@ impl Fixture {
         Run::from(command.output().expect("run plinth"))
     }
 
-    /// The state document.
+    /// The state document, with its journal replayed (an apply appends to the journal and
+    /// compacts into the document only once the journal has grown).
     pub fn state(&self) -> serde_json::Value {
-        let path = self.path().join(".plinth/test.state.json");
-        serde_json::from_slice(&std::fs::read(path).expect("state file")).expect("state json")
+        load_state(&self.path().join(".plinth"), "test")
     }
+}
+
+/// The state of `environment` in a local state directory, journal included (an apply appends
+/// to the journal and compacts only when it has grown large).
+pub fn load_state(dir: &Path, environment: &str) -> serde_json::Value {
+    use plinth_state::StateStore;
+    let store = plinth_state::LocalStore::new(dir, environment);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let document = runtime
+        .block_on(store.load())
+        .expect("state loads")
+        .expect("state exists");
+    serde_json::to_value(document).expect("state json")
 }
 
 /// A path inside the repository.
@@ -96,4 +111,22 @@ impl Run {
         );
         self
     }
+}
+
+/// Every file under a directory (state, journal, backup, lock...), concatenated as text.
+pub fn all_text_under(dir: &Path) -> String {
+    let mut out = String::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.push_str(&all_text_under(&path));
+            } else {
+                out.push_str(&String::from_utf8_lossy(
+                    &std::fs::read(&path).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    out
 }

@@ -251,12 +251,11 @@ impl Value {
             }
             (Value::Map(a), Value::Map(b)) => {
                 // A key holding null is the same as an absent key.
-                let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-                keys.into_iter().all(|k| {
-                    a.get(k)
-                        .unwrap_or(&Value::Null)
-                        .same_as(b.get(k).unwrap_or(&Value::Null), salt)
-                })
+                a.iter()
+                    .all(|(k, x)| x.same_as(b.get(k).unwrap_or(&Value::Null), salt))
+                    && b.iter()
+                        .filter(|(k, _)| !a.contains_key(*k))
+                        .all(|(_, y)| Value::Null.same_as(y, salt))
             }
             (a, b) => a == b,
         }
