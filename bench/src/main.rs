@@ -4,7 +4,7 @@
 //! cargo run --release -p plinth-bench -- --sizes 1000,10000,100000 --json bench.json
 //! ```
 //!
-//! Three benchmarks (see `docs/performance.md`):
+//! Three benchmarks (see the "Performance" section of the README):
 //! - [`scale`]: layered stacks of zero-latency resources; apply from empty, no-op plan, a
 //!   one-resource change, peak memory and state bytes written, against Terraform's
 //!   `terraform_data` when `terraform` is on `PATH` (up to `--terraform-max` resources);
