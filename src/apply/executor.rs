@@ -718,7 +718,16 @@ impl Executor<'_> {
         started: Instant,
         error: &ProviderError,
     ) -> String {
-        let message = format!("{} ({}): {error}", change.address, change.provider);
+        // Where the resource is declared, so the error leads back to the stack (failure path
+        // only: a scan is fine here).
+        let declared = self
+            .stack
+            .resources
+            .iter()
+            .find(|r| r.address.to_string() == change.address)
+            .map(|r| format!(", declared at {}", self.stack.sources.locate(r.origin)))
+            .unwrap_or_default();
+        let message = format!("[{}{declared}] {error}", change.provider);
         self.reporter.finished(
             &change.address,
             verb,

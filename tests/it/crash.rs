@@ -12,6 +12,12 @@ fn a_failure_skips_dependents_and_lets_independent_branches_finish() {
     assert!(out.contains("Apply failed: 2 succeeded"), "{out}");
     assert!(out.contains("1 failed, 1 not attempted"), "{out}");
     assert!(out.contains("failed: sim_resource.broken"), "{out}");
+    // The error names the provider, where the resource is declared, and the API's code.
+    assert!(
+        out.contains("failed: sim_resource.broken: [sim, declared at "),
+        "{out}"
+    );
+    assert!(out.contains("stack.toml:14:1] InjectedFailure: "), "{out}");
     assert!(
         out.contains(
             "skipped: sim_resource.after_broken: not attempted: `sim_resource.broken` failed"
