@@ -134,6 +134,13 @@ pub struct Executor<'a> {
     pub halt: Option<&'a (dyn Fn() -> Option<String> + Sync)>,
 }
 
+/// A finished provider call: the resource's id, the verb for the display, the start time.
+struct Done<'a> {
+    id: &'a str,
+    verb: &'a str,
+    started: Instant,
+}
+
 struct ProgressTo<'a> {
     address: &'a str,
     reporter: &'a dyn Reporter,
@@ -472,6 +479,63 @@ impl Executor<'_> {
         out
     }
 
+    /// Makes the intent of an operation durable, then reports it started.
+    async fn begin(
+        &self,
+        change: &ResourceChange,
+        operation: &str,
+        verb: &str,
+        journal: &JournalWriter,
+    ) -> Result<(Intent, Instant), String> {
+        let intent = self.intent(change, operation);
+        journal
+            .write(vec![JournalEntry::Intent(intent.clone())])
+            .await
+            .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
+        self.reporter.started(&change.address, verb);
+        Ok((intent, Instant::now()))
+    }
+
+    /// Records a successful create or update: the record is queued in the journal, its values
+    /// become visible to dependents, and the display reports it.
+    #[allow(clippy::too_many_arguments)]
+    fn succeeded(
+        &self,
+        change: &ResourceChange,
+        schema: &Schema,
+        desired: &Object,
+        returned: &Object,
+        done: Done<'_>,
+        journal: &JournalWriter,
+        known: &Known,
+    ) -> Result<Option<Durable>, String> {
+        let attributes = self.recorded(schema, desired, returned);
+        let record = self.record(
+            change,
+            Some(done.id.to_string()),
+            &attributes,
+            ResourceStatus::Ready,
+            None,
+        );
+        let durable = journal.enqueue(
+            vec![JournalEntry::Put(Box::new(record))],
+            format!("recording {} ({})", change.address, done.id),
+        )?;
+        known
+            .values
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(change.address.clone(), attributes);
+        self.reporter.finished(
+            &change.address,
+            done.verb,
+            done.started.elapsed(),
+            Some(done.id),
+            None,
+        );
+        Ok(Some(durable))
+    }
+
     async fn create(
         &self,
         change: &ResourceChange,
@@ -482,13 +546,7 @@ impl Executor<'_> {
         known: &Known,
     ) -> Result<Option<Durable>, String> {
         let desired = self.desired(change, config, schema, known)?;
-        let intent = self.intent(change, "create");
-        journal
-            .write(vec![JournalEntry::Intent(intent.clone())])
-            .await
-            .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
-        let started = Instant::now();
-        self.reporter.started(&change.address, "Creating");
+        let (intent, started) = self.begin(change, "create", "Creating", journal).await?;
         let progress = ProgressTo {
             address: &change.address,
             reporter: self.reporter,
@@ -502,31 +560,20 @@ impl Executor<'_> {
         let revealed = provider_inputs(resource, &desired);
         match with_retries(|| resource.create(&ctx, &revealed)).await {
             Ok(created) => {
-                let attributes = self.recorded(schema, &desired, &created.attributes);
-                let record = self.record(
+                let done = Done {
+                    id: &created.id,
+                    verb: "Creation",
+                    started,
+                };
+                self.succeeded(
                     change,
-                    Some(created.id.clone()),
-                    &attributes,
-                    ResourceStatus::Ready,
-                    None,
-                );
-                let durable = journal.enqueue(
-                    vec![JournalEntry::Put(Box::new(record))],
-                    format!("recording {} (created as {})", change.address, created.id),
-                )?;
-                known
-                    .values
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(change.address.clone(), attributes);
-                self.reporter.finished(
-                    &change.address,
-                    "Creation",
-                    started.elapsed(),
-                    Some(&created.id),
-                    None,
-                );
-                Ok(Some(durable))
+                    schema,
+                    &desired,
+                    &created.attributes,
+                    done,
+                    journal,
+                    known,
+                )
             }
             Err(error) => {
                 // Keep the intent: the next run looks for a half-made resource by its token and
@@ -570,13 +617,7 @@ impl Executor<'_> {
             names.dedup();
             names
         };
-        let intent = self.intent(change, "update");
-        journal
-            .write(vec![JournalEntry::Intent(intent.clone())])
-            .await
-            .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
-        let started = Instant::now();
-        self.reporter.started(&change.address, "Modifying");
+        let (intent, started) = self.begin(change, "update", "Modifying", journal).await?;
         let progress = ProgressTo {
             address: &change.address,
             reporter: self.reporter,
@@ -592,31 +633,12 @@ impl Executor<'_> {
             .await
         {
             Ok(returned) => {
-                let attributes = self.recorded(schema, &desired, &returned);
-                let record = self.record(
-                    change,
-                    Some(prior_record.id.clone()),
-                    &attributes,
-                    ResourceStatus::Ready,
-                    None,
-                );
-                let durable = journal.enqueue(
-                    vec![JournalEntry::Put(Box::new(record))],
-                    format!("recording {}", change.address),
-                )?;
-                known
-                    .values
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(change.address.clone(), attributes);
-                self.reporter.finished(
-                    &change.address,
-                    "Modifications",
-                    started.elapsed(),
-                    Some(&prior_record.id),
-                    None,
-                );
-                Ok(Some(durable))
+                let done = Done {
+                    id: &prior_record.id,
+                    verb: "Modifications",
+                    started,
+                };
+                self.succeeded(change, schema, &desired, &returned, done, journal, known)
             }
             Err(error) => {
                 let record = self.record(
