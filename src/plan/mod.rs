@@ -1,8 +1,10 @@
 //! Planning: refresh, diff and the plan model.
 
+pub mod diff;
 pub mod model;
 pub mod planner;
 pub mod refresh;
 
+pub use diff::attribute_diffs;
 pub use model::*;
-pub use planner::{attribute_diffs, desired_inputs, fingerprint, PlanError, PlanOptions, Planner};
+pub use planner::{desired_inputs, fingerprint, PlanError, PlanOptions, Planner};

@@ -1,0 +1,61 @@
+//! What an apply reports: per-resource outcomes, and the [`Reporter`] the progress display
+//! implements.
+
+use std::time::Duration;
+
+use crate::plan::Action;
+
+/// The outcome of one resource in an apply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Done.
+    Succeeded(Action),
+    /// The provider failed.
+    Failed(String),
+    /// Not attempted (a dependency failed, or prevent_destroy blocked it).
+    Skipped(String),
+}
+
+/// What the executor reports back.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyReport {
+    /// Per address, in plan order.
+    pub outcomes: Vec<(String, Outcome)>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl ApplyReport {
+    /// True when something failed or was skipped.
+    pub fn failed(&self) -> bool {
+        self.outcomes
+            .iter()
+            .any(|(_, o)| !matches!(o, Outcome::Succeeded(_)))
+    }
+}
+
+/// Receives progress events (the terminal display implements it).
+pub trait Reporter: Send + Sync {
+    /// An operation started.
+    fn started(&self, address: &str, verb: &str);
+    /// A status line from the provider.
+    fn progress(&self, address: &str, message: &str);
+    /// An operation finished (`error` is None on success).
+    fn finished(
+        &self,
+        address: &str,
+        verb: &str,
+        elapsed: Duration,
+        id: Option<&str>,
+        error: Option<&str>,
+    );
+}
+
+/// A reporter that prints nothing.
+pub struct QuietReporter;
+
+impl Reporter for QuietReporter {
+    fn started(&self, _: &str, _: &str) {}
+    fn progress(&self, _: &str, _: &str) {}
+    fn finished(&self, _: &str, _: &str, _: Duration, _: Option<&str>, _: Option<&str>) {}
+}

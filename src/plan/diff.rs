@@ -1,0 +1,203 @@
+//! Attribute-level diffs and the planned objects of creates and updates.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use plinth_provider::{Attribute, AttributeMode, Object, Schema, Value};
+
+use super::model::{AttributeDiff, DiffValue};
+
+/// The planned object of a new resource: desired inputs plus unknown computed attributes.
+pub(crate) fn planned_after_create(schema: &Schema, desired: &Object) -> Object {
+    let mut after = desired.clone();
+    for attribute in &schema.attributes {
+        match attribute.mode {
+            AttributeMode::Computed => {
+                after.insert(attribute.name.clone(), Value::Unknown);
+            }
+            AttributeMode::OptionalComputed
+                if desired.get(&attribute.name).is_none_or(Value::is_null) =>
+            {
+                after.insert(attribute.name.clone(), Value::Unknown);
+            }
+            _ => {}
+        }
+    }
+    after
+}
+
+/// The planned object of an in-place update: prior with the desired inputs laid over it.
+pub(crate) fn planned_after_update(schema: &Schema, prior: &Object, desired: &Object) -> Object {
+    let mut after = prior.clone();
+    for attribute in schema.attributes.iter().filter(|a| a.is_input()) {
+        match desired.get(&attribute.name) {
+            Some(value) if !value.is_null() => {
+                after.insert(attribute.name.clone(), value.clone());
+            }
+            _ if attribute.mode == AttributeMode::OptionalComputed => {}
+            _ => {
+                after.remove(&attribute.name);
+            }
+        }
+    }
+    after
+}
+
+/// Diffs shown for a create: every set input, and computed attributes (unknown unless the
+/// provider predicted them).
+pub(crate) fn creation_diffs(schema: &Schema, planned: &Object) -> Vec<AttributeDiff> {
+    let mut diffs = Vec::new();
+    for attribute in &schema.attributes {
+        let after = match planned.get(&attribute.name) {
+            // A table holding a secret: show its other keys, mask only the secret leaves.
+            Some(Value::Map(map)) if map.values().any(Value::has_sensitive) => {
+                creation_leaves(&attribute.name, map, &mut diffs);
+                continue;
+            }
+            Some(value) if !value.is_null() => DiffValue::of(value),
+            _ if attribute.mode == AttributeMode::Computed => DiffValue::Unknown,
+            _ => continue,
+        };
+        diffs.push(AttributeDiff {
+            path: attribute.name.clone(),
+            before: DiffValue::Absent,
+            after,
+            forces_replacement: false,
+        });
+    }
+    diffs
+}
+
+fn creation_leaves(path: &str, map: &BTreeMap<String, Value>, out: &mut Vec<AttributeDiff>) {
+    for (key, value) in map {
+        let path = format!("{path}.{key}");
+        match value {
+            Value::Map(inner) if inner.values().any(Value::has_sensitive) => {
+                creation_leaves(&path, inner, out)
+            }
+            Value::Null => {}
+            value => out.push(AttributeDiff {
+                path,
+                before: DiffValue::Absent,
+                after: DiffValue::of(value),
+                forces_replacement: false,
+            }),
+        }
+    }
+}
+
+/// Input-attribute differences between `before` and `after`, tables diffed per key.
+/// With `desired_side`, `after` is the configuration: unset optional-computed attributes are
+/// the cloud's to choose, and `ignore` lists attributes not to compare.
+pub fn attribute_diffs(
+    schema: &Schema,
+    before: &Object,
+    after: &Object,
+    salt: &str,
+    ignore: &[String],
+    desired_side: bool,
+) -> Vec<AttributeDiff> {
+    let mut diffs = Vec::new();
+    for attribute in schema.attributes.iter().filter(|a| a.is_input()) {
+        if ignore.iter().any(|i| i == &attribute.name) {
+            continue;
+        }
+        let old = before.get(&attribute.name).unwrap_or(&Value::Null);
+        let new = after.get(&attribute.name).unwrap_or(&Value::Null);
+        if desired_side && new.is_null() && attribute.mode == AttributeMode::OptionalComputed {
+            continue;
+        }
+        // An unresolved secret on an existing resource: assume it has not changed.
+        if desired_side
+            && matches!(new, Value::Sensitive(inner) if inner.has_unknown())
+            && old.has_sensitive()
+        {
+            continue;
+        }
+        if !new.has_unknown() && new.same_as(old, salt) {
+            continue;
+        }
+        diff_value(attribute, &attribute.name, old, new, salt, &mut diffs);
+    }
+    diffs
+}
+
+fn diff_value(
+    attribute: &Attribute,
+    path: &str,
+    old: &Value,
+    new: &Value,
+    salt: &str,
+    out: &mut Vec<AttributeDiff>,
+) {
+    if let (Value::Map(a), Value::Map(b)) = (old, new) {
+        let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for key in keys {
+            let x = a.get(key).unwrap_or(&Value::Null);
+            let y = b.get(key).unwrap_or(&Value::Null);
+            if y.has_unknown() || !x.same_as(y, salt) {
+                diff_value(attribute, &format!("{path}.{key}"), x, y, salt, out);
+            }
+        }
+        return;
+    }
+    let inner = path
+        .strip_prefix(attribute.name.as_str())
+        .unwrap_or(path)
+        .trim_start_matches('.');
+    out.push(AttributeDiff {
+        path: path.to_string(),
+        before: DiffValue::of(old),
+        after: DiffValue::of(new),
+        forces_replacement: attribute.forces_replacement_at(inner),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plinth_provider::ValueType;
+
+    fn manifest(kind: &str, name: &str, replicas: i64) -> Object {
+        let mut metadata = BTreeMap::new();
+        metadata.insert("name".to_string(), Value::string(name));
+        let mut spec = BTreeMap::new();
+        spec.insert("replicas".to_string(), Value::Int(replicas));
+        let mut m = BTreeMap::new();
+        m.insert("kind".to_string(), Value::string(kind));
+        m.insert("metadata".to_string(), Value::Map(metadata));
+        m.insert("spec".to_string(), Value::Map(spec));
+        let mut object = Object::new();
+        object.insert("manifest".to_string(), Value::Map(m));
+        object
+    }
+
+    #[test]
+    fn force_new_keys_replace_only_when_their_path_changes() {
+        let schema = Schema::new("k8s_object").attribute(
+            Attribute::required("manifest", ValueType::Any)
+                .force_new_key("kind")
+                .force_new_key("metadata.name"),
+        );
+        let spec_only = attribute_diffs(
+            &schema,
+            &manifest("Deployment", "a", 1),
+            &manifest("Deployment", "a", 2),
+            "",
+            &[],
+            true,
+        );
+        assert_eq!(spec_only.len(), 1);
+        assert_eq!(spec_only[0].path, "manifest.spec.replicas");
+        assert!(!spec_only[0].forces_replacement);
+        let renamed = attribute_diffs(
+            &schema,
+            &manifest("Deployment", "a", 1),
+            &manifest("Deployment", "b", 1),
+            "",
+            &[],
+            true,
+        );
+        assert!(renamed[0].forces_replacement, "{renamed:?}");
+        assert_eq!(renamed[0].path, "manifest.metadata.name");
+    }
+}
