@@ -200,15 +200,6 @@ pub async fn tags_of(
     Ok(out)
 }
 
-/// The `tags` attribute from live tags (null when there are none and the user wrote none).
-pub fn tags_value(live: Vec<(String, String)>, prior: &Object) -> Value {
-    if live.is_empty() && !attrs::is_set(prior, "tags") {
-        Value::Null
-    } else {
-        tags::to_value(live)
-    }
-}
-
 /// Desired tags as ELBv2 tags.
 pub fn aws_tags(pairs: &[(String, String)]) -> Vec<Tag> {
     pairs

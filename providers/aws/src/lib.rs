@@ -17,7 +17,8 @@
 //! Module map: [`settings`] (the table above) → [`clients`] (SDK config, one rustls+ring HTTP
 //! stack, [`rate_limit`]ed per service) → one module per resource type, sharing [`waiter`]
 //! (backoff + jitter + timeout + progress), [`errors`] (AWS code kept; throttling/5xx
-//! retryable), [`attrs`] and [`tags`], plus per-service helpers ([`rds_common`],
+//! retryable), [`attrs`], [`tags`] and [`batch`] (batched-refresh glue), plus per-service
+//! helpers ([`rds_common`],
 //! [`elasticache_common`], [`lb_common`] for listener/rule actions, [`s3_config`] for bucket
 //! sub-configurations).
 //!
@@ -28,6 +29,7 @@
 //! ```
 
 pub mod attrs;
+pub mod batch;
 pub mod clients;
 pub mod elasticache_common;
 pub mod elasticache_replication_group;

@@ -22,6 +22,16 @@ pub fn to_value<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Value {
     )
 }
 
+/// Live tags as the attribute value: `Null` when there are none and `prior` left `tags`
+/// unset, so an absent table does not show as drift.
+pub fn value_or_null(live: Vec<(String, String)>, prior: &Object) -> Value {
+    if live.is_empty() && !attrs::is_set(prior, "tags") {
+        Value::Null
+    } else {
+        to_value(live)
+    }
+}
+
 /// What to change to go from `live` tags to `desired`: pairs to set and keys to remove.
 pub fn diff(
     live: &[(String, String)],
