@@ -20,7 +20,8 @@
 //! retryable), [`attrs`], [`tags`] and [`batch`] (batched-refresh glue), plus per-service
 //! helpers ([`rds_common`],
 //! [`elasticache_common`], [`lb_common`] for listener/rule actions, [`s3_config`] for bucket
-//! sub-configurations).
+//! sub-configurations), and [`subnet_group_core`], the one implementation behind both subnet
+//! group types.
 //!
 //! ```
 //! use plinth_provider::ProviderFactory;
@@ -48,6 +49,7 @@ pub mod rds_subnet_group;
 pub mod s3_bucket;
 pub mod s3_config;
 pub mod settings;
+pub mod subnet_group_core;
 pub mod tags;
 pub mod waiter;
 
