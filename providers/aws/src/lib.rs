@@ -17,11 +17,10 @@
 //! Module map: [`settings`] (the table above) → [`clients`] (SDK config, one rustls+ring HTTP
 //! stack, [`rate_limit`]ed per service) → one module per resource type, sharing [`waiter`]
 //! (backoff + jitter + timeout + progress), [`errors`] (AWS code kept; throttling/5xx
-//! retryable), [`attrs`], [`tags`] and [`batch`] (batched-refresh glue), plus per-service
-//! helpers ([`rds_common`],
-//! [`elasticache_common`], [`lb_common`] for listener/rule actions, [`s3_config`] for bucket
-//! sub-configurations), and [`subnet_group_core`], the one implementation behind both subnet
-//! group types.
+//! retryable), [`attrs`], [`tags`] and [`batch`] (the batched-refresh glue), plus
+//! per-service helpers ([`rds_common`], [`elasticache_common`], [`lb_common`] for
+//! listener/rule actions and by-ARN refresh, [`s3_config`] for bucket sub-configurations) and
+//! [`subnet_group_core`], the one implementation behind both subnet group types.
 //!
 //! ```
 //! use plinth_provider::ProviderFactory;
