@@ -256,16 +256,7 @@ pub async fn tags_of(
             .await
             .map_err(|e| map_sdk("DescribeTags", e))?;
         for description in result.tag_descriptions() {
-            let pairs = description
-                .tags()
-                .iter()
-                .filter_map(|t| {
-                    Some((
-                        t.key()?.to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    ))
-                })
-                .collect();
+            let pairs = tags::pairs(description.tags().iter().map(|t| (t.key(), t.value())));
             if let Some(arn) = description.resource_arn() {
                 out.insert(arn.to_string(), pairs);
             }

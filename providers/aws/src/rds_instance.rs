@@ -225,15 +225,7 @@ impl RdsInstance {
 
 /// The instance's tags as pairs (DescribeDBInstances carries them).
 fn live_tags(db: &DbInstance) -> Vec<(String, String)> {
-    db.tag_list()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
+    tags::pairs(db.tag_list().iter().map(|t| (t.key(), t.value())))
 }
 
 /// True when the instance reports modifications not applied yet.

@@ -12,6 +12,16 @@ pub fn desired(o: &Object) -> Vec<(String, String)> {
     attrs::string_map(o, "tags").unwrap_or_default()
 }
 
+/// AWS tags given as `(key, value)` as pairs: a tag without a key is skipped, a missing value
+/// is empty.
+pub fn pairs<'a>(
+    tags: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> Vec<(String, String)> {
+    tags.into_iter()
+        .filter_map(|(k, v)| Some((k?.to_string(), v.unwrap_or_default().to_string())))
+        .collect()
+}
+
 /// Tags as the TOML table value.
 pub fn to_value<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Value {
     Value::Map(
