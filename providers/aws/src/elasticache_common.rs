@@ -19,16 +19,9 @@ pub async fn cache_tags(
         .send()
         .await
         .map_err(|e| map_sdk("ListTagsForResource", e))?;
-    Ok(out
-        .tag_list()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect())
+    Ok(tags::pairs(
+        out.tag_list().iter().map(|t| (t.key(), t.value())),
+    ))
 }
 
 /// Brings an ElastiCache resource's tags to `desired`.

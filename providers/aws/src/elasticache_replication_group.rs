@@ -16,6 +16,7 @@ use plinth_provider::{
 };
 
 use crate::attrs::{self, opt_bool, opt_int, opt_string};
+use crate::batch::{import_name, index_by};
 use crate::clients::Clients;
 use crate::elasticache_common::{aws_tags, cache_tags, sync_cache_tags};
 use crate::errors::{absent_on, map_sdk};
@@ -250,12 +251,7 @@ pub fn to_object(
         }
         None => attrs::keep_inputs(&mut o, prior, &CLUSTER_ATTRS),
     }
-    let tags_value = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
-        Value::Null
-    } else {
-        tags::to_value(live_tags)
-    };
-    o.insert("tags".into(), tags_value);
+    o.insert("tags".into(), tags::value_or_null(live_tags, prior));
     o.insert("arn".into(), opt_string(g.arn()));
     let primary = groups
         .first()
@@ -354,22 +350,18 @@ impl Resource for ReplicationGroup {
         _ctx: &CallContext<'_>,
         items: &[ReadItem<'_>],
     ) -> Result<Vec<Option<Object>>, ProviderError> {
-        let mut groups: HashMap<String, AwsGroup> = HashMap::new();
-        let mut pages = self
+        let groups = self
             .clients
             .elasticache
             .describe_replication_groups()
             .max_records(100)
             .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_sdk("DescribeReplicationGroups", e))?;
-            for g in page.replication_groups() {
-                if let Some(id) = g.replication_group_id() {
-                    groups.insert(id.to_string(), g.clone());
-                }
-            }
-        }
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_sdk("DescribeReplicationGroups", e))?;
+        let groups = index_by(groups, AwsGroup::replication_group_id);
         let mut clusters: HashMap<String, CacheCluster> = HashMap::new();
         let mut pages = self
             .clients
@@ -543,8 +535,7 @@ impl Resource for ReplicationGroup {
         ctx: &CallContext<'_>,
         id: &str,
     ) -> Result<Option<Object>, ProviderError> {
-        let id = id.rsplit(':').next().unwrap_or(id);
-        self.read(ctx, id, &Object::new()).await
+        self.read(ctx, import_name(id), &Object::new()).await
     }
 
     async fn recover(

@@ -4,7 +4,6 @@
 //! paginated `DescribeLoadBalancers`, `DescribeTags` per 20 ARNs, and
 //! `DescribeLoadBalancerAttributes` per load balancer (attributes have no batch call).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -16,9 +15,10 @@ use plinth_provider::{
 };
 
 use crate::attrs::{self, opt_string, ordered_like};
+use crate::batch::{found_ids, index_by};
 use crate::clients::Clients;
 use crate::errors::{absent_on, map_sdk};
-use crate::lb_common::{aws_tags, sync_tags, tags_of, tags_value};
+use crate::lb_common::{aws_tags, sync_tags, tags_of};
 use crate::tags;
 use crate::waiter::{minutes, wait_for, Poll, Wait};
 
@@ -232,7 +232,7 @@ pub fn to_object(
             .map(Value::Int)
             .unwrap_or(Value::Int(60)),
     );
-    o.insert("tags".into(), tags_value(live_tags, prior));
+    o.insert("tags".into(), tags::value_or_null(live_tags, prior));
     o.insert("arn".into(), opt_string(lb.load_balancer_arn()));
     o.insert("dns_name".into(), opt_string(lb.dns_name()));
     o.insert("zone_id".into(), opt_string(lb.canonical_hosted_zone_id()));
@@ -325,28 +325,19 @@ impl Resource for LoadBalancer {
         _ctx: &CallContext<'_>,
         items: &[ReadItem<'_>],
     ) -> Result<Vec<Option<Object>>, ProviderError> {
-        let mut live: HashMap<String, AwsLb> = HashMap::new();
-        let mut pages = self
+        let lbs = self
             .clients
             .elbv2
             .describe_load_balancers()
             .page_size(400)
             .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_sdk("DescribeLoadBalancers", e))?;
-            for lb in page.load_balancers() {
-                if let Some(arn) = lb.load_balancer_arn() {
-                    live.insert(arn.to_string(), lb.clone());
-                }
-            }
-        }
-        let wanted: Vec<String> = items
-            .iter()
-            .filter(|i| live.contains_key(i.id))
-            .map(|i| i.id.to_string())
-            .collect();
-        let mut all_tags = tags_of(&self.clients, &wanted).await?;
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_sdk("DescribeLoadBalancers", e))?;
+        let live = index_by(lbs, AwsLb::load_balancer_arn);
+        let mut all_tags = tags_of(&self.clients, &found_ids(items, &live)).await?;
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             out.push(match live.get(item.id) {

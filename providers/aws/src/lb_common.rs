@@ -1,5 +1,6 @@
 //! Shared by the Elastic Load Balancing v2 types: tags (batched `DescribeTags`, 20 ARNs per
-//! call) and listener / rule actions in their TOML shape:
+//! call), the by-ARN batched refresh of listeners and rules ([`ReadByArn`]) and listener /
+//! rule actions in their TOML shape:
 //!
 //! ```toml
 //! default_action = { type = "forward", target_group_arn = "${aws_lb_target_group.app.arn}" }
@@ -13,12 +14,70 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, FixedResponseActionConfig, RedirectActionConfig,
     RedirectActionStatusCodeEnum, Tag,
 };
-use plinth_provider::{Attribute, Object, ProviderError, Value, ValueType};
+use plinth_provider::{async_trait, Attribute, Object, ProviderError, ReadItem, Value, ValueType};
 
 use crate::attrs::{self, opt_string};
 use crate::clients::Clients;
 use crate::errors::map_sdk;
 use crate::tags;
+
+/// How many ARNs one `DescribeListeners` / `DescribeRules` call accepts.
+const ARN_BATCH: usize = 20;
+
+/// A type refreshed by ARN, 20 at a time (listeners and rules cannot be listed region-wide).
+#[async_trait]
+pub trait ReadByArn: Sync {
+    /// The SDK's description of one.
+    type Live: Send + Sync;
+    /// The ones named by `arns`; `None` when one of them is gone and the API refuses the batch.
+    async fn describe(&self, arns: &[String]) -> Result<Option<Vec<Self::Live>>, ProviderError>;
+    /// The ARN of a live one.
+    fn arn(live: &Self::Live) -> Option<&str>;
+    /// A live one as attributes.
+    fn to_object(live: &Self::Live, prior: &Object) -> Object;
+}
+
+/// Reads the one named `arn`.
+pub async fn read_by_arn<R: ReadByArn>(
+    r: &R,
+    arn: &str,
+    prior: &Object,
+) -> Result<Option<Object>, ProviderError> {
+    Ok(r.describe(&[arn.to_string()])
+        .await?
+        .and_then(|found| found.into_iter().next())
+        .map(|live| R::to_object(&live, prior)))
+}
+
+/// Reads `items` in batches of 20 ARNs, one by one for a batch the API refuses because one of
+/// them is gone.
+pub async fn read_many_by_arn<R: ReadByArn>(
+    r: &R,
+    items: &[ReadItem<'_>],
+) -> Result<Vec<Option<Object>>, ProviderError> {
+    let mut out = Vec::with_capacity(items.len());
+    for chunk in items.chunks(ARN_BATCH) {
+        let arns: Vec<String> = chunk.iter().map(|i| i.id.to_string()).collect();
+        match r.describe(&arns).await? {
+            Some(found) => {
+                for item in chunk {
+                    out.push(
+                        found
+                            .iter()
+                            .find(|live| R::arn(live) == Some(item.id))
+                            .map(|live| R::to_object(live, item.prior)),
+                    );
+                }
+            }
+            None => {
+                for item in chunk {
+                    out.push(read_by_arn(r, item.id, item.prior).await?);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// The type of an action table.
 pub fn action_type() -> ValueType {
@@ -95,6 +154,21 @@ pub fn action_to_aws(table: &Object) -> Result<Action, ProviderError> {
             format!("action type `{other}`: expected `forward`, `redirect` or `fixed_response`"),
         )),
     }
+}
+
+/// The action table at `key` of `desired` (`default_action`, `action`) for the API.
+pub fn desired_action(desired: &Object, key: &str) -> Result<Action, ProviderError> {
+    let table = attrs::table(desired, key)
+        .ok_or_else(|| ProviderError::api("MissingAttribute", format!("`{key}` must be set")))?;
+    action_to_aws(table)
+}
+
+/// The first of the API's `actions` as the attribute `key` (null when there is none).
+pub fn action_value(actions: &[Action], prior: &Object, key: &str) -> Value {
+    actions
+        .first()
+        .map(|a| action_from_aws(a, attrs::table(prior, key)))
+        .unwrap_or(Value::Null)
 }
 
 /// The API's action → an action table; fields the user did not write and AWS fills with
@@ -182,31 +256,13 @@ pub async fn tags_of(
             .await
             .map_err(|e| map_sdk("DescribeTags", e))?;
         for description in result.tag_descriptions() {
-            let pairs = description
-                .tags()
-                .iter()
-                .filter_map(|t| {
-                    Some((
-                        t.key()?.to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    ))
-                })
-                .collect();
+            let pairs = tags::pairs(description.tags().iter().map(|t| (t.key(), t.value())));
             if let Some(arn) = description.resource_arn() {
                 out.insert(arn.to_string(), pairs);
             }
         }
     }
     Ok(out)
-}
-
-/// The `tags` attribute from live tags (null when there are none and the user wrote none).
-pub fn tags_value(live: Vec<(String, String)>, prior: &Object) -> Value {
-    if live.is_empty() && !attrs::is_set(prior, "tags") {
-        Value::Null
-    } else {
-        tags::to_value(live)
-    }
 }
 
 /// Desired tags as ELBv2 tags.

@@ -14,8 +14,10 @@ use plinth_provider::{
 
 use crate::attrs::{self, opt_int, opt_string};
 use crate::clients::Clients;
-use crate::errors::{absent_on, has_code, map_sdk};
-use crate::lb_common::{action_from_aws, action_to_aws, action_type};
+use crate::errors::{absent_on, map_sdk};
+use crate::lb_common::{
+    action_type, action_value, desired_action, read_by_arn, read_many_by_arn, ReadByArn,
+};
 
 const NOT_FOUND: [&str; 2] = ["ListenerNotFound", "LoadBalancerNotFound"];
 
@@ -50,18 +52,6 @@ impl Listener {
         }
     }
 
-    async fn describe(&self, arns: &[String]) -> Result<Option<Vec<AwsListener>>, ProviderError> {
-        let result = self
-            .clients
-            .elbv2
-            .describe_listeners()
-            .set_listener_arns(Some(arns.to_vec()))
-            .send()
-            .await
-            .map_err(|e| map_sdk("DescribeListeners", e));
-        Ok(absent_on(result, &NOT_FOUND)?.map(|o| o.listeners().to_vec()))
-    }
-
     async fn describe_one(&self, arn: &str) -> Result<Option<AwsListener>, ProviderError> {
         Ok(self
             .describe(&[arn.to_string()])
@@ -87,24 +77,37 @@ pub fn to_object(l: &AwsListener, prior: &Object) -> Object {
         opt_string(l.certificates().first().and_then(|c| c.certificate_arn())),
     );
     o.insert("ssl_policy".into(), opt_string(l.ssl_policy()));
-    let action = l
-        .default_actions()
-        .first()
-        .map(|a| action_from_aws(a, attrs::table(prior, "default_action")));
     o.insert(
         "default_action".into(),
-        action.unwrap_or(plinth_provider::Value::Null),
+        action_value(l.default_actions(), prior, "default_action"),
     );
     o.insert("arn".into(), opt_string(l.listener_arn()));
     o
 }
 
-fn default_action(
-    desired: &Object,
-) -> Result<aws_sdk_elasticloadbalancingv2::types::Action, ProviderError> {
-    let table = attrs::table(desired, "default_action")
-        .ok_or_else(|| ProviderError::api("MissingAttribute", "`default_action` must be set"))?;
-    action_to_aws(table)
+#[async_trait]
+impl ReadByArn for Listener {
+    type Live = AwsListener;
+
+    async fn describe(&self, arns: &[String]) -> Result<Option<Vec<AwsListener>>, ProviderError> {
+        let result = self
+            .clients
+            .elbv2
+            .describe_listeners()
+            .set_listener_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeListeners", e));
+        Ok(absent_on(result, &NOT_FOUND)?.map(|o| o.listeners().to_vec()))
+    }
+
+    fn arn(live: &AwsListener) -> Option<&str> {
+        live.listener_arn()
+    }
+
+    fn to_object(live: &AwsListener, prior: &Object) -> Object {
+        to_object(live, prior)
+    }
 }
 
 #[async_trait]
@@ -135,7 +138,7 @@ impl Resource for Listener {
                     .map(|c| vec![Certificate::builder().certificate_arn(c).build()]),
             )
             .set_ssl_policy(attrs::string(d, "ssl_policy"))
-            .default_actions(default_action(d)?)
+            .default_actions(desired_action(d, "default_action")?)
             .send()
             .await
             .map_err(|e| map_sdk("CreateListener", e))?;
@@ -156,7 +159,7 @@ impl Resource for Listener {
         id: &str,
         prior: &Object,
     ) -> Result<Option<Object>, ProviderError> {
-        Ok(self.describe_one(id).await?.map(|l| to_object(&l, prior)))
+        read_by_arn(self, id, prior).await
     }
 
     fn batches_reads(&self) -> bool {
@@ -165,34 +168,10 @@ impl Resource for Listener {
 
     async fn read_many(
         &self,
-        ctx: &CallContext<'_>,
+        _ctx: &CallContext<'_>,
         items: &[ReadItem<'_>],
     ) -> Result<Vec<Option<Object>>, ProviderError> {
-        let mut out = Vec::with_capacity(items.len());
-        for chunk in items.chunks(20) {
-            let arns: Vec<String> = chunk.iter().map(|i| i.id.to_string()).collect();
-            match self.describe(&arns).await {
-                // All found: match them up.
-                Ok(Some(found)) => {
-                    for item in chunk {
-                        out.push(
-                            found
-                                .iter()
-                                .find(|l| l.listener_arn() == Some(item.id))
-                                .map(|l| to_object(l, item.prior)),
-                        );
-                    }
-                }
-                // One of them is gone and the API refuses the whole batch: read one by one.
-                Ok(None) => {
-                    for item in chunk {
-                        out.push(self.read(ctx, item.id, item.prior).await?);
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        read_many_by_arn(self, items).await
     }
 
     async fn update(
@@ -220,7 +199,7 @@ impl Resource for Listener {
                     .map(|c| vec![Certificate::builder().certificate_arn(c).build()]),
             )
             .set_ssl_policy(attrs::string(d, "ssl_policy"))
-            .default_actions(default_action(d)?)
+            .default_actions(desired_action(d, "default_action")?)
             .send()
             .await
             .map_err(|e| map_sdk("ModifyListener", e))?;
@@ -248,10 +227,7 @@ impl Resource for Listener {
             .send()
             .await
             .map_err(|e| map_sdk("DeleteListener", e));
-        match result {
-            Err(e) if has_code(&e, &NOT_FOUND) => Ok(()),
-            other => other.map(|_| ()),
-        }
+        absent_on(result, &NOT_FOUND).map(|_| ())
     }
 
     async fn recover(

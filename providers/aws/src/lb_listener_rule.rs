@@ -18,8 +18,10 @@ use plinth_provider::{
 
 use crate::attrs::{self, opt_string};
 use crate::clients::Clients;
-use crate::errors::{absent_on, has_code, map_sdk};
-use crate::lb_common::{action_from_aws, action_to_aws, action_type};
+use crate::errors::{absent_on, map_sdk};
+use crate::lb_common::{
+    action_type, action_value, desired_action, read_by_arn, read_many_by_arn, ReadByArn,
+};
 
 const NOT_FOUND: [&str; 2] = ["RuleNotFound", "ListenerNotFound"];
 
@@ -55,18 +57,6 @@ impl ListenerRule {
             clients,
             schema: schema(),
         }
-    }
-
-    async fn describe(&self, arns: &[String]) -> Result<Option<Vec<Rule>>, ProviderError> {
-        let result = self
-            .clients
-            .elbv2
-            .describe_rules()
-            .set_rule_arns(Some(arns.to_vec()))
-            .send()
-            .await
-            .map_err(|e| map_sdk("DescribeRules", e));
-        Ok(absent_on(result, &NOT_FOUND)?.map(|o| o.rules().to_vec()))
     }
 }
 
@@ -138,11 +128,10 @@ pub fn to_object(rule: &Rule, prior: &Object) -> Object {
             .unwrap_or(Value::Null),
     );
     o.insert("conditions".into(), Value::Map(conditions));
-    let action = rule
-        .actions()
-        .first()
-        .map(|a| action_from_aws(a, attrs::table(prior, "action")));
-    o.insert("action".into(), action.unwrap_or(Value::Null));
+    o.insert(
+        "action".into(),
+        action_value(rule.actions(), prior, "action"),
+    );
     o.insert("arn".into(), opt_string(rule.rule_arn()));
     o
 }
@@ -156,12 +145,29 @@ fn listener_of_rule(rule_arn: &str) -> Option<String> {
         .then(|| prefix.replacen(":listener-rule/", ":listener/", 1))
 }
 
-fn action(
-    desired: &Object,
-) -> Result<aws_sdk_elasticloadbalancingv2::types::Action, ProviderError> {
-    let table = attrs::table(desired, "action")
-        .ok_or_else(|| ProviderError::api("MissingAttribute", "`action` must be set"))?;
-    action_to_aws(table)
+#[async_trait]
+impl ReadByArn for ListenerRule {
+    type Live = Rule;
+
+    async fn describe(&self, arns: &[String]) -> Result<Option<Vec<Rule>>, ProviderError> {
+        let result = self
+            .clients
+            .elbv2
+            .describe_rules()
+            .set_rule_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeRules", e));
+        Ok(absent_on(result, &NOT_FOUND)?.map(|o| o.rules().to_vec()))
+    }
+
+    fn arn(live: &Rule) -> Option<&str> {
+        live.rule_arn()
+    }
+
+    fn to_object(live: &Rule, prior: &Object) -> Object {
+        to_object(live, prior)
+    }
 }
 
 #[async_trait]
@@ -183,7 +189,7 @@ impl Resource for ListenerRule {
             .listener_arn(attrs::required(d, "listener_arn")?)
             .set_priority(attrs::int32(d, "priority"))
             .set_conditions(Some(conditions_to_aws(d)))
-            .actions(action(d)?)
+            .actions(desired_action(d, "action")?)
             .send()
             .await
             .map_err(|e| map_sdk("CreateRule", e))?;
@@ -204,11 +210,7 @@ impl Resource for ListenerRule {
         id: &str,
         prior: &Object,
     ) -> Result<Option<Object>, ProviderError> {
-        Ok(self
-            .describe(&[id.to_string()])
-            .await?
-            .and_then(|r| r.into_iter().next())
-            .map(|r| to_object(&r, prior)))
+        read_by_arn(self, id, prior).await
     }
 
     fn batches_reads(&self) -> bool {
@@ -217,31 +219,10 @@ impl Resource for ListenerRule {
 
     async fn read_many(
         &self,
-        ctx: &CallContext<'_>,
+        _ctx: &CallContext<'_>,
         items: &[ReadItem<'_>],
     ) -> Result<Vec<Option<Object>>, ProviderError> {
-        let mut out = Vec::with_capacity(items.len());
-        for chunk in items.chunks(20) {
-            let arns: Vec<String> = chunk.iter().map(|i| i.id.to_string()).collect();
-            match self.describe(&arns).await? {
-                Some(found) => {
-                    for item in chunk {
-                        out.push(
-                            found
-                                .iter()
-                                .find(|r| r.rule_arn() == Some(item.id))
-                                .map(|r| to_object(r, item.prior)),
-                        );
-                    }
-                }
-                None => {
-                    for item in chunk {
-                        out.push(self.read(ctx, item.id, item.prior).await?);
-                    }
-                }
-            }
-        }
-        Ok(out)
+        read_many_by_arn(self, items).await
     }
 
     async fn update(
@@ -270,7 +251,7 @@ impl Resource for ListenerRule {
                 .modify_rule()
                 .rule_arn(id)
                 .set_conditions(Some(conditions_to_aws(desired)))
-                .actions(action(desired)?)
+                .actions(desired_action(desired, "action")?)
                 .send()
                 .await
                 .map_err(|e| map_sdk("ModifyRule", e))?;
@@ -286,18 +267,15 @@ impl Resource for ListenerRule {
         id: &str,
         _prior: &Object,
     ) -> Result<(), ProviderError> {
-        match self
+        let result = self
             .clients
             .elbv2
             .delete_rule()
             .rule_arn(id)
             .send()
             .await
-            .map_err(|e| map_sdk("DeleteRule", e))
-        {
-            Err(e) if has_code(&e, &NOT_FOUND) => Ok(()),
-            other => other.map(|_| ()),
-        }
+            .map_err(|e| map_sdk("DeleteRule", e));
+        absent_on(result, &NOT_FOUND).map(|_| ())
     }
 
     async fn recover(

@@ -2,7 +2,6 @@
 //!
 //! Refresh is one paginated `DescribeTargetGroups` plus `DescribeTags` per 20 ARNs.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -14,9 +13,10 @@ use plinth_provider::{
 };
 
 use crate::attrs::{self, opt_bool, opt_int, opt_string};
+use crate::batch::{found_ids, index_by};
 use crate::clients::Clients;
 use crate::errors::{absent_on, map_sdk};
-use crate::lb_common::{aws_tags, sync_tags, tags_of, tags_value};
+use crate::lb_common::{aws_tags, sync_tags, tags_of};
 use crate::tags;
 
 const NOT_FOUND: [&str; 1] = ["TargetGroupNotFound"];
@@ -148,7 +148,7 @@ pub fn to_object(g: &AwsGroup, live_tags: Vec<(String, String)>, prior: &Object)
         h.retain(|k, _| want.contains_key(k));
     }
     o.insert("health_check".into(), Value::Map(h));
-    o.insert("tags".into(), tags_value(live_tags, prior));
+    o.insert("tags".into(), tags::value_or_null(live_tags, prior));
     o.insert("arn".into(), opt_string(g.target_group_arn()));
     o
 }
@@ -235,28 +235,19 @@ impl Resource for TargetGroup {
         _ctx: &CallContext<'_>,
         items: &[ReadItem<'_>],
     ) -> Result<Vec<Option<Object>>, ProviderError> {
-        let mut live: HashMap<String, AwsGroup> = HashMap::new();
-        let mut pages = self
+        let groups = self
             .clients
             .elbv2
             .describe_target_groups()
             .page_size(400)
             .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_sdk("DescribeTargetGroups", e))?;
-            for g in page.target_groups() {
-                if let Some(arn) = g.target_group_arn() {
-                    live.insert(arn.to_string(), g.clone());
-                }
-            }
-        }
-        let wanted: Vec<String> = items
-            .iter()
-            .filter(|i| live.contains_key(i.id))
-            .map(|i| i.id.to_string())
-            .collect();
-        let mut all_tags = tags_of(&self.clients, &wanted).await?;
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_sdk("DescribeTargetGroups", e))?;
+        let live = index_by(groups, AwsGroup::target_group_arn);
+        let mut all_tags = tags_of(&self.clients, &found_ids(items, &live)).await?;
         Ok(items
             .iter()
             .map(|item| {

@@ -17,9 +17,10 @@
 //! Module map: [`settings`] (the table above) → [`clients`] (SDK config, one rustls+ring HTTP
 //! stack, [`rate_limit`]ed per service) → one module per resource type, sharing [`waiter`]
 //! (backoff + jitter + timeout + progress), [`errors`] (AWS code kept; throttling/5xx
-//! retryable), [`attrs`] and [`tags`], plus per-service helpers ([`rds_common`],
-//! [`elasticache_common`], [`lb_common`] for listener/rule actions, [`s3_config`] for bucket
-//! sub-configurations).
+//! retryable), [`attrs`], [`tags`] and [`batch`] (the batched-refresh glue), plus
+//! per-service helpers ([`rds_common`], [`elasticache_common`], [`lb_common`] for
+//! listener/rule actions and by-ARN refresh, [`s3_config`] for bucket sub-configurations) and
+//! [`subnet_group_core`], the one implementation behind both subnet group types.
 //!
 //! ```
 //! use plinth_provider::ProviderFactory;
@@ -28,6 +29,7 @@
 //! ```
 
 pub mod attrs;
+pub mod batch;
 pub mod clients;
 pub mod elasticache_common;
 pub mod elasticache_replication_group;
@@ -46,6 +48,7 @@ pub mod rds_subnet_group;
 pub mod s3_bucket;
 pub mod s3_config;
 pub mod settings;
+pub mod subnet_group_core;
 pub mod tags;
 pub mod waiter;
 

@@ -20,16 +20,9 @@ pub async fn rds_tags(
         .send()
         .await
         .map_err(|e| map_sdk("ListTagsForResource", e))?;
-    Ok(out
-        .tag_list()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect())
+    Ok(tags::pairs(
+        out.tag_list().iter().map(|t| (t.key(), t.value())),
+    ))
 }
 
 /// Brings an RDS resource's tags from `live` to `desired`.

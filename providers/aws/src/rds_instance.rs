@@ -4,7 +4,6 @@
 //! (80 min), deletes skip the final snapshot unless `final_snapshot_identifier` is set and
 //! wait until the instance is gone (60 min). Refresh is one paginated `DescribeDBInstances`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_rds::types::{DbInstance, PendingModifiedValues};
@@ -14,6 +13,7 @@ use plinth_provider::{
 };
 
 use crate::attrs::{self, opt_bool, opt_int, opt_string};
+use crate::batch::index_by;
 use crate::clients::Clients;
 use crate::errors::{absent_on, map_sdk};
 use crate::rds_common::{aws_tags, sync_rds_tags};
@@ -225,15 +225,7 @@ impl RdsInstance {
 
 /// The instance's tags as pairs (DescribeDBInstances carries them).
 fn live_tags(db: &DbInstance) -> Vec<(String, String)> {
-    db.tag_list()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
+    tags::pairs(db.tag_list().iter().map(|t| (t.key(), t.value())))
 }
 
 /// True when the instance reports modifications not applied yet.
@@ -331,12 +323,7 @@ pub fn to_object(db: &DbInstance, prior: &Object) -> Object {
     };
     o.insert("replicate_source_db".into(), source);
     let live_tags = live_tags(db);
-    let tags_value = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
-        Value::Null
-    } else {
-        tags::to_value(live_tags)
-    };
-    o.insert("tags".into(), tags_value);
+    o.insert("tags".into(), tags::value_or_null(live_tags, prior));
     o.insert("arn".into(), opt_string(db.db_instance_arn()));
     o.insert(
         "endpoint".into(),
@@ -396,22 +383,18 @@ impl Resource for RdsInstance {
         _ctx: &CallContext<'_>,
         items: &[ReadItem<'_>],
     ) -> Result<Vec<Option<Object>>, ProviderError> {
-        let mut live: HashMap<String, DbInstance> = HashMap::new();
-        let mut pages = self
+        let instances = self
             .clients
             .rds
             .describe_db_instances()
             .max_records(100)
             .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_sdk("DescribeDBInstances", e))?;
-            for db in page.db_instances() {
-                if let Some(id) = db.db_instance_identifier() {
-                    live.insert(id.to_string(), db.clone());
-                }
-            }
-        }
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_sdk("DescribeDBInstances", e))?;
+        let live = index_by(instances, DbInstance::db_instance_identifier);
         Ok(items
             .iter()
             .map(|item| live.get(item.id).map(|db| to_object(db, item.prior)))

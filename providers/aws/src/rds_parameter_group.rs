@@ -15,6 +15,7 @@ use plinth_provider::{
 };
 
 use crate::attrs::{self, opt_string};
+use crate::batch::{import_name, index_by};
 use crate::clients::Clients;
 use crate::errors::{absent_on, has_code, map_sdk};
 use crate::rds_common::{aws_tags, rds_tags, sync_rds_tags};
@@ -120,12 +121,7 @@ impl RdsParameterGroup {
             tags::to_value(params)
         };
         o.insert("parameters".into(), params_value);
-        let t = if live_tags.is_empty() && !attrs::is_set(prior, "tags") {
-            Value::Null
-        } else {
-            tags::to_value(live_tags)
-        };
-        o.insert("tags".into(), t);
+        o.insert("tags".into(), tags::value_or_null(live_tags, prior));
         o.insert("arn".into(), opt_string(g.db_parameter_group_arn()));
         Ok(o)
     }
@@ -247,22 +243,18 @@ impl Resource for RdsParameterGroup {
         _ctx: &CallContext<'_>,
         items: &[ReadItem<'_>],
     ) -> Result<Vec<Option<Object>>, ProviderError> {
-        let mut live = BTreeMap::new();
-        let mut pages = self
+        let groups = self
             .clients
             .rds
             .describe_db_parameter_groups()
             .max_records(100)
             .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_sdk("DescribeDBParameterGroups", e))?;
-            for g in page.db_parameter_groups() {
-                if let Some(name) = g.db_parameter_group_name() {
-                    live.insert(name.to_string(), g.clone());
-                }
-            }
-        }
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_sdk("DescribeDBParameterGroups", e))?;
+        let live = index_by(groups, DbParameterGroup::db_parameter_group_name);
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             out.push(match live.get(item.id) {
@@ -342,8 +334,7 @@ impl Resource for RdsParameterGroup {
         ctx: &CallContext<'_>,
         id: &str,
     ) -> Result<Option<Object>, ProviderError> {
-        self.read(ctx, id.rsplit(':').next().unwrap_or(id), &Object::new())
-            .await
+        self.read(ctx, import_name(id), &Object::new()).await
     }
 
     async fn recover(

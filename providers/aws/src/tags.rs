@@ -12,6 +12,16 @@ pub fn desired(o: &Object) -> Vec<(String, String)> {
     attrs::string_map(o, "tags").unwrap_or_default()
 }
 
+/// AWS tags given as `(key, value)` as pairs: a tag without a key is skipped, a missing value
+/// is empty.
+pub fn pairs<'a>(
+    tags: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> Vec<(String, String)> {
+    tags.into_iter()
+        .filter_map(|(k, v)| Some((k?.to_string(), v.unwrap_or_default().to_string())))
+        .collect()
+}
+
 /// Tags as the TOML table value.
 pub fn to_value<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Value {
     Value::Map(
@@ -20,6 +30,16 @@ pub fn to_value<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Value {
             .map(|(k, v)| (k, Value::String(v)))
             .collect(),
     )
+}
+
+/// Live tags as the attribute value: `Null` when there are none and `prior` left `tags`
+/// unset, so an absent table does not show as drift.
+pub fn value_or_null(live: Vec<(String, String)>, prior: &Object) -> Value {
+    if live.is_empty() && !attrs::is_set(prior, "tags") {
+        Value::Null
+    } else {
+        to_value(live)
+    }
 }
 
 /// What to change to go from `live` tags to `desired`: pairs to set and keys to remove.
