@@ -15,15 +15,15 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use plinth_provider::{
-    object_from_json, object_to_persisted_json, CallContext, Object, Progress, ProviderError,
-    Resource, Schema, Value,
+    object_from_json, object_to_persisted_json, CallContext, Object, ProviderError, Resource,
+    Schema, Value,
 };
 use plinth_state::{now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus};
 use tokio::sync::Semaphore;
 
 use super::graph::{chain_lengths, compile, OpKind};
 use super::journal::{Durable, JournalWriter};
-use super::report::{ApplyReport, Outcome, Reporter};
+use super::report::{ApplyReport, Outcome, ProgressTo, Reporter};
 use crate::config::{Address, ResourceConfig, Stack};
 use crate::eval::{lookup_object, Scope};
 use crate::plan::{desired_inputs, Action, Plan, ResourceChange};
@@ -66,17 +66,6 @@ struct Done<'a> {
     id: &'a str,
     verb: &'a str,
     started: Instant,
-}
-
-struct ProgressTo<'a> {
-    address: &'a str,
-    reporter: &'a dyn Reporter,
-}
-
-impl Progress for ProgressTo<'_> {
-    fn update(&self, message: &str) {
-        self.reporter.progress(self.address, message);
-    }
 }
 
 /// Values known so far, for evaluating references during apply.

@@ -8,4 +8,4 @@ pub mod report;
 pub use executor::Executor;
 pub use graph::OpKind;
 pub use journal::{JournalStats, JournalWriter};
-pub use report::{ApplyReport, Outcome, QuietReporter, Reporter};
+pub use report::{ApplyReport, Outcome, ProgressTo, QuietReporter, Reporter};

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use plinth_provider::Progress;
+
 use crate::plan::Action;
 
 /// The outcome of one resource in an apply.
@@ -58,4 +60,18 @@ impl Reporter for QuietReporter {
     fn started(&self, _: &str, _: &str) {}
     fn progress(&self, _: &str, _: &str) {}
     fn finished(&self, _: &str, _: &str, _: Duration, _: Option<&str>, _: Option<&str>) {}
+}
+
+/// Forwards a provider's progress lines for one resource to a [`Reporter`].
+pub struct ProgressTo<'a> {
+    /// The resource's address.
+    pub address: &'a str,
+    /// Where the lines go.
+    pub reporter: &'a dyn Reporter,
+}
+
+impl Progress for ProgressTo<'_> {
+    fn update(&self, message: &str) {
+        self.reporter.progress(self.address, message);
+    }
 }

@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 
 use miette::{miette, IntoDiagnostic, Result};
 use plinth_provider::{
-    object_from_json, object_to_persisted_json, CallContext, Progress, ProviderConfig, Value,
+    object_from_json, object_to_persisted_json, CallContext, ProviderConfig, Value,
 };
 use plinth_state::{now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus};
 
 use super::apply::evaluate_outputs;
 use super::manifests::RELEASE_TYPE;
 use super::workspace::Workspace;
-use crate::apply::Reporter;
+use crate::apply::{ProgressTo, Reporter};
 use crate::secrets::Secrets;
 
 /// What a rollback did.
@@ -32,17 +32,6 @@ pub struct RollbackResult {
     pub image: String,
     /// Wall time.
     pub elapsed: Duration,
-}
-
-struct ProgressTo<'a> {
-    address: &'a str,
-    reporter: &'a dyn Reporter,
-}
-
-impl Progress for ProgressTo<'_> {
-    fn update(&self, message: &str) {
-        self.reporter.progress(self.address, message);
-    }
 }
 
 /// Rolls `address` back to `revision` (default: the one before the recorded revision).
