@@ -43,6 +43,28 @@ impl Scope for StateScope<'_> {
     }
 }
 
+/// References resolved against a map of objects by address (planned values during plan and
+/// render); a resource not in the map is not known yet.
+pub struct PlannedScope<'a> {
+    /// Objects by address.
+    pub planned: &'a std::collections::HashMap<String, plinth_provider::Object>,
+    /// Secrets of the run.
+    pub secrets: &'a crate::secrets::Secrets,
+}
+
+impl Scope for PlannedScope<'_> {
+    fn attribute(&self, target: &Address, path: &[String]) -> Value {
+        match self.planned.get(&target.to_string()) {
+            Some(object) => lookup_object(object, path),
+            None => Value::Unknown,
+        }
+    }
+
+    fn secret(&self, name: &str) -> Value {
+        self.secrets.value(name)
+    }
+}
+
 /// Evaluates an expression.
 pub fn eval(expr: &Expr, scope: &dyn Scope) -> Value {
     match expr {

@@ -15,8 +15,7 @@ use plinth_provider::{object_from_json, AttributeMode, Object, Value};
 use plinth_state::StateDocument;
 
 use super::workspace::Workspace;
-use crate::config::Address;
-use crate::eval::{lookup_path, Scope};
+use crate::eval::PlannedScope;
 use crate::plan::desired_inputs;
 use crate::secrets::Secrets;
 
@@ -38,28 +37,10 @@ pub struct RenderedRelease {
     pub yaml: String,
 }
 
-/// Values as a plan would know them before refreshing: recorded attributes with the
-/// configuration laid over them, or for a resource not created yet its inputs (computed
-/// attributes unknown).
-struct PlannedScope<'a> {
-    planned: &'a HashMap<String, Object>,
-    secrets: &'a Secrets,
-}
-
-impl Scope for PlannedScope<'_> {
-    fn attribute(&self, target: &Address, path: &[String]) -> Value {
-        match self.planned.get(&target.to_string()) {
-            Some(object) => lookup_path(&Value::Map(object.clone()), path),
-            None => Value::Unknown,
-        }
-    }
-
-    fn secret(&self, name: &str) -> Value {
-        self.secrets.value(name)
-    }
-}
-
 /// Evaluates every resource in dependency order; returns the desired inputs per address.
+/// References see values as a plan would know them before refreshing: recorded attributes
+/// with the configuration laid over them, or for a resource not created yet its inputs
+/// (computed attributes unknown).
 fn evaluate(
     workspace: &Workspace,
     state: Option<&StateDocument>,

@@ -12,8 +12,8 @@ use plinth_state::{ResourceStatus, StateDocument};
 use super::diff::{attribute_diffs, creation_diffs, planned_after_create, planned_after_update};
 use super::model::*;
 use super::refresh::{refresh, RefreshError, Refreshed};
-use crate::config::{Address, ResourceConfig, Stack};
-use crate::eval::{coerce, eval, lookup_object, Scope};
+use crate::config::{ResourceConfig, Stack};
+use crate::eval::{coerce, eval, PlannedScope, Scope};
 use crate::graph::DependencyGraph;
 use crate::registry::Registry;
 use crate::secrets::Secrets;
@@ -79,25 +79,6 @@ pub fn fingerprint(stack: &Stack) -> String {
         hasher.update([0]);
     }
     hex::encode(hasher.finalize())
-}
-
-/// Planned values of resources, for evaluating references.
-struct PlannedScope<'a> {
-    planned: &'a HashMap<String, Object>,
-    secrets: &'a Secrets,
-}
-
-impl Scope for PlannedScope<'_> {
-    fn attribute(&self, target: &Address, path: &[String]) -> Value {
-        match self.planned.get(&target.to_string()) {
-            Some(object) => lookup_object(object, path),
-            None => Value::Unknown,
-        }
-    }
-
-    fn secret(&self, name: &str) -> Value {
-        self.secrets.value(name)
-    }
 }
 
 /// Evaluates a resource's desired inputs: expressions resolved, types coerced, schema
