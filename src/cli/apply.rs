@@ -127,12 +127,7 @@ async fn execute(
     lock_timeout: Duration,
 ) -> miette::Result<i32> {
     let style = Style::detect();
-    let scrub = crate::secrets::Secrets::resolve(&workspace.stack, &Default::default())
-        .known_plaintexts()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let reporter = Arc::new(TerminalReporter::new(style, scrub));
+    let reporter = Arc::new(TerminalReporter::for_stack(style, &workspace.stack));
     let ticker = {
         let reporter = Arc::clone(&reporter);
         tokio::spawn(async move {

@@ -51,12 +51,7 @@ pub async fn run(args: RollbackArgs) -> miette::Result<i32> {
     let (revision, stack) = args.revision_and_stack()?;
     let workspace = Workspace::open(&stack, &args.stack.open_options()?)?;
     let style = Style::detect();
-    let scrub = crate::secrets::Secrets::resolve(&workspace.stack, &Default::default())
-        .known_plaintexts()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let reporter = TerminalReporter::new(style, scrub);
+    let reporter = TerminalReporter::for_stack(style, &workspace.stack);
     let result = crate::ops::rollback::rollback(
         &workspace,
         &args.address,

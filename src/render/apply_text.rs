@@ -18,6 +18,16 @@ pub struct TerminalReporter {
 }
 
 impl TerminalReporter {
+    /// A reporter that scrubs the secrets of `stack` known from the environment and files.
+    pub fn for_stack(style: Style, stack: &crate::config::Stack) -> Self {
+        let scrub = crate::secrets::Secrets::resolve(stack, &Default::default())
+            .known_plaintexts()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        Self::new(style, scrub)
+    }
+
     /// A reporter; `scrub` lists secret plaintexts that must never be printed.
     pub fn new(style: Style, scrub: Vec<String>) -> Self {
         TerminalReporter {
