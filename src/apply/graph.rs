@@ -147,23 +147,14 @@ mod tests {
 
     fn change(address: &str, action: Action, deps: &[&str]) -> ResourceChange {
         ResourceChange {
-            address: address.into(),
-            type_name: "sim_resource".into(),
-            provider: "sim".into(),
-            action,
             replace_order: (action == Action::Replace).then_some(ReplaceOrder::DeleteThenCreate),
-            reason: None,
-            forced_by: vec![],
-            diffs: vec![],
             dependencies: deps.iter().map(|d| d.to_string()).collect(),
-            risk: None,
-            blocked: None,
             prior: (action != Action::Create).then(|| PriorRecord {
                 id: "x".into(),
                 attributes: Default::default(),
                 refreshed: false,
             }),
-            recovered: false,
+            ..ResourceChange::new(address, "sim_resource", "sim", action)
         }
     }
 

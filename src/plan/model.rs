@@ -167,6 +167,28 @@ pub struct ResourceChange {
     pub recovered: bool,
 }
 
+impl ResourceChange {
+    /// A change of `action` with no reason, diffs, dependencies, risk, block or prior record;
+    /// fill in the rest with struct update syntax.
+    pub fn new(address: &str, type_name: &str, provider: &str, action: Action) -> Self {
+        ResourceChange {
+            address: address.to_string(),
+            type_name: type_name.to_string(),
+            provider: provider.to_string(),
+            action,
+            replace_order: None,
+            reason: None,
+            forced_by: Vec::new(),
+            diffs: Vec::new(),
+            dependencies: Vec::new(),
+            risk: None,
+            blocked: None,
+            prior: None,
+            recovered: false,
+        }
+    }
+}
+
 /// A change made outside Plinth, found by refresh.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drift {

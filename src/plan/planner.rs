@@ -218,19 +218,14 @@ impl Planner<'_> {
                 .unwrap_or("unknown")
                 .to_string();
             let mut change = ResourceChange {
-                address: address.clone(),
-                type_name: resource.address.type_name.clone(),
-                provider,
-                action: Action::NoOp,
-                replace_order: None,
-                reason: None,
-                forced_by: Vec::new(),
-                diffs: Vec::new(),
                 dependencies: self.graph.dependencies(&address),
-                risk: None,
-                blocked: None,
-                prior: None,
                 recovered,
+                ..ResourceChange::new(
+                    &address,
+                    &resource.address.type_name,
+                    &provider,
+                    Action::NoOp,
+                )
             };
             if let (Some(id), Some(attributes)) = (&prior_id, &prior) {
                 let recorded = record.map(|r| &r.attributes);
@@ -344,6 +339,10 @@ impl Planner<'_> {
             {
                 continue;
             }
+            let provider = self
+                .registry
+                .provider_name(&record.type_name)
+                .unwrap_or("unknown");
             let (id, attributes) = match refreshed.get(address) {
                 Some(Refreshed::Live { id, attributes, .. })
                 | Some(Refreshed::Recovered { id, attributes })
@@ -351,23 +350,9 @@ impl Planner<'_> {
                 _ => {
                     // Already gone: nothing to delete, but the record must go.
                     deletions.push(ResourceChange {
-                        address: address.clone(),
-                        type_name: record.type_name.clone(),
-                        provider: self
-                            .registry
-                            .provider_name(&record.type_name)
-                            .unwrap_or("unknown")
-                            .into(),
-                        action: Action::NoOp,
-                        replace_order: None,
                         reason: Some("already gone; its record will be removed".into()),
-                        forced_by: Vec::new(),
-                        diffs: Vec::new(),
                         dependencies: record.dependencies.clone(),
-                        risk: None,
-                        blocked: None,
-                        prior: None,
-                        recovered: false,
+                        ..ResourceChange::new(address, &record.type_name, provider, Action::NoOp)
                     });
                     continue;
                 }
@@ -382,18 +367,7 @@ impl Planner<'_> {
                 "not in the configuration"
             };
             deletions.push(ResourceChange {
-                address: address.clone(),
-                type_name: record.type_name.clone(),
-                provider: self
-                    .registry
-                    .provider_name(&record.type_name)
-                    .unwrap_or("unknown")
-                    .into(),
-                action: Action::Delete,
-                replace_order: None,
                 reason: Some(reason.into()),
-                forced_by: Vec::new(),
-                diffs: Vec::new(),
                 dependencies: if in_config {
                     self.graph.dependencies(address)
                 } else {
@@ -406,7 +380,7 @@ impl Planner<'_> {
                     attributes: object_to_persisted_json(&attributes, salt),
                     refreshed: false,
                 }),
-                recovered: false,
+                ..ResourceChange::new(address, &record.type_name, provider, Action::Delete)
             });
         }
         changes.extend(deletions);
