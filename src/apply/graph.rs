@@ -143,7 +143,7 @@ pub(crate) fn compile(plan: &Plan) -> Vec<Op> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{PriorRecord, ResourceChange, PLAN_FORMAT_VERSION};
+    use crate::plan::{PriorRecord, ResourceChange};
 
     fn change(address: &str, action: Action, deps: &[&str]) -> ResourceChange {
         ResourceChange {
@@ -160,19 +160,8 @@ mod tests {
 
     fn plan(changes: Vec<ResourceChange>) -> Plan {
         Plan {
-            format_version: PLAN_FORMAT_VERSION,
-            plinth_version: "test".into(),
-            stack: "s".into(),
-            environment: "e".into(),
-            config_hash: String::new(),
-            state_lineage: None,
-            state_serial: None,
-            destroy: false,
-            refresh_only: false,
             changes,
-            drift: vec![],
-            outputs: vec![],
-            warnings: vec![],
+            ..Plan::new("s", "e")
         }
     }
 

@@ -199,21 +199,7 @@ mod tests {
     use super::*;
 
     fn sample() -> PlanFile {
-        let plan = Plan {
-            format_version: PLAN_FORMAT_VERSION,
-            plinth_version: env!("CARGO_PKG_VERSION").to_string(),
-            stack: "s".into(),
-            environment: "e".into(),
-            config_hash: String::new(),
-            state_lineage: None,
-            state_serial: None,
-            destroy: false,
-            refresh_only: false,
-            changes: Vec::new(),
-            drift: Vec::new(),
-            outputs: Vec::new(),
-            warnings: Vec::new(),
-        };
+        let plan = Plan::new("s", "e");
         PlanFile::new(PathBuf::from("stack"), &LoadOptions::default(), plan, None)
     }
 

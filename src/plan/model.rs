@@ -267,6 +267,26 @@ pub struct Summary {
 }
 
 impl Plan {
+    /// An empty plan of `stack` / `environment` by this version of Plinth, against no state;
+    /// fill in the rest with struct update syntax.
+    pub fn new(stack: &str, environment: &str) -> Self {
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            plinth_version: env!("CARGO_PKG_VERSION").to_string(),
+            stack: stack.to_string(),
+            environment: environment.to_string(),
+            config_hash: String::new(),
+            state_lineage: None,
+            state_serial: None,
+            destroy: false,
+            refresh_only: false,
+            changes: Vec::new(),
+            drift: Vec::new(),
+            outputs: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// Counts like Terraform's "Plan: 1 to add, 2 to change, 0 to destroy".
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();

@@ -396,21 +396,7 @@ mod tests {
 
     #[test]
     fn the_marker_cannot_close_the_html_comment() {
-        let mut plan = crate::plan::Plan {
-            format_version: crate::plan::PLAN_FORMAT_VERSION,
-            plinth_version: String::new(),
-            stack: "a--b".into(),
-            environment: "prod".into(),
-            config_hash: String::new(),
-            state_lineage: None,
-            state_serial: None,
-            destroy: false,
-            refresh_only: false,
-            changes: Vec::new(),
-            drift: Vec::new(),
-            outputs: Vec::new(),
-            warnings: Vec::new(),
-        };
+        let mut plan = crate::plan::Plan::new("a--b", "prod");
         assert_eq!(comment_marker(&plan), "<!-- plinth-plan: a-b/prod -->");
         plan.stack = "mita".into();
         let text = render_plan_markdown(&plan, &MarkdownOptions::default()).text;

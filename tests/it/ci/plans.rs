@@ -3,27 +3,18 @@
 //! so snapshots are stable.
 
 use plinth::plan::{
-    Action, AttributeDiff, DiffValue, Drift, OutputChange, Plan, ReplaceOrder, ResourceChange,
-    Risk, PLAN_FORMAT_VERSION,
+    Action, AttributeDiff, DiffValue, Drift, OutputChange, Plan, ReplaceOrder, ResourceChange, Risk,
 };
 use serde_json::json;
 
 /// An empty plan for `mita` / `staging`.
 pub fn empty() -> Plan {
     Plan {
-        format_version: PLAN_FORMAT_VERSION,
         plinth_version: "0.0.0-test".to_string(),
-        stack: "mita".to_string(),
-        environment: "staging".to_string(),
         config_hash: "0".repeat(64),
         state_lineage: Some("lineage-test".to_string()),
         state_serial: Some(7),
-        destroy: false,
-        refresh_only: false,
-        changes: Vec::new(),
-        drift: Vec::new(),
-        outputs: Vec::new(),
-        warnings: Vec::new(),
+        ..Plan::new("mita", "staging")
     }
 }
 
