@@ -71,7 +71,7 @@ pub(crate) fn depends_on(
             );
             continue;
         };
-        match (info.count, address.index) {
+        match (info.count, address.index()) {
             (Count::Counted(n), Some(i)) if i >= n => diags.push(
                 Problem::new(
                     "plinth::index_out_of_range",

@@ -13,6 +13,7 @@
 //! Every problem found on the way is collected into [`Diagnostics`] (see `diagnostics`), so a
 //! single `plinth validate` reports all of them with file, span, code and hint.
 
+mod address;
 mod diagnostics;
 mod document;
 mod expr;

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use miette::{NamedSource, SourceSpan};
 use plinth_provider::Value;
 
+pub use super::address::{selects, Address, InstanceKey, ModulePath, ModuleStep};
+
 /// A loaded stack for one environment.
 #[derive(Clone, Debug)]
 pub struct Stack {
@@ -89,59 +91,6 @@ pub enum SecretSource {
         /// Include punctuation.
         special: bool,
     },
-}
-
-/// `type.name` or `type.name[i]`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Address {
-    /// Resource type.
-    pub type_name: String,
-    /// Resource name.
-    pub name: String,
-    /// Index when declared with `count`.
-    pub index: Option<usize>,
-}
-
-impl Address {
-    /// `type.name` without an index.
-    pub fn new(type_name: &str, name: &str) -> Self {
-        Address {
-            type_name: type_name.to_string(),
-            name: name.to_string(),
-            index: None,
-        }
-    }
-
-    /// Parses `type.name` or `type.name[3]`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let (type_name, rest) = text.split_once('.')?;
-        let (name, index) = match rest.split_once('[') {
-            Some((name, idx)) => (name, Some(idx.strip_suffix(']')?.parse().ok()?)),
-            None => (rest, None),
-        };
-        if type_name.is_empty() || name.is_empty() || name.contains('.') {
-            return None;
-        }
-        Some(Address {
-            type_name: type_name.to_string(),
-            name: name.to_string(),
-            index,
-        })
-    }
-
-    /// The `type.name` block this address belongs to (without index).
-    pub fn block(&self) -> String {
-        format!("{}.{}", self.type_name, self.name)
-    }
-}
-
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.index {
-            Some(i) => write!(f, "{}.{}[{}]", self.type_name, self.name, i),
-            None => write!(f, "{}.{}", self.type_name, self.name),
-        }
-    }
 }
 
 /// One resource instance (after `count` expansion).
@@ -339,19 +288,4 @@ pub struct LoadOptions {
     pub vars: Vec<(String, String)>,
     /// `--var-file FILE` (TOML `name = value`), in order (later wins; `--var` beats them).
     pub var_files: Vec<PathBuf>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_parse_and_print() {
-        let a = Address::parse("aws_rds_instance.replica[1]").unwrap();
-        assert_eq!(a.index, Some(1));
-        assert_eq!(a.to_string(), "aws_rds_instance.replica[1]");
-        assert_eq!(a.block(), "aws_rds_instance.replica");
-        assert!(Address::parse("nodot").is_none());
-        assert!(Address::parse("a.b[x]").is_none());
-    }
 }

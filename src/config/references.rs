@@ -9,7 +9,7 @@ use plinth_provider::Schema;
 use super::diagnostics::{listing, Diagnostics, Problem};
 use super::expr::Scope;
 use super::interpolate::IndexSpec;
-use super::model::{Address, Origin, Reference};
+use super::model::{Address, InstanceKey, Origin, Reference};
 
 /// What `count` a resource block has, as far as the loader knows.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -195,8 +195,7 @@ pub(crate) fn reference(
             Some(i)
         }
     };
-    let mut target = Address::new(&r.type_name, &r.name);
-    target.index = target_index;
+    let target = Address::new(&r.type_name, &r.name).with_key(target_index.map(InstanceKey::Index));
     Some(Reference {
         target,
         path: r.path.clone(),

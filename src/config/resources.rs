@@ -244,8 +244,8 @@ fn lower_block(
                 values.insert(attribute.name.clone(), expr);
             }
         }
-        let mut address = super::model::Address::new(&resource.type_name, &resource.entry.key);
-        address.index = instance;
+        let address = super::model::Address::new(&resource.type_name, &resource.entry.key)
+            .with_key(instance.map(super::model::InstanceKey::Index));
         out.push(ResourceConfig {
             address,
             attributes: values,

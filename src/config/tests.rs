@@ -193,7 +193,7 @@ fn a_full_stack_loads_into_the_typed_model() {
     );
 
     let replica = &stack.resources[2];
-    assert_eq!(replica.address.index, Some(1));
+    assert_eq!(replica.address.index(), Some(1));
     assert_eq!(
         replica.attributes["name"],
         Expr::Literal(Value::string("shop-production-replica-1"))
@@ -333,7 +333,7 @@ fn a_literal_in_a_sensitive_attribute_is_sensitive() {
         Expr::Literal(Value::string("hunter2").sensitive())
     );
     assert_eq!(stack.environment, "default");
-    assert_eq!(stack.resources[0].address.index, None);
+    assert_eq!(stack.resources[0].address.index(), None);
 }
 
 #[test]

@@ -63,7 +63,7 @@ impl DependencyGraph {
                 }
             }
             for (target, origin) in &resource.depends_on {
-                let targets: Vec<String> = match target.index {
+                let targets: Vec<String> = match target.key {
                     Some(_) => vec![target.to_string()],
                     None => blocks.get(&target.block()).cloned().unwrap_or_default(),
                 };

@@ -553,7 +553,7 @@ impl Planner<'_> {
         for target in &options.targets {
             let matches: Vec<&String> = all
                 .iter()
-                .filter(|a| *a == target || a.starts_with(&format!("{target}[")))
+                .filter(|a| crate::config::selects(target, a))
                 .collect();
             if matches.is_empty() {
                 return Err(PlanError::Usage(format!(
