@@ -167,7 +167,11 @@ impl Address {
 
     /// The block this address belongs to (module path and `type.name`, without the key).
     pub fn block(&self) -> String {
-        self.clone().with_key(None).to_string()
+        if self.module.is_root() {
+            format!("{}.{}", self.type_name, self.name)
+        } else {
+            format!("{}.{}.{}", self.module, self.type_name, self.name)
+        }
     }
 }
 
