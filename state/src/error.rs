@@ -56,6 +56,32 @@ pub enum StateError {
     /// A remote backend error.
     #[error("{0}")]
     Backend(String),
+    /// The state found belongs to another stack or environment.
+    #[error(
+        "the state at {location} belongs to {found}, not to {expected}: it was not used (a wrong \
+         `--state-dir`/`PLINTH_STATE_DIR`, a copied file, or a backend setting shared by two stacks)"
+    )]
+    Foreign {
+        /// Where it was read.
+        location: String,
+        /// `stack `b` environment `dev``.
+        found: String,
+        /// What this run works on.
+        expected: String,
+    },
+    /// No state document, but signs that one existed: refusing to start from nothing.
+    #[error(
+        "no state document at {location}, but {evidence}: the state looks deleted or lost, and \
+         starting from an empty state would create everything again beside what exists. {restore}"
+    )]
+    Missing {
+        /// Where it was expected.
+        location: String,
+        /// What shows a state existed.
+        evidence: String,
+        /// How to restore it, or to start empty deliberately.
+        restore: String,
+    },
 }
 
 impl StateError {

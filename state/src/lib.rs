@@ -41,6 +41,7 @@ mod document;
 mod edit;
 mod encryption;
 mod error;
+mod identity;
 mod lease;
 mod local;
 mod open;
@@ -55,12 +56,13 @@ mod s3_home;
 mod store;
 
 pub use document::{
-    now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus, StateDocument,
+    now_unix, random_id, DeposedObject, Intent, JournalEntry, ResourceRecord, ResourceStatus, StateDocument,
     FORMAT_VERSION,
 };
 pub use edit::{edit, move_resource, push, remove_resources, with_lock, EDIT_LEASE_SECONDS};
 pub use encryption::{Encryption, Passphrase, PASSPHRASE_ENV, PREVIOUS_PASSPHRASE_ENV};
 pub use error::StateError;
+pub use identity::{IdentifiedStore, START_EMPTY_ENV};
 pub use lease::{spawn_renewal, Renewal, RenewalStatus};
 pub use local::{parse_document, write_atomic, LocalStore};
 pub use open::{encryption, open_store, BackendSettings};
@@ -68,4 +70,4 @@ pub use open::{encryption, open_store, BackendSettings};
 pub use postgres::{advisory_key, PostgresSettings, PostgresStore};
 #[cfg(feature = "s3")]
 pub use s3::{S3Settings, S3Store};
-pub use store::{ci_run_url, format_unix, owner_name, LockInfo, LockRequest, StateStore};
+pub use store::{ci_run_url, format_unix, owner_name, Backup, LockInfo, LockRequest, StateStore};

@@ -21,6 +21,9 @@ use crate::store::{LockInfo, LockRequest, StateStore};
 /// document's worth of journal.
 pub const COMPACT_AT_JOURNAL_FRACTION: f64 = 0.5;
 
+/// How many committed states [`LocalStore`] keeps under `backups/`.
+pub const BACKUPS_KEPT: usize = 5;
+
 /// State kept in local files.
 pub struct LocalStore {
     dir: PathBuf,
@@ -81,7 +84,11 @@ impl LocalStore {
     }
 
     fn read_document(&self) -> Result<Option<StateDocument>, StateError> {
-        let path = self.state_path();
+        self.read_file(&self.state_path())
+    }
+
+    fn read_file(&self, path: &Path) -> Result<Option<StateDocument>, StateError> {
+        let path = path.to_path_buf();
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -125,6 +132,113 @@ impl LocalStore {
         fs2::FileExt::lock_exclusive(&file)
             .map_err(|e| StateError::io(format!("locking {}", path.display()), e))?;
         Ok(file)
+    }
+
+    /// `document` with the journal at `path` replayed (a torn final line is ignored: its write
+    /// was never acknowledged).
+    fn replay(
+        &self,
+        mut document: Option<StateDocument>,
+        path: &Path,
+    ) -> Result<Option<StateDocument>, StateError> {
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(document),
+            Err(e) => return Err(StateError::io(format!("reading {}", path.display()), e)),
+        };
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| StateError::io(format!("reading {}", path.display()), e))?;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            if line.last() != Some(&b'\n') {
+                break;
+            }
+            let location = format!("{} line {number}", path.display());
+            let bytes = self
+                .codec
+                .open(line[..line.len() - 1].to_vec(), &location)?;
+            let entry: JournalEntry =
+                serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+                    location,
+                    reason: e.to_string(),
+                })?;
+            let doc = document.get_or_insert_with(|| StateDocument::new(env!("CARGO_PKG_VERSION")));
+            doc.apply(&entry);
+        }
+        Ok(document)
+    }
+
+    /// Where backups are kept: `<dir>/backups/`.
+    fn backup_dir(&self) -> PathBuf {
+        self.dir.join("backups")
+    }
+
+    /// The two files of the backup of `serial`: the document as it was on disk and the
+    /// journal that amended it.
+    fn backup_files(&self, serial: u64) -> (PathBuf, PathBuf) {
+        let dir = self.backup_dir();
+        (
+            dir.join(format!("{}.{serial:010}.state.json", self.name)),
+            dir.join(format!("{}.{serial:010}.journal", self.name)),
+        )
+    }
+
+    /// Serials of the kept backups, newest first.
+    fn backup_serials(&self) -> Vec<u64> {
+        let prefix = format!("{}.", self.name);
+        let mut serials: Vec<u64> = fs::read_dir(self.backup_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let serial = name.strip_prefix(&prefix)?.strip_suffix(".state.json")?;
+                serial.parse().ok()
+            })
+            .collect();
+        serials.sort_unstable_by(|a, b| b.cmp(a));
+        serials
+    }
+
+    /// Keeps the committed state (document at `serial`) as a backup: a hard link to the
+    /// document file (never rewritten in place) and a copy of the journal (bounded by the
+    /// compaction threshold), so a backup costs what the change cost. Keeps the newest
+    /// [`BACKUPS_KEPT`].
+    fn keep_backup(&self, serial: u64) -> Result<(), StateError> {
+        let dir = self.backup_dir();
+        fs::create_dir_all(&dir)
+            .map_err(|e| StateError::io(format!("creating {}", dir.display()), e))?;
+        let (document, journal) = self.backup_files(serial);
+        let keep = |from: &Path, to: &Path| -> Result<(), StateError> {
+            let _ = fs::remove_file(to);
+            if !from.exists() {
+                return Ok(());
+            }
+            fs::hard_link(from, to)
+                .or_else(|_| fs::copy(from, to).map(|_| ()))
+                .map_err(|e| StateError::io(format!("keeping a backup as {}", to.display()), e))
+        };
+        keep(&self.state_path(), &document)?;
+        let _ = fs::remove_file(&journal);
+        if self.journal_path().exists() {
+            fs::copy(self.journal_path(), &journal)
+                .map_err(|e| StateError::io(format!("keeping a backup as {}", journal.display()), e))?;
+        }
+        for old in self.backup_serials().into_iter().skip(BACKUPS_KEPT) {
+            let (document, journal) = self.backup_files(old);
+            let _ = fs::remove_file(document);
+            let _ = fs::remove_file(journal);
+        }
+        sync_dir(&dir);
+        Ok(())
     }
 
     fn write_lock(&self, lock: &LockInfo) -> Result<(), StateError> {
@@ -201,45 +315,11 @@ impl StateStore for LocalStore {
     }
 
     async fn load(&self) -> Result<Option<StateDocument>, StateError> {
-        let mut document = self.read_document()?;
+        let document = self.read_document()?;
         if let Ok(mut loaded) = self.loaded.lock() {
             *loaded = Some(document.as_ref().map(|d| d.serial));
         }
-        let path = self.journal_path();
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(document),
-            Err(e) => return Err(StateError::io(format!("reading {}", path.display()), e)),
-        };
-        let mut reader = BufReader::new(file);
-        let mut line = Vec::new();
-        let mut number = 0;
-        loop {
-            line.clear();
-            let read = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| StateError::io(format!("reading {}", path.display()), e))?;
-            if read == 0 {
-                break;
-            }
-            number += 1;
-            if line.last() != Some(&b'\n') {
-                // A torn final line: the write never completed, so it was never acknowledged.
-                break;
-            }
-            let location = format!("{} line {number}", path.display());
-            let bytes = self
-                .codec
-                .open(line[..line.len() - 1].to_vec(), &location)?;
-            let entry: JournalEntry =
-                serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
-                    location,
-                    reason: e.to_string(),
-                })?;
-            let doc = document.get_or_insert_with(|| StateDocument::new(env!("CARGO_PKG_VERSION")));
-            doc.apply(&entry);
-        }
-        Ok(document)
+        self.replay(document, &self.journal_path())
     }
 
     async fn append(&self, entries: &[JournalEntry]) -> Result<(), StateError> {
@@ -358,7 +438,72 @@ impl StateStore for LocalStore {
         if state == 0 || journal as f64 > state as f64 * COMPACT_AT_JOURNAL_FRACTION {
             self.compact(document).await?;
         }
-        Ok(())
+        self.keep_backup(document.serial)
+    }
+
+    async fn evidence(&self) -> Result<Vec<String>, StateError> {
+        let mut evidence = Vec::new();
+        if self.journal_path().exists() {
+            evidence.push(format!("its journal {} exists", self.journal_path().display()));
+        }
+        let backups = self.backup_serials().len();
+        if backups > 0 {
+            evidence.push(format!(
+                "{backups} backup(s) of it are kept in {}",
+                self.backup_dir().display()
+            ));
+        }
+        if self.backup_path().exists() {
+            evidence.push(format!("its previous version {} exists", self.backup_path().display()));
+        }
+        Ok(evidence)
+    }
+
+    async fn backups(&self) -> Result<Vec<crate::store::Backup>, StateError> {
+        let mut out = Vec::new();
+        for serial in self.backup_serials() {
+            let id = serial.to_string();
+            let resources = self.read_backup(&id).await.map(|d| d.resources.len()).unwrap_or(0);
+            out.push(crate::store::Backup {
+                id,
+                serial,
+                location: self.backup_files(serial).0.display().to_string(),
+                resources,
+            });
+        }
+        if out.is_empty() && self.backup_path().exists() {
+            if let Ok(Some(doc)) = self.read_file(&self.backup_path()) {
+                out.push(crate::store::Backup {
+                    id: "previous".into(),
+                    serial: doc.serial,
+                    location: self.backup_path().display().to_string(),
+                    resources: doc.resources.len(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn read_backup(&self, id: &str) -> Result<StateDocument, StateError> {
+        if id == "previous" {
+            return self.read_file(&self.backup_path())?.ok_or_else(|| {
+                StateError::Edit(format!("no backup at {}", self.backup_path().display()))
+            });
+        }
+        let serial: u64 = id
+            .parse()
+            .map_err(|_| StateError::Edit(format!("`{id}` is not a backup serial")))?;
+        let (document, journal) = self.backup_files(serial);
+        if !document.exists() && !journal.exists() {
+            return Err(StateError::Edit(format!(
+                "no backup of serial {serial} in {}",
+                self.backup_dir().display()
+            )));
+        }
+        let base = self.read_file(&document)?;
+        self.replay(base, &journal)?.ok_or_else(|| {
+            StateError::Edit(format!("the backup of serial {serial} is empty"))
+        })
     }
 
     async fn lock(&self, request: &LockRequest) -> Result<LockInfo, StateError> {

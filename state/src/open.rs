@@ -55,6 +55,22 @@ pub fn open_store(
     environment: &str,
     default_dir: &Path,
 ) -> Result<Box<dyn StateStore>, StateError> {
+    let inner = open_backend(kind, settings, stack, environment, default_dir)?;
+    Ok(Box::new(crate::identity::IdentifiedStore::new(
+        inner,
+        stack,
+        environment,
+    )))
+}
+
+/// The backend alone, without the stack identity checks of [`open_store`].
+pub fn open_backend(
+    kind: &str,
+    settings: &BackendSettings,
+    stack: &str,
+    environment: &str,
+    default_dir: &Path,
+) -> Result<Box<dyn StateStore>, StateError> {
     let allowed: &[&str] = match kind {
         "local" => &["path"],
         "s3" => &["bucket", "prefix", "region", "endpoint"],

@@ -51,12 +51,45 @@ pub trait StateStore: Send + Sync {
     /// Removes a lock by id whoever holds it.
     async fn force_unlock(&self, id: &str) -> Result<(), StateError>;
 
+    /// Signs that a state existed here although no document was found (a journal, backups),
+    /// one description each. A missing document with evidence is refused by
+    /// [`crate::IdentifiedStore`]. The default knows none.
+    async fn evidence(&self) -> Result<Vec<String>, StateError> {
+        Ok(Vec::new())
+    }
+
+    /// Earlier documents kept as backups, newest first. The default keeps none.
+    async fn backups(&self) -> Result<Vec<Backup>, StateError> {
+        Ok(Vec::new())
+    }
+
+    /// Reads the document of one backup (an id from [`StateStore::backups`]).
+    async fn read_backup(&self, id: &str) -> Result<StateDocument, StateError> {
+        Err(StateError::Edit(format!(
+            "no backup `{id}`: {} keeps no backups",
+            self.describe()
+        )))
+    }
+
     /// Prepares the state's home, idempotently (`plinth bootstrap`): the local directory, the
     /// S3 bucket (versioning, default encryption, public access blocked) or the PostgreSQL
     /// tables. The default does nothing.
     async fn ensure_home(&self) -> Result<(), StateError> {
         Ok(())
     }
+}
+
+/// One kept earlier document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backup {
+    /// What `plinth state restore` takes (the serial, as text).
+    pub id: String,
+    /// Its serial.
+    pub serial: u64,
+    /// Where it is.
+    pub location: String,
+    /// Resources it records.
+    pub resources: usize,
 }
 
 /// What a process asks for when it locks.
