@@ -103,6 +103,12 @@ impl Secrets {
         Some(value)
     }
 
+    /// `text` with every known secret plaintext replaced by `(sensitive)`: for provider error
+    /// messages and anything else that may echo a value back.
+    pub fn scrub(&self, text: &str) -> String {
+        scrub_text(text, self.known_plaintexts())
+    }
+
     /// Every known plaintext (to scrub from any text that leaves the process).
     pub fn known_plaintexts(&self) -> Vec<&str> {
         self.values
@@ -112,6 +118,59 @@ impl Secrets {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// `text` with each of `secrets` replaced by `(sensitive)`, longest first (so a secret that
+/// contains another is not half replaced).
+pub fn scrub_text<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
+    let mut secrets: Vec<&str> = secrets.into_iter().filter(|s| s.len() >= 4).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for secret in secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, "(sensitive)");
+        }
+    }
+    out
+}
+
+/// The plaintext strings under sensitive marks of `value` (at least 4 characters, to avoid
+/// matching noise).
+pub fn secret_texts(value: &Value, out: &mut Vec<String>) {
+    fn walk(value: &Value, inside_secret: bool, out: &mut Vec<String>) {
+        match value {
+            Value::Sensitive(inner) => walk(inner, true, out),
+            Value::String(text) if inside_secret && text.len() >= 4 => out.push(text.clone()),
+            Value::List(items) => items.iter().for_each(|v| walk(v, inside_secret, out)),
+            Value::Map(map) => map.values().for_each(|v| walk(v, inside_secret, out)),
+            _ => {}
+        }
+    }
+    walk(value, false, out);
+}
+
+/// Marks sensitive every attribute of `derived` whose text contains a secret given in
+/// `inputs` (a provider-predicted ARN built from a secret name, an echo of a password):
+/// a value derived from a secret is as secret as the secret.
+pub fn mark_derived(inputs: &plinth_provider::Object, derived: &mut plinth_provider::Object) {
+    let mut secrets = Vec::new();
+    for value in inputs.values() {
+        secret_texts(value, &mut secrets);
+    }
+    if secrets.is_empty() {
+        return;
+    }
+    for value in derived.values_mut() {
+        if value.has_sensitive()
+            || value.has_unknown() && !matches!(value, Value::Map(_) | Value::List(_))
+        {
+            continue;
+        }
+        let text = value.to_plain_json().to_string();
+        if secrets.iter().any(|s| text.contains(s.as_str())) {
+            *value = value.clone().sensitive();
+        }
     }
 }
 

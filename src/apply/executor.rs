@@ -18,7 +18,9 @@ use plinth_provider::{
     object_from_json, object_to_persisted_json, CallContext, Object, ProviderError, Resource,
     Schema, Value,
 };
-use plinth_state::{now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus};
+use plinth_state::{
+    now_unix, random_id, DeposedObject, Intent, JournalEntry, ResourceRecord, ResourceStatus,
+};
 use tokio::sync::Semaphore;
 
 use super::graph::{chain_lengths, compile, OpKind};
@@ -26,7 +28,7 @@ use super::journal::{Durable, JournalWriter};
 use super::report::{ApplyReport, Outcome, ProgressTo, Reporter};
 use crate::config::{Address, ResourceConfig, Stack};
 use crate::eval::{lookup_object, Scope};
-use crate::plan::{desired_inputs, Action, Plan, ResourceChange};
+use crate::plan::{desired_inputs, Action, ActionReason, Plan, ReplaceOrder, ResourceChange};
 use crate::registry::Registry;
 use crate::retry::with_retries;
 use crate::secrets::Secrets;
@@ -71,6 +73,9 @@ struct Done<'a> {
 /// Values known so far, for evaluating references during apply.
 struct Known {
     values: Mutex<HashMap<String, Object>>,
+    /// The deposed key of each create-before-destroy replacement whose old object was
+    /// deposed by its create (its deposed delete needs it).
+    deposed: Mutex<HashMap<String, String>>,
 }
 
 struct KnownScope<'a> {
@@ -103,6 +108,7 @@ impl Executor<'_> {
         let start = Instant::now();
         let known = Known {
             values: Mutex::new(known),
+            deposed: Mutex::new(HashMap::new()),
         };
         let configs: HashMap<String, &ResourceConfig> = self
             .stack
@@ -134,15 +140,16 @@ impl Executor<'_> {
 
         loop {
             while let Some((_, Reverse(op_index))) = ready.pop() {
-                if let Some(reason) = self.halt.and_then(|halt| halt()) {
-                    let change_index = ops[op_index].change;
-                    outcomes
-                        .entry(change_index)
-                        .or_insert_with(|| Outcome::Skipped(format!("not attempted: {reason}")));
+                let stop = self.halt.and_then(|halt| halt()).or_else(|| {
+                    journal.failure().map(|e| {
+                        format!("a state write failed, so nothing more can be recorded: {e}")
+                    })
+                });
+                if let Some(reason) = stop {
+                    let reason = format!("not attempted: {reason}");
+                    not_attempted(&mut outcomes, ops[op_index].change, &reason);
                     for (_, Reverse(rest)) in ready.drain() {
-                        outcomes.entry(ops[rest].change).or_insert_with(|| {
-                            Outcome::Skipped(format!("not attempted: {reason}"))
-                        });
+                        not_attempted(&mut outcomes, ops[rest].change, &reason);
                     }
                     break;
                 }
@@ -191,27 +198,29 @@ impl Executor<'_> {
                             ready.push((chain[dependent], Reverse(dependent)));
                         }
                     }
-                    if !outcomes.contains_key(&change_index) || ops[op_index].kind == OpKind::Apply
-                    {
-                        let action = plan.changes[change_index].action;
-                        outcomes.insert(change_index, Outcome::Succeeded(action));
-                    }
+                    let change = &plan.changes[change_index];
+                    outcomes.insert(change_index, succeeded(change, ops[op_index].kind));
                 }
                 Err(message) => {
-                    outcomes.insert(change_index, Outcome::Failed(message));
+                    let outcome = match outcomes.remove(&change_index) {
+                        Some(Outcome::Partial { done, .. }) => Outcome::Partial {
+                            done,
+                            rest: message,
+                        },
+                        _ => Outcome::Failed(message),
+                    };
+                    outcomes.insert(change_index, outcome);
                     // Skip everything downstream.
+                    let reason = format!(
+                        "not attempted: `{}` failed",
+                        plan.changes[change_index].address
+                    );
                     let mut stack = vec![op_index];
                     while let Some(i) = stack.pop() {
                         for &dependent in &ops[i].dependents {
                             if !failed_ops[dependent] {
                                 failed_ops[dependent] = true;
-                                let dependent_change = ops[dependent].change;
-                                outcomes.entry(dependent_change).or_insert_with(|| {
-                                    Outcome::Skipped(format!(
-                                        "not attempted: `{}` failed",
-                                        plan.changes[change_index].address
-                                    ))
-                                });
+                                not_attempted(&mut outcomes, ops[dependent].change, &reason);
                                 stack.push(dependent);
                             }
                         }
@@ -288,8 +297,10 @@ impl Executor<'_> {
                         .await
                 }
             },
-            OpKind::Delete | OpKind::DeleteDeposed => {
-                self.delete(change, config, kind, &*resource, journal).await
+            OpKind::Delete => self.delete(change, config, &*resource, journal).await,
+            OpKind::DeleteDeposed => {
+                self.delete_deposed(change, config, &*resource, journal, known)
+                    .await
             }
             OpKind::Record => Ok(None),
         }
@@ -318,8 +329,11 @@ impl Executor<'_> {
                     pending: None,
                 }))
             }
-            None => JournalEntry::Remove {
-                address: change.address.clone(),
+            None => match &change.deposed {
+                Some(key) => JournalEntry::RemoveDeposed { key: key.clone() },
+                None => JournalEntry::Remove {
+                    address: change.address.clone(),
+                },
             },
         };
         journal
@@ -371,7 +385,7 @@ impl Executor<'_> {
         // (e.g. `plinth_data.output`) is sensitive too.
         let mut secrets = Vec::new();
         for value in desired.values() {
-            collect_secret_texts(value, false, &mut secrets);
+            crate::secrets::secret_texts(value, &mut secrets);
         }
         for (name, value) in out.iter_mut() {
             let schema_sensitive = schema.get(name).is_some_and(|a| a.sensitive);
@@ -402,10 +416,13 @@ impl Executor<'_> {
         operation: &str,
         verb: &str,
         journal: &JournalWriter,
+        before: Vec<JournalEntry>,
     ) -> Result<(Intent, Instant), String> {
         let intent = self.intent(change, operation);
+        let mut entries = before;
+        entries.push(JournalEntry::Intent(intent.clone()));
         journal
-            .write(vec![JournalEntry::Intent(intent.clone())])
+            .write(entries)
             .await
             .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
         self.reporter.started(&change.address, verb);
@@ -452,6 +469,11 @@ impl Executor<'_> {
         Ok(Some(durable))
     }
 
+    /// Creates the object of a create or of a replacement. A create-before-destroy
+    /// replacement first deposes the current object, durably with the create's intent, so
+    /// whatever happens next the old object stays tracked: interrupted, the next plan recovers
+    /// the successor by its token and destroys the deposed object; failed with nothing
+    /// created, the old object is current again.
     async fn create(
         &self,
         change: &ResourceChange,
@@ -462,7 +484,26 @@ impl Executor<'_> {
         known: &Known,
     ) -> Result<Option<Durable>, String> {
         let desired = self.desired(change, config, schema, known)?;
-        let (intent, started) = self.begin(change, "create", "Creating", journal).await?;
+        let deposed = self.deposed_by(change);
+        let before = match &deposed {
+            Some(object) => vec![
+                JournalEntry::Depose(Box::new(object.clone())),
+                JournalEntry::Remove {
+                    address: change.address.clone(),
+                },
+            ],
+            None => Vec::new(),
+        };
+        let (intent, started) = self
+            .begin(change, "create", "Creating", journal, before)
+            .await?;
+        if let Some(object) = &deposed {
+            known
+                .deposed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(change.address.clone(), object.key.clone());
+        }
         let progress = ProgressTo {
             address: &change.address,
             reporter: self.reporter,
@@ -474,14 +515,14 @@ impl Executor<'_> {
             timeout: Self::timeout(config, "create"),
         };
         let revealed = provider_inputs(resource, &desired);
-        match with_retries(|| resource.create(&ctx, &revealed)).await {
+        let error = match with_retries(|| resource.create(&ctx, &revealed)).await {
             Ok(created) => {
                 let done = Done {
                     id: &created.id,
                     verb: "Creation",
                     started,
                 };
-                self.succeeded(
+                return self.succeeded(
                     change,
                     schema,
                     &desired,
@@ -489,23 +530,111 @@ impl Executor<'_> {
                     done,
                     journal,
                     known,
-                )
-            }
-            Err(error) => {
-                // Keep the intent: the next run looks for a half-made resource by its token and
-                // replaces it (tainted) if one exists.
-                let record = self.record(
-                    change,
-                    None,
-                    &Object::new(),
-                    ResourceStatus::Tainted,
-                    Some(intent),
                 );
-                let _ = journal
-                    .write(vec![JournalEntry::Put(Box::new(record))])
-                    .await;
-                Err(self.fail(change, "Creation", started, &error))
             }
+            Err(error) => error,
+        };
+        let message = self.fail(change, "Creation", started, &error);
+        // Keep the intent: the next run looks for a half-made resource by its token and
+        // replaces it (tainted) if one exists.
+        let pending = self.record(
+            change,
+            None,
+            &Object::new(),
+            ResourceStatus::Tainted,
+            Some(intent.clone()),
+        );
+        let entries = match &deposed {
+            None => vec![JournalEntry::Put(Box::new(pending))],
+            Some(object) => match with_retries(|| resource.recover(&ctx, &revealed)).await {
+                // Nothing was made: the old object is current again.
+                Ok(None) => {
+                    known
+                        .deposed
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&change.address);
+                    vec![
+                        JournalEntry::Put(Box::new(self.restored(change, object))),
+                        JournalEntry::RemoveDeposed {
+                            key: object.key.clone(),
+                        },
+                    ]
+                }
+                // Half made: kept, tainted (the next plan replaces it); the old object stays
+                // deposed.
+                Ok(Some(made)) => {
+                    let attributes = self.recorded(schema, &desired, &made.attributes);
+                    vec![JournalEntry::Put(Box::new(self.record(
+                        change,
+                        Some(made.id),
+                        &attributes,
+                        ResourceStatus::Tainted,
+                        None,
+                    )))]
+                }
+                // Cannot tell: the token stays for the next plan to settle.
+                Err(_) => vec![JournalEntry::Put(Box::new(pending))],
+            },
+        };
+        self.record_failure(journal, entries, message).await
+    }
+
+    /// The object a create-before-destroy replacement deposes (`None` for other creates).
+    fn deposed_by(&self, change: &ResourceChange) -> Option<DeposedObject> {
+        if change.action != Action::Replace
+            || change.replace_order != Some(ReplaceOrder::CreateThenDelete)
+        {
+            return None;
+        }
+        let prior = change.prior.as_ref()?;
+        Some(DeposedObject {
+            key: random_id()[..8].to_string(),
+            address: change.address.clone(),
+            type_name: change.type_name.clone(),
+            id: prior.id.clone(),
+            attributes: prior.attributes.clone(),
+            dependencies: change.dependencies.clone(),
+            reason: format!(
+                "replaced by create_before_destroy{}",
+                change
+                    .reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+            since: now_unix(),
+        })
+    }
+
+    /// The record of a deposed object made current again.
+    fn restored(&self, change: &ResourceChange, object: &DeposedObject) -> ResourceRecord {
+        ResourceRecord {
+            address: change.address.clone(),
+            type_name: change.type_name.clone(),
+            id: Some(object.id.clone()),
+            attributes: object.attributes.clone(),
+            dependencies: object.dependencies.clone(),
+            status: if change.reason_code == Some(ActionReason::ReplaceTainted) {
+                ResourceStatus::Tainted
+            } else {
+                ResourceStatus::Ready
+            },
+            pending: None,
+        }
+    }
+
+    /// Records what a failed call left; the call's error either way, with the recording's
+    /// error added when that failed too (the executor then starts nothing new).
+    async fn record_failure(
+        &self,
+        journal: &JournalWriter,
+        entries: Vec<JournalEntry>,
+        message: String,
+    ) -> Result<Option<Durable>, String> {
+        match journal.write(entries).await {
+            Ok(()) => Err(message),
+            Err(e) => Err(format!("{message}; recording this failure failed too: {e}")),
         }
     }
 
@@ -533,7 +662,9 @@ impl Executor<'_> {
             names.dedup();
             names
         };
-        let (intent, started) = self.begin(change, "update", "Modifying", journal).await?;
+        let (intent, started) = self
+            .begin(change, "update", "Modifying", journal, Vec::new())
+            .await?;
         let progress = ProgressTo {
             address: &change.address,
             reporter: self.reporter,
@@ -557,6 +688,8 @@ impl Executor<'_> {
                 self.succeeded(change, schema, &desired, &returned, done, journal, known)
             }
             Err(error) => {
+                let message = self.fail(change, "Modifications", started, &error);
+                // The object is still there; the next refresh reads what the update left.
                 let record = self.record(
                     change,
                     Some(prior_record.id.clone()),
@@ -564,19 +697,19 @@ impl Executor<'_> {
                     ResourceStatus::Ready,
                     None,
                 );
-                let _ = journal
-                    .write(vec![JournalEntry::Put(Box::new(record))])
-                    .await;
-                Err(self.fail(change, "Modifications", started, &error))
+                self.record_failure(journal, vec![JournalEntry::Put(Box::new(record))], message)
+                    .await
             }
         }
     }
 
+    /// Deletes the current object of an address (a delete, or the first half of a
+    /// delete-then-create replacement). The intent is durable first; an interrupted delete
+    /// is settled by the next refresh (gone: the record goes).
     async fn delete(
         &self,
         change: &ResourceChange,
         config: Option<&ResourceConfig>,
-        kind: OpKind,
         resource: &dyn Resource,
         journal: &JournalWriter,
     ) -> Result<Option<Durable>, String> {
@@ -586,20 +719,12 @@ impl Executor<'_> {
             .ok_or_else(|| format!("{}: no record to delete", change.address))?;
         let prior = object_from_json(&prior_record.attributes);
         let intent = self.intent(change, "delete");
-        // A deposed object is no longer at the address (its successor is): track it by id only.
-        if kind == OpKind::Delete {
-            journal
-                .write(vec![JournalEntry::Intent(intent.clone())])
-                .await
-                .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
-        }
+        journal
+            .write(vec![JournalEntry::Intent(intent.clone())])
+            .await
+            .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
         let started = Instant::now();
-        let verb = if kind == OpKind::DeleteDeposed {
-            "Destroying the replaced object of"
-        } else {
-            "Destroying"
-        };
-        self.reporter.started(&change.address, verb);
+        self.reporter.started(&change.address, "Destroying");
         let progress = ProgressTo {
             address: &change.address,
             reporter: self.reporter,
@@ -612,16 +737,12 @@ impl Executor<'_> {
         };
         match with_retries(|| resource.delete(&ctx, &prior_record.id, &prior)).await {
             Ok(()) => {
-                let durable = if kind == OpKind::Delete {
-                    Some(journal.enqueue(
-                        vec![JournalEntry::Remove {
-                            address: change.address.clone(),
-                        }],
-                        format!("recording the deletion of {}", change.address),
-                    )?)
-                } else {
-                    None
-                };
+                let durable = journal.enqueue(
+                    vec![JournalEntry::Remove {
+                        address: change.address.clone(),
+                    }],
+                    format!("recording the deletion of {}", change.address),
+                )?;
                 self.reporter.finished(
                     &change.address,
                     "Destruction",
@@ -629,22 +750,93 @@ impl Executor<'_> {
                     Some(&prior_record.id),
                     None,
                 );
-                Ok(durable)
+                Ok(Some(durable))
             }
             Err(error) => {
-                if kind == OpKind::Delete {
-                    let record = self.record(
-                        change,
-                        Some(prior_record.id.clone()),
-                        &prior,
-                        ResourceStatus::Ready,
-                        None,
-                    );
-                    let _ = journal
-                        .write(vec![JournalEntry::Put(Box::new(record))])
-                        .await;
-                }
-                Err(self.fail(change, "Destruction", started, &error))
+                let message = self.fail(change, "Destruction", started, &error);
+                let record = self.record(
+                    change,
+                    Some(prior_record.id.clone()),
+                    &prior,
+                    ResourceStatus::Ready,
+                    None,
+                );
+                self.record_failure(journal, vec![JournalEntry::Put(Box::new(record))], message)
+                    .await
+            }
+        }
+    }
+
+    /// Deletes a deposed object: the old object of a create-before-destroy replacement of
+    /// this plan, or one an earlier apply left behind. It is in state as deposed already, so
+    /// only success is recorded; a failure leaves it deposed for the next apply.
+    async fn delete_deposed(
+        &self,
+        change: &ResourceChange,
+        config: Option<&ResourceConfig>,
+        resource: &dyn Resource,
+        journal: &JournalWriter,
+        known: &Known,
+    ) -> Result<Option<Durable>, String> {
+        let prior_record = change
+            .prior
+            .as_ref()
+            .ok_or_else(|| format!("{}: no deposed object to delete", change.address))?;
+        let key = match &change.deposed {
+            Some(key) => key.clone(),
+            None => known
+                .deposed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&change.address)
+                .cloned()
+                .ok_or_else(|| {
+                    format!("{}: the replaced object was not deposed", change.address)
+                })?,
+        };
+        let prior = object_from_json(&prior_record.attributes);
+        let label = format!("{} (deposed object {key})", change.address);
+        let started = Instant::now();
+        self.reporter.started(&label, "Destroying");
+        let progress = ProgressTo {
+            address: &label,
+            reporter: self.reporter,
+        };
+        let ctx = CallContext {
+            address: &label,
+            token: "",
+            progress: &progress,
+            timeout: Self::timeout(config, "delete"),
+        };
+        match with_retries(|| resource.delete(&ctx, &prior_record.id, &prior)).await {
+            Ok(()) => {
+                let durable = journal.enqueue(
+                    vec![JournalEntry::RemoveDeposed { key }],
+                    format!("recording the deletion of {label}"),
+                )?;
+                self.reporter.finished(
+                    &label,
+                    "Destruction",
+                    started.elapsed(),
+                    Some(&prior_record.id),
+                    None,
+                );
+                Ok(Some(durable))
+            }
+            Err(error) => {
+                let message = self.secrets.scrub(&error.to_string());
+                self.reporter.finished(
+                    &label,
+                    "Destruction",
+                    started.elapsed(),
+                    None,
+                    Some(&message),
+                );
+                Err(format!(
+                    "[{}] destroying deposed object {key} ({}): {message}; it stays in state as deposed and the \
+                     next apply destroys it",
+                    change.provider, prior_record.id
+                ))
             }
         }
     }
@@ -665,14 +857,11 @@ impl Executor<'_> {
             .find(|r| r.address.to_string() == change.address)
             .map(|r| format!(", declared at {}", self.stack.sources.locate(r.origin)))
             .unwrap_or_default();
+        // Provider errors may quote what they were given: no secret leaves in them.
+        let error = self.secrets.scrub(&error.to_string());
         let message = format!("[{}{declared}] {error}", change.provider);
-        self.reporter.finished(
-            &change.address,
-            verb,
-            started.elapsed(),
-            None,
-            Some(&error.to_string()),
-        );
+        self.reporter
+            .finished(&change.address, verb, started.elapsed(), None, Some(&error));
         message
     }
 
@@ -719,17 +908,33 @@ fn provider_inputs(resource: &dyn Resource, desired: &Object) -> Object {
         .collect()
 }
 
-/// The plaintext strings under sensitive marks (at least 4 characters, to avoid matching noise).
-fn collect_secret_texts(value: &Value, inside_secret: bool, out: &mut Vec<String>) {
-    match value {
-        Value::Sensitive(inner) => collect_secret_texts(inner, true, out),
-        Value::String(text) if inside_secret && text.len() >= 4 => out.push(text.clone()),
-        Value::List(items) => items
-            .iter()
-            .for_each(|v| collect_secret_texts(v, inside_secret, out)),
-        Value::Map(map) => map
-            .values()
-            .for_each(|v| collect_secret_texts(v, inside_secret, out)),
-        _ => {}
+/// The outcome of a change once one of its operations succeeded: a replacement is only
+/// replaced once both halves happened.
+fn succeeded(change: &ResourceChange, kind: OpKind) -> Outcome {
+    match (change.action, kind) {
+        (Action::Replace, OpKind::Delete) => Outcome::Partial {
+            done: Action::Delete,
+            rest: "its replacement was not created".into(),
+        },
+        (Action::Replace, OpKind::Apply)
+            if change.replace_order == Some(ReplaceOrder::CreateThenDelete) =>
+        {
+            Outcome::Partial {
+                done: Action::Create,
+                rest: "the replaced object was not destroyed".into(),
+            }
+        }
+        (action, _) => Outcome::Succeeded(action),
+    }
+}
+
+/// Marks a change not attempted (or, half replaced, says why the other half was not).
+fn not_attempted(outcomes: &mut HashMap<usize, Outcome>, change: usize, reason: &str) {
+    match outcomes.get_mut(&change) {
+        Some(Outcome::Partial { rest, .. }) => *rest = reason.to_string(),
+        Some(_) => {}
+        None => {
+            outcomes.insert(change, Outcome::Skipped(reason.to_string()));
+        }
     }
 }

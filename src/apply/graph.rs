@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::plan::{Action, Plan, ReplaceOrder};
+use crate::plan::{Action, ActionReason, Plan, ReplaceOrder};
 
 /// What an operation does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +61,10 @@ pub(crate) fn compile(plan: &Plan) -> Vec<Op> {
     let mut ops: Vec<Op> = Vec::new();
     let mut apply_op: HashMap<&str, usize> = HashMap::new();
     let mut delete_op: HashMap<&str, usize> = HashMap::new();
-    let mut deposed_op: HashMap<&str, usize> = HashMap::new();
+    // Every delete of an object deposed at an address: of a create-before-destroy
+    // replacement planned now, or of one a previous apply left behind.
+    let mut deposed_ops: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut left_behind: Vec<(usize, usize)> = Vec::new(); // (op, change)
     let push = |ops: &mut Vec<Op>, kind, change| {
         ops.push(Op {
             kind,
@@ -78,10 +81,15 @@ pub(crate) fn compile(plan: &Plan) -> Vec<Op> {
         let address = change.address.as_str();
         match change.action {
             Action::NoOp => {
-                let forget = change.prior.is_none() && change.reason.is_some();
+                let forget = change.reason_code == Some(ActionReason::ForgetGone);
                 if change.prior.as_ref().is_some_and(|p| p.refreshed) || forget {
                     push(&mut ops, OpKind::Record, index);
                 }
+            }
+            Action::Delete if change.deposed.is_some() => {
+                let op = push(&mut ops, OpKind::DeleteDeposed, index);
+                deposed_ops.entry(address).or_default().push(op);
+                left_behind.push((op, index));
             }
             Action::Create | Action::Update => {
                 apply_op.insert(address, push(&mut ops, OpKind::Apply, index));
@@ -92,7 +100,8 @@ pub(crate) fn compile(plan: &Plan) -> Vec<Op> {
             Action::Replace => match change.replace_order {
                 Some(ReplaceOrder::CreateThenDelete) => {
                     apply_op.insert(address, push(&mut ops, OpKind::Apply, index));
-                    deposed_op.insert(address, push(&mut ops, OpKind::DeleteDeposed, index));
+                    let op = push(&mut ops, OpKind::DeleteDeposed, index);
+                    deposed_ops.entry(address).or_default().push(op);
                 }
                 _ => {
                     delete_op.insert(address, push(&mut ops, OpKind::Delete, index));
@@ -118,17 +127,25 @@ pub(crate) fn compile(plan: &Plan) -> Vec<Op> {
                 edges.push((before, after));
             }
             // A deposed object goes only after its dependents moved to the successor.
-            if let (Some(&before), Some(&after)) =
-                (apply_op.get(address), deposed_op.get(dependency))
+            if let (Some(&before), Some(deposed)) =
+                (apply_op.get(address), deposed_ops.get(dependency))
             {
-                edges.push((before, after));
+                edges.extend(deposed.iter().map(|&after| (before, after)));
             }
         }
         if let (Some(&before), Some(&after)) = (delete_op.get(address), apply_op.get(address)) {
             edges.push((before, after));
         }
-        if let (Some(&before), Some(&after)) = (apply_op.get(address), deposed_op.get(address)) {
-            edges.push((before, after));
+        if let (Some(&before), Some(deposed)) = (apply_op.get(address), deposed_ops.get(address)) {
+            edges.extend(deposed.iter().map(|&after| (before, after)));
+        }
+    }
+    // A deposed object left by an earlier apply goes before what it depended on is deleted.
+    for (op, index) in left_behind {
+        for dependency in &plan.changes[index].dependencies {
+            if let Some(&after) = delete_op.get(dependency.as_str()) {
+                edges.push((op, after));
+            }
         }
     }
     edges.sort_unstable();
@@ -214,5 +231,24 @@ mod tests {
             .position(|o| o.kind == OpKind::DeleteDeposed)
             .unwrap();
         assert_eq!(ops[deposed].waiting_for, 2);
+    }
+
+    #[test]
+    fn a_deposed_object_goes_after_its_successor_and_dependents_and_before_its_dependencies() {
+        let mut old = change("a.lb", Action::Delete, &["a.net"]);
+        old.deposed = Some("k1".into());
+        let p = plan(vec![
+            change("a.lb", Action::Create, &[]),
+            old,
+            change("a.app", Action::Update, &["a.lb"]),
+            change("a.net", Action::Delete, &[]),
+        ]);
+        let ops = compile(&p);
+        assert_eq!(ops[1].kind, OpKind::DeleteDeposed);
+        // After the successor's create and the dependent's update.
+        assert_eq!(ops[1].waiting_for, 2);
+        assert!(ops[0].dependents.contains(&1) && ops[2].dependents.contains(&1));
+        // Before the delete of what it depended on.
+        assert_eq!(ops[1].dependents, vec![3]);
     }
 }

@@ -13,6 +13,7 @@ type Request = (Vec<JournalEntry>, oneshot::Sender<Result<(), String>>);
 #[derive(Clone)]
 pub struct JournalWriter {
     sender: mpsc::UnboundedSender<Request>,
+    failed: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// Counters of what the writer did.
@@ -33,6 +34,8 @@ impl JournalWriter {
         mut document: StateDocument,
     ) -> (Self, tokio::task::JoinHandle<(JournalStats, StateDocument)>) {
         let (sender, mut receiver) = mpsc::unbounded_channel::<Request>();
+        let shared_failure = Arc::new(std::sync::Mutex::new(None));
+        let seen_failure = Arc::clone(&shared_failure);
         let task = tokio::spawn(async move {
             let mut stats = JournalStats::default();
             // Fail-stop: after a failed append nothing more is written, so an entry that is
@@ -55,6 +58,8 @@ impl JournalWriter {
                 };
                 if let Err(error) = &result {
                     failed.get_or_insert_with(|| error.clone());
+                    let mut shared = seen_failure.lock().unwrap_or_else(|e| e.into_inner());
+                    shared.get_or_insert_with(|| error.clone());
                 }
                 if result.is_ok() {
                     for entry in &entries {
@@ -69,7 +74,22 @@ impl JournalWriter {
             }
             (stats, document)
         });
-        (JournalWriter { sender }, task)
+        (
+            JournalWriter {
+                sender,
+                failed: shared_failure,
+            },
+            task,
+        )
+    }
+
+    /// The first failed state write, once one failed: nothing more can be recorded, so no
+    /// new provider call may start.
+    pub fn failure(&self) -> Option<String> {
+        self.failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Appends entries and waits until they are durable.

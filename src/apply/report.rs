@@ -16,6 +16,15 @@ pub enum Outcome {
     Failed(String),
     /// Not attempted (a dependency failed, or prevent_destroy blocked it).
     Skipped(String),
+    /// One half of a replacement happened, the other did not (yet): `done` is what happened
+    /// (`Delete`: the old object is destroyed; `Create`: the successor exists and the old
+    /// object is kept as deposed), `rest` why the other half did not.
+    Partial {
+        /// The half that happened.
+        done: Action,
+        /// Why the other half did not.
+        rest: String,
+    },
 }
 
 /// What the executor reports back.

@@ -142,11 +142,10 @@ async fn apply_locked(
         }
         None => plan_with_state(workspace, state.as_ref(), &options.plan).await?,
     };
-    let nothing_to_do = !plan.has_changes()
-        && !plan
-            .changes
-            .iter()
-            .any(|c| c.prior.as_ref().is_some_and(|p| p.refreshed));
+    // Records of objects already gone and refreshed records are written even when no
+    // provider call is needed: otherwise a destroy of what is already gone would say
+    // "No changes" and keep the records for ever.
+    let nothing_to_do = !plan.has_changes() && !plan.updates_state();
     if nothing_to_do {
         return Ok(ApplyResult {
             plan,
@@ -163,6 +162,18 @@ async fn apply_locked(
     }
 
     let mut document = match state {
+        Some(mut document) if document.stack.is_none() => {
+            // A state written by an older format (upgraded in memory on read): write it whole
+            // first, naming its stack, so the journal of this apply amends what it read.
+            document.serial += 1;
+            workspace.store.compact(&document).await.into_diagnostic()?;
+            workspace
+                .store
+                .load()
+                .await
+                .into_diagnostic()?
+                .ok_or_else(|| miette!("the state vanished while it was upgraded"))?
+        }
         Some(document) => document,
         None => {
             // A new state: persist it empty first so its lineage is fixed before any change.
@@ -212,18 +223,20 @@ async fn apply_locked(
             journal: stats,
         });
     }
-    if !plan.destroy {
-        let outputs = evaluate_outputs(workspace, &document, &secrets);
-        if outputs != document.outputs {
-            workspace
-                .store
-                .append(&[JournalEntry::Outputs(outputs.clone())])
-                .await
-                .into_diagnostic()?;
-            document.outputs = outputs;
-        }
+    // Outputs from what is now recorded; after a destroy that left nothing, none (so
+    // `plinth output` does not print what was destroyed).
+    let outputs = if plan.destroy && document.resources.is_empty() {
+        BTreeMap::new()
     } else {
-        document.outputs.clear();
+        evaluate_outputs(workspace, &document, &secrets)
+    };
+    if outputs != document.outputs {
+        workspace
+            .store
+            .append(&[JournalEntry::Outputs(outputs.clone())])
+            .await
+            .into_diagnostic()?;
+        document.outputs = outputs;
     }
     document.serial += 1;
     document.plinth_version = env!("CARGO_PKG_VERSION").to_string();

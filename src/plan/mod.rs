@@ -1,5 +1,6 @@
 //! Planning: refresh, diff and the plan model.
 
+pub mod decide;
 pub mod diff;
 pub mod model;
 pub mod planner;

@@ -8,7 +8,12 @@ use serde_json::{Map, Value as Json};
 use plinth_provider::Value;
 
 /// Version of the plan format (saved plans and `--format json`).
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+///
+/// - 2: `reason_code` (a stable [`ActionReason`] code) and `deposed` (the key of a deposed
+///   object the change destroys) on resource changes.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
+
+pub use super::decide::ActionReason;
 
 /// What happens to one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
@@ -144,6 +149,12 @@ pub struct ResourceChange {
     /// Why (e.g. "`engine_version` forces replacement", "not in the configuration").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why, as a stable machine code (`replace-forced`, `delete-deposed`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<ActionReason>,
+    /// The change is about a deposed object of the address (its key), not its current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
     /// Attributes that force the replacement.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forced_by: Vec<String>,
@@ -178,6 +189,8 @@ impl ResourceChange {
             action,
             replace_order: None,
             reason: None,
+            reason_code: None,
+            deposed: None,
             forced_by: Vec::new(),
             diffs: Vec::new(),
             dependencies: Vec::new(),
@@ -313,6 +326,23 @@ impl Plan {
     /// True when applying would change something (resources or outputs).
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::NoOp) || !self.outputs.is_empty()
+    }
+
+    /// True when applying would change the state even without a provider call: a refreshed
+    /// record to keep, or the record of an object already gone to remove.
+    pub fn updates_state(&self) -> bool {
+        self.changes.iter().any(|c| {
+            c.action == Action::NoOp
+                && (c.prior.as_ref().is_some_and(|p| p.refreshed)
+                    || c.reason_code == Some(ActionReason::ForgetGone))
+        })
+    }
+
+    /// Records (current or deposed) that are gone and will be removed from state.
+    pub fn forgets(&self) -> impl Iterator<Item = &ResourceChange> {
+        self.changes
+            .iter()
+            .filter(|c| c.reason_code == Some(ActionReason::ForgetGone))
     }
 
     /// True when the plan cannot be applied in full (prevent_destroy).

@@ -9,9 +9,10 @@ use plinth_provider::{
 };
 use plinth_state::{ResourceStatus, StateDocument};
 
+use super::decide::{decide, decide_deposed, Current, Inputs};
 use super::diff::{attribute_diffs, creation_diffs, planned_after_create, planned_after_update};
 use super::model::*;
-use super::refresh::{refresh, RefreshError, Refreshed};
+use super::refresh::{refresh, DeposedRefreshed, Refresh, RefreshError, Refreshed};
 use crate::config::{ResourceConfig, Stack};
 use crate::eval::{coerce, eval, PlannedScope, Scope};
 use crate::graph::DependencyGraph;
@@ -98,26 +99,28 @@ pub fn desired_inputs(resource: &ResourceConfig, schema: &Schema, scope: &dyn Sc
     desired
 }
 
+/// What the planner knows about one configured address while it plans it.
+struct Planned<'p> {
+    address: &'p str,
+    resource: &'p ResourceConfig,
+    schema: &'p Schema,
+    live: Option<Refreshed>,
+}
+
 impl Planner<'_> {
-    /// Makes the plan.
+    /// Makes the plan: refresh, then the changes of configured addresses in dependency order,
+    /// of recorded addresses gone from the configuration, and of deposed objects; then the
+    /// `prevent_destroy` blocks and the outputs.
     pub async fn plan(
         &self,
         state: Option<&StateDocument>,
         options: &PlanOptions,
     ) -> Result<Plan, PlanError> {
-        let mut warnings = Vec::new();
         let empty = StateDocument::new(env!("CARGO_PKG_VERSION"));
         let doc = state.unwrap_or(&empty);
-        let salt = doc.salt.as_str();
-
-        for (name, reason) in self.secrets.unresolved() {
-            warnings.push(format!(
-                "secret `{name}` is unresolved ({reason}); `apply` will need it"
-            ));
-        }
+        let mut warnings = self.unresolved_secrets();
         self.preflight(doc, &mut warnings).await?;
-
-        let mut refreshed = refresh(
+        let refreshed = refresh(
             doc,
             self.secrets,
             self.stack,
@@ -128,26 +131,69 @@ impl Planner<'_> {
         )
         .await
         .map_err(PlanError::Refresh)?;
-
+        let Refresh {
+            resources: mut live,
+            deposed,
+        } = refreshed;
         let selected = self.selected(doc, options)?;
-        let config_by_address: HashMap<String, &ResourceConfig> = self
-            .stack
-            .resources
-            .iter()
-            .map(|r| (r.address.to_string(), r))
-            .collect();
+        let drift = self.drift(doc, &live);
 
         let mut planned: HashMap<String, Object> =
             HashMap::with_capacity(self.stack.resources.len());
         let mut changes = Vec::with_capacity(self.stack.resources.len() + doc.resources.len());
-        let mut drift = Vec::new();
+        self.configured_changes(
+            doc,
+            &mut live,
+            &selected,
+            options,
+            &mut planned,
+            &mut changes,
+        )
+        .await?;
+        self.unconfigured_changes(doc, &live, &selected, options, &mut changes);
+        self.deposed_changes(doc, &deposed, &selected, options, &mut changes);
+        propagate_blocks(&mut changes);
 
-        // Drift, from refresh, for everything recorded.
+        let outputs = if options.destroy {
+            Vec::new()
+        } else {
+            self.output_changes(doc, &planned)
+        };
+        Ok(Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            plinth_version: env!("CARGO_PKG_VERSION").to_string(),
+            stack: self.stack.name.clone(),
+            environment: self.stack.environment.clone(),
+            config_hash: fingerprint(self.stack),
+            state_lineage: state.map(|s| s.lineage.clone()),
+            state_serial: state.map(|s| s.serial),
+            destroy: options.destroy,
+            refresh_only: options.refresh_only,
+            changes,
+            drift,
+            outputs,
+            warnings,
+        })
+    }
+
+    /// Warnings for secrets that cannot be resolved now.
+    fn unresolved_secrets(&self) -> Vec<String> {
+        self.secrets
+            .unresolved()
+            .map(|(name, reason)| {
+                format!("secret `{name}` is unresolved ({reason}); `apply` will need it")
+            })
+            .collect()
+    }
+
+    /// Changes made outside Plinth, from refresh, for everything recorded.
+    fn drift(&self, doc: &StateDocument, live: &HashMap<String, Refreshed>) -> Vec<Drift> {
+        let salt = doc.salt.as_str();
+        let mut drift = Vec::new();
         for (address, record) in &doc.resources {
-            let Some(result) = refreshed.get(address) else {
-                continue;
-            };
-            let Some(schema) = self.registry.schema(&record.type_name) else {
+            let (Some(result), Some(schema)) =
+                (live.get(address), self.registry.schema(&record.type_name))
+            else {
                 continue;
             };
             match result {
@@ -176,236 +222,333 @@ impl Planner<'_> {
                 _ => {}
             }
         }
+        drift
+    }
 
-        // Resources in the configuration, in dependency order.
+    /// The change of every configured address, in dependency order, so references see the
+    /// planned values of what they depend on.
+    async fn configured_changes(
+        &self,
+        doc: &StateDocument,
+        live: &mut HashMap<String, Refreshed>,
+        selected: &HashSet<String>,
+        options: &PlanOptions,
+        planned: &mut HashMap<String, Object>,
+        changes: &mut Vec<ResourceChange>,
+    ) -> Result<(), PlanError> {
+        let config_by_address: HashMap<String, &ResourceConfig> = self
+            .stack
+            .resources
+            .iter()
+            .map(|r| (r.address.to_string(), r))
+            .collect();
         for address in self.graph.dependency_order() {
             let Some(resource) = config_by_address.get(&address) else {
                 continue;
             };
-            let schema = match self.registry.schema(&resource.address.type_name) {
-                Some(schema) => schema,
-                None => continue,
+            let Some(schema) = self.registry.schema(&resource.address.type_name) else {
+                continue;
             };
-            let record = doc.resources.get(&address);
-            // Destroy plans read the refresh results again below; otherwise each is used once.
-            let live = if options.destroy {
-                refreshed.get(&address).cloned()
+            // Destroy plans read the refresh results again for the deletions; otherwise each
+            // is used once.
+            let found = if options.destroy {
+                live.get(&address).cloned()
             } else {
-                refreshed.remove(&address)
+                live.remove(&address)
             };
-            let recovered = matches!(live, Some(Refreshed::Recovered { .. }));
-            let gone = matches!(live, Some(Refreshed::Gone));
-            let (prior_id, prior) = match live {
-                Some(Refreshed::Live { id, attributes, .. })
-                | Some(Refreshed::Recovered { id, attributes })
-                | Some(Refreshed::Recorded { id, attributes }) => (Some(id), Some(attributes)),
-                _ => (None, None),
+            let item = Planned {
+                address: &address,
+                resource,
+                schema,
+                live: found,
             };
-            if !selected.contains(&address) {
-                if let Some(prior) = prior {
-                    planned.insert(address.clone(), prior);
+            if options.destroy || !selected.contains(&address) {
+                // Not changed by this plan: dependents see what exists.
+                if let Some((_, prior)) = existing(item.live.as_ref()) {
+                    planned.insert(address.clone(), prior.clone());
                 }
                 continue;
             }
-            let scope = PlannedScope {
-                planned: &planned,
-                secrets: self.secrets,
-            };
-            let desired = desired_inputs(resource, schema, &scope);
-            let provider = self
-                .registry
-                .provider_name(&resource.address.type_name)
-                .unwrap_or("unknown")
-                .to_string();
-            let mut change = ResourceChange {
-                dependencies: self.graph.dependencies(&address),
-                recovered,
-                ..ResourceChange::new(
-                    &address,
-                    &resource.address.type_name,
-                    &provider,
-                    Action::NoOp,
-                )
-            };
-            if let (Some(id), Some(attributes)) = (&prior_id, &prior) {
-                let recorded = record.map(|r| &r.attributes);
-                let persisted = object_to_persisted_json(attributes, salt);
-                change.prior = Some(PriorRecord {
-                    id: id.clone(),
-                    refreshed: recorded != Some(&persisted) || change.recovered,
-                    attributes: persisted,
-                });
+            let (change, after) = self.configured_change(doc, item, options, planned).await?;
+            if let Some(after) = after {
+                planned.insert(address.clone(), after);
             }
-
-            let after = match (&prior, options.destroy, options.refresh_only) {
-                (_, true, _) => {
-                    // Destroy plans delete everything recorded; handled below with orphans.
-                    if let Some(prior) = prior {
-                        planned.insert(address.clone(), prior);
-                    }
-                    continue;
-                }
-                (Some(prior), _, true) => {
-                    planned.insert(address.clone(), prior.clone());
-                    changes.push(change);
-                    continue;
-                }
-                (None, _, true) => continue,
-                (None, _, _) => {
-                    change.action = Action::Create;
-                    change.reason = gone.then(|| "deleted outside Plinth".into());
-                    planned_after_create(schema, &desired)
-                }
-                (Some(prior), _, _) => {
-                    let tainted = record.is_some_and(|r| r.status == ResourceStatus::Tainted);
-                    let requested = options.replace.contains(&address);
-                    let mut diffs = attribute_diffs(
-                        schema,
-                        prior,
-                        &desired,
-                        salt,
-                        &resource.lifecycle.ignore_changes,
-                        true,
-                    );
-                    if !diffs.is_empty() {
-                        self.provider_replacement_rules(
-                            &resource.address.type_name,
-                            prior,
-                            &desired,
-                            &mut diffs,
-                        )
-                        .await?;
-                    }
-                    let forced: BTreeSet<String> = diffs
-                        .iter()
-                        .filter(|d| d.forces_replacement)
-                        .map(|d| d.path.clone())
-                        .collect();
-                    change.diffs = diffs;
-                    if tainted || requested || !forced.is_empty() {
-                        change.action = Action::Replace;
-                        change.forced_by = forced.into_iter().collect();
-                        change.reason = Some(if tainted {
-                            "tainted by a failed apply".to_string()
-                        } else if requested {
-                            "requested with --replace".to_string()
-                        } else {
-                            let names: Vec<String> =
-                                change.forced_by.iter().map(|f| format!("`{f}`")).collect();
-                            format!("{} forces replacement", names.join(", "))
-                        });
-                        change.replace_order = Some(if resource.lifecycle.create_before_destroy {
-                            ReplaceOrder::CreateThenDelete
-                        } else {
-                            ReplaceOrder::DeleteThenCreate
-                        });
-                        planned_after_create(schema, &desired)
-                    } else if !change.diffs.is_empty() {
-                        change.action = Action::Update;
-                        planned_after_update(schema, prior, &desired)
-                    } else {
-                        prior.clone()
-                    }
-                }
-            };
-            let mut after = after;
-            if matches!(
-                change.action,
-                Action::Create | Action::Update | Action::Replace
-            ) {
-                self.refine(&change, prior.as_ref(), &mut after).await?;
-                if change.action == Action::Create {
-                    change.diffs = creation_diffs(schema, &after);
-                }
+            if let Some(change) = change {
+                changes.push(change);
             }
-            change.risk = risk(schema, change.action, change.replace_order);
-            if change.action != Action::NoOp
-                && matches!(change.action, Action::Replace)
-                && resource.lifecycle.prevent_destroy
-            {
-                change.blocked = Some(prevent_destroy_message(&address, change.reason.as_deref()));
-            }
-            planned.insert(address.clone(), after);
-            changes.push(change);
         }
+        Ok(())
+    }
 
-        // Recorded resources that are gone from the configuration (or everything, to destroy).
-        let mut deletions = Vec::new();
+    /// The change of one configured address and its planned values.
+    async fn configured_change(
+        &self,
+        doc: &StateDocument,
+        item: Planned<'_>,
+        options: &PlanOptions,
+        planned: &HashMap<String, Object>,
+    ) -> Result<(Option<ResourceChange>, Option<Object>), PlanError> {
+        let Planned {
+            address,
+            resource,
+            schema,
+            live,
+        } = item;
+        let salt = doc.salt.as_str();
+        let record = doc.resources.get(address);
+        let provider = self
+            .registry
+            .provider_name(&resource.address.type_name)
+            .unwrap_or("unknown")
+            .to_string();
+        let mut change = ResourceChange {
+            dependencies: self.graph.dependencies(address),
+            recovered: matches!(live, Some(Refreshed::Recovered { .. })),
+            ..ResourceChange::new(
+                address,
+                &resource.address.type_name,
+                &provider,
+                Action::NoOp,
+            )
+        };
+        if let Some(Refreshed::Undecided(why)) = &live {
+            change.blocked = Some(format!("{address}: {why}"));
+            return Ok((Some(change), None));
+        }
+        let prior =
+            existing(live.as_ref()).map(|(id, attributes)| (id.to_string(), attributes.clone()));
+        if let Some((id, attributes)) = &prior {
+            let recorded = record.map(|r| &r.attributes);
+            let persisted = object_to_persisted_json(attributes, salt);
+            change.prior = Some(PriorRecord {
+                id: id.clone(),
+                refreshed: recorded != Some(&persisted) || change.recovered,
+                attributes: persisted,
+            });
+        }
+        let scope = PlannedScope {
+            planned,
+            secrets: self.secrets,
+        };
+        let desired = desired_inputs(resource, schema, &scope);
+        let current = match (&live, &prior) {
+            (_, Some(_)) => Current::Exists {
+                tainted: record.is_some_and(|r| r.status == ResourceStatus::Tainted),
+            },
+            (Some(Refreshed::Gone), None) => Current::Gone,
+            _ => Current::Absent,
+        };
+        if let (Some((_, prior)), false) = (&prior, options.refresh_only) {
+            let mut diffs = attribute_diffs(
+                schema,
+                prior,
+                &desired,
+                salt,
+                &resource.lifecycle.ignore_changes,
+                true,
+            );
+            if !diffs.is_empty() {
+                self.provider_replacement_rules(
+                    &resource.address.type_name,
+                    prior,
+                    &desired,
+                    &mut diffs,
+                )
+                .await?;
+            }
+            change.forced_by = diffs
+                .iter()
+                .filter(|d| d.forces_replacement)
+                .map(|d| d.path.clone())
+                .collect::<BTreeSet<String>>()
+                .into_iter()
+                .collect();
+            change.diffs = diffs;
+        }
+        let decision = decide(Inputs {
+            current,
+            in_config: true,
+            destroy: false,
+            refresh_only: options.refresh_only,
+            replace_requested: options.replace.iter().any(|r| r == address),
+            forced: !change.forced_by.is_empty(),
+            changed: !change.diffs.is_empty(),
+            create_before_destroy: resource.lifecycle.create_before_destroy,
+        });
+        change.action = decision.action;
+        change.replace_order = decision.order;
+        change.reason_code = decision.reason;
+        change.reason = decision.reason.and_then(|r| r.text(&change.forced_by));
+        if change.action != Action::Replace {
+            change.forced_by.clear();
+        }
+        let mut after = match (change.action, &prior) {
+            (Action::Create | Action::Replace, _) => planned_after_create(schema, &desired),
+            (Action::Update, Some((_, prior))) => planned_after_update(schema, prior, &desired),
+            (_, Some((_, prior))) => prior.clone(),
+            (_, None) => {
+                // Refresh-only, nothing there: nothing to plan or show.
+                return Ok((None, None));
+            }
+        };
+        if options.refresh_only {
+            return Ok((Some(change), Some(after)));
+        }
+        if matches!(
+            change.action,
+            Action::Create | Action::Update | Action::Replace
+        ) {
+            let prior = prior.as_ref().map(|(_, p)| p);
+            self.refine(&change, prior, &mut after).await?;
+            crate::secrets::mark_derived(&desired, &mut after);
+            if change.action == Action::Create {
+                change.diffs = creation_diffs(schema, &after);
+            }
+        }
+        change.risk = risk(schema, change.action, change.replace_order);
+        if change.action == Action::Replace && resource.lifecycle.prevent_destroy {
+            change.blocked = Some(prevent_destroy_message(address, change.reason.as_deref()));
+        }
+        Ok((Some(change), Some(after)))
+    }
+
+    /// Recorded addresses gone from the configuration (or everything, to destroy): deleted,
+    /// or forgotten when already gone.
+    fn unconfigured_changes(
+        &self,
+        doc: &StateDocument,
+        live: &HashMap<String, Refreshed>,
+        selected: &HashSet<String>,
+        options: &PlanOptions,
+        changes: &mut Vec<ResourceChange>,
+    ) {
+        let configured: HashMap<String, &ResourceConfig> = self
+            .stack
+            .resources
+            .iter()
+            .map(|r| (r.address.to_string(), r))
+            .collect();
         for (address, record) in &doc.resources {
-            let in_config = config_by_address.contains_key(address);
-            if (in_config && !options.destroy)
-                || options.refresh_only
-                || !selected.contains(address)
-            {
+            let in_config = configured.contains_key(address);
+            if (in_config && !options.destroy) || !selected.contains(address) {
+                continue;
+            }
+            let found = live.get(address);
+            if let Some(Refreshed::Undecided(why)) = found {
+                changes.push(ResourceChange {
+                    blocked: Some(format!("{address}: {why}")),
+                    dependencies: record.dependencies.clone(),
+                    ..ResourceChange::new(address, &record.type_name, "unknown", Action::NoOp)
+                });
+                continue;
+            }
+            let exists = existing(found);
+            let current = match (&exists, found) {
+                (Some(_), _) => Current::Exists { tainted: false },
+                (None, Some(Refreshed::Gone)) => Current::Gone,
+                // Never created: its record goes like that of a gone object.
+                (None, _) => Current::Gone,
+            };
+            let decision = decide(Inputs {
+                current,
+                in_config,
+                destroy: options.destroy,
+                refresh_only: options.refresh_only,
+                replace_requested: false,
+                forced: false,
+                changed: false,
+                create_before_destroy: false,
+            });
+            if decision.reason.is_none() {
                 continue;
             }
             let provider = self
                 .registry
                 .provider_name(&record.type_name)
                 .unwrap_or("unknown");
-            let (id, attributes) = match refreshed.get(address) {
-                Some(Refreshed::Live { id, attributes, .. })
-                | Some(Refreshed::Recovered { id, attributes })
-                | Some(Refreshed::Recorded { id, attributes }) => (id.clone(), attributes.clone()),
-                _ => {
-                    // Already gone: nothing to delete, but the record must go.
-                    deletions.push(ResourceChange {
-                        reason: Some("already gone; its record will be removed".into()),
-                        dependencies: record.dependencies.clone(),
-                        ..ResourceChange::new(address, &record.type_name, provider, Action::NoOp)
-                    });
-                    continue;
-                }
-            };
-            let schema = self.registry.schema(&record.type_name);
-            let prevent = config_by_address
-                .get(address)
-                .is_some_and(|r| r.lifecycle.prevent_destroy);
-            let reason = if options.destroy {
-                "destroy requested"
-            } else {
-                "not in the configuration"
-            };
-            deletions.push(ResourceChange {
-                reason: Some(reason.into()),
+            let reason = decision.reason.and_then(|r| r.text(&[]));
+            let mut change = ResourceChange {
+                reason_code: decision.reason,
+                reason: reason.clone(),
                 dependencies: if in_config {
                     self.graph.dependencies(address)
                 } else {
                     record.dependencies.clone()
                 },
-                risk: schema.and_then(|s| risk(s, Action::Delete, None)),
-                blocked: prevent.then(|| prevent_destroy_message(address, Some(reason))),
-                prior: Some(PriorRecord {
-                    id,
-                    attributes: object_to_persisted_json(&attributes, salt),
+                ..ResourceChange::new(address, &record.type_name, provider, decision.action)
+            };
+            if let Some((id, attributes)) = exists {
+                let prevent = configured
+                    .get(address)
+                    .is_some_and(|r| r.lifecycle.prevent_destroy);
+                change.risk = self
+                    .registry
+                    .schema(&record.type_name)
+                    .and_then(|s| risk(s, Action::Delete, None));
+                change.blocked =
+                    prevent.then(|| prevent_destroy_message(address, reason.as_deref()));
+                change.prior = Some(PriorRecord {
+                    id: id.to_string(),
+                    attributes: object_to_persisted_json(attributes, &doc.salt),
                     refreshed: false,
-                }),
-                ..ResourceChange::new(address, &record.type_name, provider, Action::Delete)
-            });
+                });
+            }
+            changes.push(change);
         }
-        changes.extend(deletions);
-        propagate_blocks(&mut changes);
+    }
 
-        let outputs = if options.destroy {
-            Vec::new()
-        } else {
-            self.output_changes(doc, &planned)
-        };
-        Ok(Plan {
-            format_version: PLAN_FORMAT_VERSION,
-            plinth_version: env!("CARGO_PKG_VERSION").to_string(),
-            stack: self.stack.name.clone(),
-            environment: self.stack.environment.clone(),
-            config_hash: fingerprint(self.stack),
-            state_lineage: state.map(|s| s.lineage.clone()),
-            state_serial: state.map(|s| s.serial),
-            destroy: options.destroy,
-            refresh_only: options.refresh_only,
-            changes,
-            drift,
-            outputs,
-            warnings,
-        })
+    /// Deposed objects: destroyed (after whatever replaced them is in place), or forgotten when
+    /// already gone.
+    fn deposed_changes(
+        &self,
+        doc: &StateDocument,
+        deposed: &HashMap<String, DeposedRefreshed>,
+        selected: &HashSet<String>,
+        options: &PlanOptions,
+        changes: &mut Vec<ResourceChange>,
+    ) {
+        for object in doc.deposed.values() {
+            if !selected.contains(&object.address) && !options.targets.is_empty() {
+                continue;
+            }
+            let found = deposed.get(&object.key);
+            let live = matches!(found, Some(DeposedRefreshed::Live(_)));
+            let decision = decide_deposed(live, options.refresh_only);
+            let Some(reason) = decision.reason else {
+                continue;
+            };
+            let provider = self
+                .registry
+                .provider_name(&object.type_name)
+                .unwrap_or("unknown");
+            let mut change = ResourceChange {
+                reason_code: Some(reason),
+                reason: Some(match reason {
+                    ActionReason::DeleteDeposed => format!("deposed: {}", object.reason),
+                    other => other.text(&[]).unwrap_or_default(),
+                }),
+                deposed: Some(object.key.clone()),
+                dependencies: object.dependencies.clone(),
+                ..ResourceChange::new(
+                    &object.address,
+                    &object.type_name,
+                    provider,
+                    decision.action,
+                )
+            };
+            if let Some(DeposedRefreshed::Live(attributes)) = found {
+                change.risk = self
+                    .registry
+                    .schema(&object.type_name)
+                    .and_then(|s| risk(s, Action::Delete, None));
+                change.prior = Some(PriorRecord {
+                    id: object.id.clone(),
+                    attributes: object_to_persisted_json(attributes, &doc.salt),
+                    refreshed: false,
+                });
+            }
+            changes.push(change);
+        }
     }
 
     /// Provider preflight checks (cluster version, ...), only for providers already in use
@@ -616,6 +759,16 @@ impl Planner<'_> {
             }
         }
         out
+    }
+}
+
+/// The id and attributes of the object refresh found (or recorded, refresh off).
+fn existing(live: Option<&Refreshed>) -> Option<(&str, &Object)> {
+    match live {
+        Some(Refreshed::Live { id, attributes, .. })
+        | Some(Refreshed::Recovered { id, attributes })
+        | Some(Refreshed::Recorded { id, attributes }) => Some((id, attributes)),
+        _ => None,
     }
 }
 

@@ -40,6 +40,9 @@ pub enum Refreshed {
     },
     /// A create was interrupted and nothing was created.
     NeverCreated,
+    /// A create was interrupted and the provider could not tell whether it happened: the
+    /// address is blocked until someone looks (the message says why).
+    Undecided(String),
     /// Not read (refresh disabled): the recorded attributes.
     Recorded {
         /// Cloud id.
@@ -47,6 +50,24 @@ pub enum Refreshed {
         /// Recorded attributes.
         attributes: Object,
     },
+}
+
+/// What refresh found for a deposed object (by its key).
+#[derive(Clone, Debug)]
+pub enum DeposedRefreshed {
+    /// It still exists: its live (or, refresh off, recorded) attributes.
+    Live(Object),
+    /// It is gone.
+    Gone,
+}
+
+/// Everything refresh found.
+#[derive(Debug, Default)]
+pub struct Refresh {
+    /// Per recorded address.
+    pub resources: HashMap<String, Refreshed>,
+    /// Per deposed key.
+    pub deposed: HashMap<String, DeposedRefreshed>,
 }
 
 /// A refresh failure.
@@ -58,7 +79,22 @@ pub struct RefreshError {
     pub error: ProviderError,
 }
 
-/// Refreshes every record of the state. `warnings` collects notes for the plan.
+/// What one batched read is about: a record at an address, or a deposed object.
+enum Subject {
+    Address(String),
+    Deposed(String),
+}
+
+/// One object to read.
+struct ReadTarget<'a> {
+    subject: Subject,
+    label: String,
+    id: &'a str,
+    prior: Object,
+}
+
+/// Refreshes every record and deposed object of the state. `warnings` collects notes for
+/// the plan.
 #[allow(clippy::too_many_arguments)]
 pub async fn refresh(
     state: &StateDocument,
@@ -68,13 +104,19 @@ pub async fn refresh(
     work_dir: &Path,
     read_live: bool,
     warnings: &mut Vec<String>,
-) -> Result<HashMap<String, Refreshed>, RefreshError> {
-    let mut results = HashMap::with_capacity(state.resources.len());
-    let mut by_type: BTreeMap<&str, Vec<&ResourceRecord>> = BTreeMap::new();
+) -> Result<Refresh, RefreshError> {
+    let mut found = Refresh {
+        resources: HashMap::with_capacity(state.resources.len()),
+        deposed: HashMap::with_capacity(state.deposed.len()),
+    };
+    let mut by_type: BTreeMap<&str, Vec<ReadTarget<'_>>> = BTreeMap::new();
     for record in state.resources.values() {
         match (&record.id, &record.pending) {
+            // An interrupted create is settled by its token. (A record with an id *and* a
+            // pending create, left by format 1, was split by `StateDocument::upgrade` into a
+            // deposed object and this.)
             (None, Some(intent)) => {
-                let found = recover(
+                let settled = recover(
                     state,
                     secrets,
                     record,
@@ -84,14 +126,16 @@ pub async fn refresh(
                     work_dir,
                     warnings,
                 )
-                .await?;
-                results.insert(record.address.clone(), found);
+                .await;
+                found.resources.insert(record.address.clone(), settled);
             }
             (None, None) => {
-                results.insert(record.address.clone(), Refreshed::NeverCreated);
+                found
+                    .resources
+                    .insert(record.address.clone(), Refreshed::NeverCreated);
             }
             (Some(id), _) if !read_live => {
-                results.insert(
+                found.resources.insert(
                     record.address.clone(),
                     Refreshed::Recorded {
                         id: id.clone(),
@@ -99,34 +143,68 @@ pub async fn refresh(
                     },
                 );
             }
-            (Some(_), _) => by_type
-                .entry(record.type_name.as_str())
-                .or_default()
-                .push(record),
+            // An interrupted update or delete is settled by the read.
+            (Some(id), _) => {
+                by_type
+                    .entry(record.type_name.as_str())
+                    .or_default()
+                    .push(ReadTarget {
+                        subject: Subject::Address(record.address.clone()),
+                        label: record.address.clone(),
+                        id,
+                        prior: object_from_json(&record.attributes),
+                    })
+            }
         }
+    }
+    for object in state.deposed.values() {
+        if !read_live {
+            found.deposed.insert(
+                object.key.clone(),
+                DeposedRefreshed::Live(object_from_json(&object.attributes)),
+            );
+            continue;
+        }
+        by_type
+            .entry(object.type_name.as_str())
+            .or_default()
+            .push(ReadTarget {
+                subject: Subject::Deposed(object.key.clone()),
+                label: format!("{} (deposed {})", object.address, object.key),
+                id: &object.id,
+                prior: object_from_json(&object.attributes),
+            });
     }
     let reads = by_type
         .into_iter()
-        .map(|(type_name, records)| read_type(type_name, records, stack, registry, work_dir));
+        .map(|(type_name, targets)| read_type(type_name, targets, stack, registry, work_dir));
     for outcome in futures::future::join_all(reads).await {
-        results.extend(outcome?);
+        for (subject, refreshed) in outcome? {
+            match subject {
+                Subject::Address(address) => {
+                    found.resources.insert(address, refreshed);
+                }
+                Subject::Deposed(key) => {
+                    let live = match refreshed {
+                        Refreshed::Live { attributes, .. } => DeposedRefreshed::Live(attributes),
+                        _ => DeposedRefreshed::Gone,
+                    };
+                    found.deposed.insert(key, live);
+                }
+            }
+        }
     }
-    Ok(results)
+    Ok(found)
 }
 
 async fn read_type(
     type_name: &str,
-    records: Vec<&ResourceRecord>,
+    targets: Vec<ReadTarget<'_>>,
     stack: &Stack,
     registry: &Registry,
     work_dir: &Path,
-) -> Result<Vec<(String, Refreshed)>, RefreshError> {
-    let addresses = || {
-        records
-            .iter()
-            .map(|r| r.address.clone())
-            .collect::<Vec<_>>()
-    };
+) -> Result<Vec<(Subject, Refreshed)>, RefreshError> {
+    let addresses = || targets.iter().map(|t| t.label.clone()).collect::<Vec<_>>();
     let resource = registry
         .resource_for(type_name, stack, work_dir)
         .await
@@ -134,19 +212,14 @@ async fn read_type(
             addresses: addresses(),
             error,
         })?;
-    let priors: Vec<Object> = records
+    let items: Vec<ReadItem<'_>> = targets
         .iter()
-        .map(|r| object_from_json(&r.attributes))
-        .collect();
-    let items: Vec<ReadItem<'_>> = records
-        .iter()
-        .zip(&priors)
-        .map(|(r, prior)| ReadItem {
-            id: r.id.as_deref().unwrap_or_default(),
-            prior,
+        .map(|t| ReadItem {
+            id: t.id,
+            prior: &t.prior,
         })
         .collect();
-    let label = format!("{type_name} (refresh of {})", records.len());
+    let label = format!("{type_name} (refresh of {})", targets.len());
     let ctx = CallContext {
         address: &label,
         token: "",
@@ -159,23 +232,23 @@ async fn read_type(
             addresses: addresses(),
             error,
         })?;
-    Ok(records
-        .iter()
-        .zip(&priors)
+    drop(items);
+    Ok(targets
+        .into_iter()
         .zip(live)
-        .map(|((record, prior), live)| {
+        .map(|(target, live)| {
             let refreshed = match live {
                 Some(attributes) => {
-                    let attributes = carry_sensitivity(prior, attributes);
+                    let attributes = carry_sensitivity(&target.prior, attributes);
                     Refreshed::Live {
-                        id: record.id.clone().unwrap_or_default(),
-                        unchanged: &attributes == prior,
+                        id: target.id.to_string(),
+                        unchanged: attributes == target.prior,
                         attributes,
                     }
                 }
                 None => Refreshed::Gone,
             };
-            (record.address.clone(), refreshed)
+            (target.subject, refreshed)
         })
         .collect())
 }
@@ -215,6 +288,8 @@ fn carry_value(recorded: &Value, live: Value) -> Value {
     }
 }
 
+/// Settles an interrupted create by its token: adopted, never created, or undecided (the
+/// provider failed or cannot look up by token; only this address is blocked).
 #[allow(clippy::too_many_arguments)]
 async fn recover(
     state: &StateDocument,
@@ -225,15 +300,19 @@ async fn recover(
     registry: &Registry,
     work_dir: &Path,
     warnings: &mut Vec<String>,
-) -> Result<Refreshed, RefreshError> {
-    let fail = |error| RefreshError {
-        addresses: vec![record.address.clone()],
-        error,
-    };
-    let resource = registry
+) -> Refreshed {
+    let resource = match registry
         .resource_for(&record.type_name, stack, work_dir)
         .await
-        .map_err(fail)?;
+    {
+        Ok(resource) => resource,
+        Err(e) => {
+            return Refreshed::Undecided(format!(
+                "an earlier apply was interrupted creating it, and its provider cannot be configured to \
+                 look for what it made: {e}"
+            ))
+        }
+    };
     // What the interrupted create was asked for, as far as it can be known now: the
     // configuration evaluated against the recorded state (natural keys such as names).
     // Sensitive leaves stay marked here, to mark what the provider reports back.
@@ -270,21 +349,24 @@ async fn recover(
                 "{}: an earlier apply was interrupted during its create; the resource it made ({}) was found and adopted",
                 record.address, created.id
             ));
-            Ok(Refreshed::Recovered {
+            Refreshed::Recovered {
                 id: created.id,
                 attributes: carry_sensitivity(&marked, created.attributes),
-            })
+            }
         }
-        Ok(None) => Ok(Refreshed::NeverCreated),
+        Ok(None) => Refreshed::NeverCreated,
         Err(e) if e.kind == ErrorKind::Unsupported => {
             warnings.push(format!(
                 "{}: an earlier apply was interrupted during its create and the provider cannot tell whether it \
                  happened; check the cloud for a duplicate after this apply ({e})",
                 record.address
             ));
-            Ok(Refreshed::NeverCreated)
+            Refreshed::NeverCreated
         }
-        Err(e) => Err(fail(e)),
+        Err(e) => Refreshed::Undecided(format!(
+            "an earlier apply was interrupted creating it, and looking for what it made failed: {e}; plan again \
+             once the provider answers"
+        )),
     }
 }
 

@@ -133,6 +133,7 @@ pub fn render_apply_summary(report: &ApplyReport, destroy: bool, style: Style) -
     let mut destroyed = 0;
     let mut failed = Vec::new();
     let mut skipped = Vec::new();
+    let mut partial = Vec::new();
     for (address, outcome) in &report.outcomes {
         match outcome {
             Outcome::Succeeded(Action::Create) => added += 1,
@@ -143,13 +144,20 @@ pub fn render_apply_summary(report: &ApplyReport, destroy: bool, style: Style) -
             }
             Outcome::Succeeded(Action::Delete) => destroyed += 1,
             Outcome::Succeeded(Action::NoOp) => {}
+            Outcome::Partial { done, rest } => {
+                match done {
+                    Action::Create => added += 1,
+                    _ => destroyed += 1,
+                }
+                partial.push((address, *done, rest));
+            }
             Outcome::Failed(message) => failed.push((address, message)),
             Outcome::Skipped(reason) => skipped.push((address, reason)),
         }
     }
     let mut out = String::new();
-    let succeeded = report.outcomes.len() - failed.len() - skipped.len();
-    if failed.is_empty() && skipped.is_empty() {
+    let succeeded = report.outcomes.len() - failed.len() - skipped.len() - partial.len();
+    if failed.is_empty() && skipped.is_empty() && partial.is_empty() {
         let what = if destroy { "Destroy" } else { "Apply" };
         out.push_str(&format!(
             "{} Resources: {added} added, {changed} changed, {destroyed} destroyed. ({})\n",
@@ -159,11 +167,26 @@ pub fn render_apply_summary(report: &ApplyReport, destroy: bool, style: Style) -
         return out;
     }
     out.push_str(&format!(
-        "{} {succeeded} succeeded ({added} added, {changed} changed, {destroyed} destroyed), {} failed, {} not attempted.\n",
+        "{} {succeeded} succeeded, {}{} failed, {} not attempted ({added} added, {changed} changed, {destroyed} destroyed).\n",
         style.red("Apply failed:"),
+        if partial.is_empty() {
+            String::new()
+        } else {
+            format!("{} half replaced, ", partial.len())
+        },
         failed.len(),
         skipped.len()
     ));
+    for (address, done, rest) in partial {
+        let half = match done {
+            Action::Create => "replacement created, old object not destroyed (kept as deposed)",
+            _ => "old object destroyed, replacement not created",
+        };
+        out.push_str(&format!(
+            "  {} {address}: {half}: {rest}\n",
+            style.red("half replaced:")
+        ));
+    }
     for (address, message) in failed {
         out.push_str(&format!(
             "  {} {address}: {message}\n",

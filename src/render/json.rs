@@ -15,7 +15,7 @@ use crate::plan::{
 
 /// Version of the public plan JSON. Bumped on any incompatible change; additive changes
 /// (new fields) keep it.
-pub const PLAN_JSON_FORMAT_VERSION: u32 = 1;
+pub const PLAN_JSON_FORMAT_VERSION: u32 = 2;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -98,6 +98,13 @@ pub struct ResourceChangeJson<'a> {
     pub replace_order: Option<ReplaceOrder>,
     /// Why, in words.
     pub reason: Option<&'a str>,
+    /// Why, as a stable code: `new`, `deleted-outside`, `attributes-changed`,
+    /// `replace-tainted`, `replace-requested`, `replace-forced`, `delete-not-in-config`,
+    /// `delete-destroy`, `delete-deposed`, `forget-gone` (format 2).
+    pub reason_code: Option<&'static str>,
+    /// For a deposed object of the address (an old object left by a replacement): its key
+    /// (format 2).
+    pub deposed: Option<&'a str>,
     /// The attributes that force a replacement.
     pub forced_by: &'a [String],
     /// `data-loss`, `downtime` or `null`.
@@ -208,6 +215,8 @@ fn change(change: &ResourceChange) -> ResourceChangeJson<'_> {
         action: change.action,
         replace_order: change.replace_order,
         reason: change.reason.as_deref(),
+        reason_code: change.reason_code.map(|r| r.code()),
+        deposed: change.deposed.as_deref(),
         forced_by: &change.forced_by,
         risk: change.risk,
         blocked: change.blocked.as_deref(),

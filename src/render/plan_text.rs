@@ -44,8 +44,9 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     let changes: Vec<&ResourceChange> = plan
         .changes
         .iter()
-        .filter(|c| c.action != Action::NoOp)
+        .filter(|c| c.action != Action::NoOp || c.blocked.is_some())
         .collect();
+    let forgets: Vec<&ResourceChange> = plan.forgets().collect();
     if plan.refresh_only {
         if plan.drift.is_empty() {
             let _ = writeln!(out, "No changes. Nothing changed outside of Plinth.");
@@ -59,12 +60,30 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         render_warnings(plan, style, &mut out);
         return out;
     }
+    if !forgets.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bold("Objects already gone; their records will be removed from state:")
+        );
+        for change in &forgets {
+            let _ = writeln!(out, "  {} {}", style.red("-"), display_address(change));
+        }
+        let _ = writeln!(out);
+    }
     if changes.is_empty() && plan.outputs.is_empty() {
         let _ = writeln!(
             out,
             "No changes. The infrastructure of {} ({}) matches the configuration.",
             plan.stack, plan.environment
         );
+        if !forgets.is_empty() {
+            let _ = writeln!(
+                out,
+                "Apply removes the {} record(s) of objects already gone.",
+                forgets.len()
+            );
+        }
         render_warnings(plan, style, &mut out);
         return out;
     }
@@ -111,7 +130,7 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     if summary.blocked > 0 {
         let _ = writeln!(
             out,
-            "{} {} change(s) are blocked by `prevent_destroy` and will not be applied.",
+            "{} {} change(s) are blocked and will not be applied (see BLOCKED above).",
             style.red("Error:"),
             summary.blocked
         );
@@ -144,9 +163,11 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
             _ => "must be replaced".to_string(),
         },
         Action::Delete => "will be destroyed".to_string(),
+        Action::NoOp if change.blocked.is_some() => "cannot be planned".to_string(),
         Action::NoOp => "is unchanged".to_string(),
     };
-    let _ = write!(out, "  # {} {headline}", style.bold(&change.address));
+    let address = display_address(change);
+    let _ = write!(out, "  # {} {headline}", style.bold(&address));
     if let Some(reason) = &change.reason {
         let _ = write!(out, " ({reason})");
     }
@@ -161,7 +182,7 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
     if let Some(blocked) = &change.blocked {
         let _ = writeln!(out, "  # {} {blocked}", style.red("BLOCKED:"));
     }
-    let _ = writeln!(out, "{colored:>5} {} {{", change.address);
+    let _ = writeln!(out, "{colored:>5} {address} {{",);
     let width = change.diffs.iter().map(|d| d.path.len()).max().unwrap_or(0);
     for diff in &change.diffs {
         let symbol = match (&diff.before, &diff.after) {
@@ -181,6 +202,14 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
     }
     let _ = writeln!(out, "    }}");
     let _ = writeln!(out);
+}
+
+/// `aws_lb.web`, or for a deposed object `aws_lb.web (deposed object 1a2b3c4d)`.
+pub fn display_address(change: &ResourceChange) -> String {
+    match &change.deposed {
+        Some(key) => format!("{} (deposed object {key})", change.address),
+        None => change.address.clone(),
+    }
 }
 
 fn diff_line(diff: &AttributeDiff, style: Style) -> String {

@@ -361,7 +361,9 @@ mod tests {
             address: "sim_resource.lb".into(),
             type_name: "sim_resource".into(),
             id: id.map(String::from),
-            attributes: [("name".to_string(), Json::from("lb-1"))].into_iter().collect(),
+            attributes: [("name".to_string(), Json::from("lb-1"))]
+                .into_iter()
+                .collect(),
             dependencies: vec![],
             status: ResourceStatus::Ready,
             pending: pending.map(|operation| Intent {
@@ -391,8 +393,10 @@ mod tests {
     fn upgrade_deposes_the_object_behind_an_interrupted_successor_create() {
         let mut doc = StateDocument::new("test");
         doc.format_version = 1;
-        doc.resources
-            .insert("sim_resource.lb".into(), record(Some("lb-1"), Some("create")));
+        doc.resources.insert(
+            "sim_resource.lb".into(),
+            record(Some("lb-1"), Some("create")),
+        );
         doc.resources.insert("sim_resource.app".into(), {
             let mut r = record(Some("app-1"), Some("update"));
             r.address = "sim_resource.app".into();
@@ -409,7 +413,10 @@ mod tests {
         assert_eq!(deposed[0].id, "lb-1");
         assert_eq!(deposed[0].attributes["name"], Json::from("lb-1"));
         // An interrupted update keeps its object at the address.
-        assert_eq!(doc.resources["sim_resource.app"].id.as_deref(), Some("app-1"));
+        assert_eq!(
+            doc.resources["sim_resource.app"].id.as_deref(),
+            Some("app-1")
+        );
         assert!(doc.upgrade().is_empty(), "upgrading twice changes nothing");
     }
 }

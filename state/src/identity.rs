@@ -37,10 +37,7 @@ impl IdentifiedStore {
     }
 
     fn expected(&self) -> String {
-        format!(
-            "stack `{}` environment `{}`",
-            self.stack, self.environment
-        )
+        format!("stack `{}` environment `{}`", self.stack, self.environment)
     }
 
     /// Refuses a document of another stack or environment. A document that names neither

@@ -56,8 +56,8 @@ mod s3_home;
 mod store;
 
 pub use document::{
-    now_unix, random_id, DeposedObject, Intent, JournalEntry, ResourceRecord, ResourceStatus, StateDocument,
-    FORMAT_VERSION,
+    now_unix, random_id, DeposedObject, Intent, JournalEntry, ResourceRecord, ResourceStatus,
+    StateDocument, FORMAT_VERSION,
 };
 pub use edit::{edit, move_resource, push, remove_resources, with_lock, EDIT_LEASE_SECONDS};
 pub use encryption::{Encryption, Passphrase, PASSPHRASE_ENV, PREVIOUS_PASSPHRASE_ENV};

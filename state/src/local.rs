@@ -229,8 +229,9 @@ impl LocalStore {
         keep(&self.state_path(), &document)?;
         let _ = fs::remove_file(&journal);
         if self.journal_path().exists() {
-            fs::copy(self.journal_path(), &journal)
-                .map_err(|e| StateError::io(format!("keeping a backup as {}", journal.display()), e))?;
+            fs::copy(self.journal_path(), &journal).map_err(|e| {
+                StateError::io(format!("keeping a backup as {}", journal.display()), e)
+            })?;
         }
         for old in self.backup_serials().into_iter().skip(BACKUPS_KEPT) {
             let (document, journal) = self.backup_files(old);
@@ -444,7 +445,10 @@ impl StateStore for LocalStore {
     async fn evidence(&self) -> Result<Vec<String>, StateError> {
         let mut evidence = Vec::new();
         if self.journal_path().exists() {
-            evidence.push(format!("its journal {} exists", self.journal_path().display()));
+            evidence.push(format!(
+                "its journal {} exists",
+                self.journal_path().display()
+            ));
         }
         let backups = self.backup_serials().len();
         if backups > 0 {
@@ -454,7 +458,10 @@ impl StateStore for LocalStore {
             ));
         }
         if self.backup_path().exists() {
-            evidence.push(format!("its previous version {} exists", self.backup_path().display()));
+            evidence.push(format!(
+                "its previous version {} exists",
+                self.backup_path().display()
+            ));
         }
         Ok(evidence)
     }
@@ -463,7 +470,11 @@ impl StateStore for LocalStore {
         let mut out = Vec::new();
         for serial in self.backup_serials() {
             let id = serial.to_string();
-            let resources = self.read_backup(&id).await.map(|d| d.resources.len()).unwrap_or(0);
+            let resources = self
+                .read_backup(&id)
+                .await
+                .map(|d| d.resources.len())
+                .unwrap_or(0);
             out.push(crate::store::Backup {
                 id,
                 serial,
@@ -501,9 +512,8 @@ impl StateStore for LocalStore {
             )));
         }
         let base = self.read_file(&document)?;
-        self.replay(base, &journal)?.ok_or_else(|| {
-            StateError::Edit(format!("the backup of serial {serial} is empty"))
-        })
+        self.replay(base, &journal)?
+            .ok_or_else(|| StateError::Edit(format!("the backup of serial {serial} is empty")))
     }
 
     async fn lock(&self, request: &LockRequest) -> Result<LockInfo, StateError> {
