@@ -112,7 +112,7 @@ fn create_before_destroy_replaces_with_the_new_object_first() {
         .expect("moved");
     let destroyed = order
         .iter()
-        .position(|l| l.contains("Destroying the replaced object of"))
+        .position(|l| l.contains("(deposed object ") && l.contains("Destroying..."))
         .expect("destroyed");
     assert!(created < moved && moved < destroyed, "{order:#?}");
     let names: Vec<String> = plinth_builtin::list_cloud(&fixture.cloud())

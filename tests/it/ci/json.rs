@@ -43,7 +43,7 @@ fn hand_made_plans_match_the_schema_and_snapshots() {
 #[test]
 fn the_mixed_plan_carries_risk_forcing_attribute_and_counts() {
     let document = assert_valid(&render_plan_json(&plans::mixed()));
-    assert_eq!(document["format_version"], 1);
+    assert_eq!(document["format_version"], 2);
     let summary = &document["summary"];
     assert_eq!(summary["add"], 2);
     assert_eq!(summary["change"], 1);

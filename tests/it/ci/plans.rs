@@ -21,21 +21,8 @@ pub fn empty() -> Plan {
 /// A change with no diffs.
 pub fn change(address: &str, action: Action) -> ResourceChange {
     let type_name = address.split('.').next().unwrap_or(address).to_string();
-    ResourceChange {
-        address: address.to_string(),
-        provider: type_name.split('_').next().unwrap_or("sim").to_string(),
-        type_name,
-        action,
-        replace_order: None,
-        reason: None,
-        forced_by: Vec::new(),
-        diffs: Vec::new(),
-        dependencies: Vec::new(),
-        risk: None,
-        blocked: None,
-        prior: None,
-        recovered: false,
-    }
+    let provider = type_name.split('_').next().unwrap_or("sim").to_string();
+    ResourceChange::new(address, &type_name, &provider, action)
 }
 
 /// A diff of one attribute.
