@@ -1,4 +1,4 @@
-//! `plinth state list | show | mv | rm | pull | push`: read and edit the recorded state.
+//! `plinth state list | show | mv | rm | pull | push | restore`: read and edit the recorded state.
 //! Every subcommand takes the state lock; edits are written as the next serial.
 
 use std::path::PathBuf;
@@ -31,6 +31,23 @@ enum StateCommand {
     Pull(ListArgs),
     /// Replace the stored state with a JSON file (e.g. an edited `state pull`).
     Push(PushArgs),
+    /// Restore a kept backup (the newest by default): after a lost or unreadable state
+    /// document. The local backend keeps the last 5 committed states under
+    /// `.plinth/backups/`; the S3 and PostgreSQL backends keep none (use bucket versioning or
+    /// database backups, then `state push`).
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// The backup to restore (a serial from `--list`); default: the newest.
+    #[arg(long, value_name = "SERIAL")]
+    serial: Option<String>,
+    /// List the kept backups instead.
+    #[arg(long)]
+    list: bool,
+    #[command(flatten)]
+    stack: StackArgs,
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +142,17 @@ pub async fn run(args: StateArgs) -> miette::Result<i32> {
             let workspace = open(&args.stack)?;
             let document = state::read(&workspace, "state pull").await?;
             print!("{}", state::pull(document.as_ref())?);
+        }
+        StateCommand::Restore(args) => {
+            let workspace = open(&args.stack)?;
+            if args.list {
+                print!("{}", state::backups(&workspace).await?);
+            } else {
+                print!(
+                    "{}",
+                    state::restore(&workspace, args.serial.as_deref()).await?
+                );
+            }
         }
         StateCommand::Push(args) => {
             let workspace = open(&args.stack)?;

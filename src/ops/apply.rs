@@ -367,7 +367,9 @@ fn known_values(document: &StateDocument, plan: &Plan) -> HashMap<String, Object
         .filter(|(_, r)| r.id.is_some())
         .map(|(address, record)| (address.clone(), object_from_json(&record.attributes)))
         .collect();
-    for change in &plan.changes {
+    // A deposed object's change carries the old object: its address's values are those of
+    // the current one.
+    for change in plan.changes.iter().filter(|c| c.deposed.is_none()) {
         if let Some(prior) = &change.prior {
             known.insert(change.address.clone(), object_from_json(&prior.attributes));
         }

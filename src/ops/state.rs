@@ -63,7 +63,81 @@ pub fn list(document: Option<&StateDocument>) -> String {
         }
         out.push('\n');
     }
+    for object in document.deposed.values() {
+        let _ = writeln!(
+            out,
+            "{}\t{}\tdeposed object {} ({}; the next apply destroys it)",
+            object.address, object.id, object.key, object.reason
+        );
+    }
     out
+}
+
+/// `state restore --list`: the kept backups, newest first.
+pub async fn backups(workspace: &Workspace) -> Result<String> {
+    let backups = workspace
+        .store
+        .backups()
+        .await
+        .map_err(|e| diagnostic(workspace, e))?;
+    if backups.is_empty() {
+        return Ok(format!(
+            "No backups are kept for {}.\n",
+            workspace.store.describe()
+        ));
+    }
+    let mut out = String::new();
+    for backup in &backups {
+        let _ = writeln!(
+            out,
+            "{}\tserial {}\t{} resources\t{}",
+            backup.id, backup.serial, backup.resources, backup.location
+        );
+    }
+    Ok(out)
+}
+
+/// `state restore [ID]`: makes a kept backup (the newest by default) the state again, as the
+/// next serial, under the lock. Works when the document is missing or unreadable.
+pub async fn restore(workspace: &Workspace, id: Option<&str>) -> Result<String> {
+    let store = &*workspace.store;
+    let restored = with_lock(store, "state restore", |_| async move {
+        let backups = store.backups().await?;
+        let chosen = match id {
+            Some(id) => backups
+                .iter()
+                .find(|b| b.id == id)
+                .cloned()
+                .ok_or_else(|| {
+                    StateError::Edit(format!(
+                        "no backup `{id}`; `plinth state restore --list` lists them"
+                    ))
+                })?,
+            None => backups.first().cloned().ok_or_else(|| {
+                StateError::Edit(format!("no backups are kept for {}", store.describe()))
+            })?,
+        };
+        let mut document = store.read_backup(&chosen.id).await?;
+        let current = match store.load().await {
+            Ok(current) => current.map(|d| d.serial),
+            Err(StateError::Missing { .. } | StateError::Corrupt { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        document.serial = document.serial.max(current.unwrap_or(0)) + 1;
+        store.compact(&document).await?;
+        Ok((chosen, document))
+    })
+    .await
+    .map_err(|e| diagnostic(workspace, e))?;
+    let (backup, document) = restored;
+    Ok(format!(
+        "Restored the backup of serial {} ({} resources) from {}; the state is now at serial {}. Run `plinth plan` \
+         to compare it with the cloud.\n",
+        backup.serial,
+        document.resources.len(),
+        backup.location,
+        document.serial
+    ))
 }
 
 /// `state pull`: the document as pretty JSON (sensitive values are digests already).

@@ -12,3 +12,4 @@ mod planning;
 mod state_commands;
 mod support;
 mod team_locks;
+mod trust;
