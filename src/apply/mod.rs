@@ -1,8 +1,11 @@
-//! Applying a plan: the execution graph, the executor and the journal writer.
+//! Applying a plan: the execution graph, the executor (scheduling in `executor`, provider
+//! calls in `operations`, journal records in `recording`) and the journal writer.
 
 pub mod executor;
 pub mod graph;
 pub mod journal;
+mod operations;
+mod recording;
 pub mod report;
 
 pub use executor::Executor;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use miette::{miette, IntoDiagnostic, Result};
 use plinth_provider::{object_from_json, Object};
-use plinth_state::{spawn_renewal, JournalEntry, StateDocument, StateError};
+use plinth_state::{spawn_renewal, JournalEntry, Session, StateDocument, StateError};
 
 use super::plan::plan_with_state;
 use super::workspace::Workspace;
@@ -161,27 +161,10 @@ async fn apply_locked(
         });
     }
 
-    let mut document = match state {
-        Some(mut document) if document.stack.is_none() => {
-            // A state written by an older format (upgraded in memory on read): write it whole
-            // first, naming its stack, so the journal of this apply amends what it read.
-            document.serial += 1;
-            workspace.store.compact(&document).await.into_diagnostic()?;
-            workspace
-                .store
-                .load()
-                .await
-                .into_diagnostic()?
-                .ok_or_else(|| miette!("the state vanished while it was upgraded"))?
-        }
-        Some(document) => document,
-        None => {
-            // A new state: persist it empty first so its lineage is fixed before any change.
-            let document = StateDocument::new(env!("CARGO_PKG_VERSION"));
-            workspace.store.compact(&document).await.into_diagnostic()?;
-            document
-        }
-    };
+    let mut session = Session::open(&*workspace.store, state, env!("CARGO_PKG_VERSION"))
+        .await
+        .into_diagnostic()?;
+    let document = session.document().clone();
     let mut secrets = Secrets::resolve(&workspace.stack, &document.secrets);
     let mut early = Vec::new();
     check_secrets(workspace, &plan, &mut secrets, &mut early)?;
@@ -213,7 +196,7 @@ async fn apply_locked(
     // Outputs from what is now recorded.
     drop(journal);
     let (stats, after) = writer.await.into_diagnostic()?;
-    document = after;
+    session.replace(after);
     if halt().is_some() {
         // Another process may own the state now: leave the journal for it, write nothing
         // more. The caller turns the lost lock into the error.
@@ -225,24 +208,20 @@ async fn apply_locked(
     }
     // Outputs from what is now recorded; after a destroy that left nothing, none (so
     // `plinth output` does not print what was destroyed).
-    let outputs = if plan.destroy && document.resources.is_empty() {
+    let outputs = if plan.destroy && session.document().resources.is_empty() {
         BTreeMap::new()
     } else {
-        evaluate_outputs(workspace, &document, &secrets)
+        evaluate_outputs(workspace, session.document(), &secrets)
     };
-    if outputs != document.outputs {
-        workspace
-            .store
-            .append(&[JournalEntry::Outputs(outputs.clone())])
+    if outputs != session.document().outputs {
+        session
+            .append(&[JournalEntry::Outputs(outputs)])
             .await
             .into_diagnostic()?;
-        document.outputs = outputs;
     }
-    document.serial += 1;
-    document.plinth_version = env!("CARGO_PKG_VERSION").to_string();
-    // A serial entry in the journal (the backend compacts when its journal has grown), so
-    // a small change to a large state writes a few entries, not the whole document.
-    workspace.store.commit(&document).await.into_diagnostic()?;
+    // The next serial as a journal entry (the backend compacts when its journal has grown),
+    // so a small change to a large state writes a few entries, not the whole document.
+    session.commit().await.into_diagnostic()?;
     Ok(ApplyResult {
         plan,
         report: Some(report),

@@ -6,7 +6,7 @@
 
 use miette::{miette, Result};
 use plinth_provider::{object_to_persisted_json, CallContext, Progress};
-use plinth_state::{with_lock, ResourceRecord, ResourceStatus, StateDocument, StateError};
+use plinth_state::{with_lock, ResourceRecord, ResourceStatus, Session, StateError};
 
 use super::workspace::Workspace;
 
@@ -68,10 +68,9 @@ pub async fn import(workspace: &Workspace, address: &str, id: &str) -> Result<Im
     let dependencies = workspace.graph.dependencies(address);
     let store = &*workspace.store;
     with_lock(store, "import", |_| async move {
-        let mut document = match store.load().await? {
-            Some(document) => document,
-            None => StateDocument::new(env!("CARGO_PKG_VERSION")),
-        };
+        let loaded = store.load().await?;
+        let mut session = Session::open(store, loaded, env!("CARGO_PKG_VERSION")).await?;
+        let document = session.document().clone();
         if let Some(existing) = document.resources.get(address) {
             return Err(StateError::Edit(format!(
                 "`{address}` is already in the state (id {}); `plinth state rm {address}` first to import \
@@ -113,10 +112,11 @@ pub async fn import(workspace: &Workspace, address: &str, id: &str) -> Result<Im
             pending: None,
         };
         let count = record.attributes.len();
-        document.resources.insert(address.to_string(), record);
-        document.serial += 1;
-        document.plinth_version = env!("CARGO_PKG_VERSION").to_string();
-        store.compact(&document).await?;
+        session
+            .document_mut()
+            .resources
+            .insert(address.to_string(), record);
+        let document = session.compact().await?;
         Ok(Imported {
             address: address.to_string(),
             id: id.to_string(),

@@ -9,7 +9,9 @@ use miette::{miette, IntoDiagnostic, Result};
 use plinth_provider::{
     object_from_json, object_to_persisted_json, CallContext, ProviderConfig, Value,
 };
-use plinth_state::{now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus};
+use plinth_state::{
+    now_unix, random_id, Intent, JournalEntry, ResourceRecord, ResourceStatus, Session,
+};
 
 use super::apply::evaluate_outputs;
 use super::manifests::RELEASE_TYPE;
@@ -64,7 +66,7 @@ async fn rollback_locked(
     revision: Option<i64>,
     reporter: &dyn Reporter,
 ) -> Result<RollbackResult> {
-    let mut document = workspace
+    let loaded = workspace
         .store
         .load()
         .await
@@ -76,6 +78,10 @@ async fn rollback_locked(
                 workspace.store.describe()
             )
         })?;
+    let mut session = Session::open(&*workspace.store, Some(loaded), env!("CARGO_PKG_VERSION"))
+        .await
+        .into_diagnostic()?;
+    let document = session.document().clone();
     let releases: Vec<String> = document
         .resources
         .values()
@@ -130,8 +136,7 @@ async fn rollback_locked(
         dependencies: record.dependencies.clone(),
         started: now_unix(),
     };
-    workspace
-        .store
+    session
         .append(&[JournalEntry::Intent(intent.clone())])
         .await
         .into_diagnostic()?;
@@ -158,13 +163,10 @@ async fn rollback_locked(
         id: Some(id.clone()),
         ..record
     }));
-    workspace
-        .store
+    session
         .append(std::slice::from_ref(&put))
         .await
         .into_diagnostic()?;
-    document.apply(&JournalEntry::Intent(intent));
-    document.apply(&put);
     reporter.finished(
         address,
         "Rollback",
@@ -173,18 +175,16 @@ async fn rollback_locked(
         error.as_ref().map(|e| e.to_string()).as_deref(),
     );
     if let Some(error) = error {
-        document.serial += 1;
-        workspace.store.compact(&document).await.into_diagnostic()?;
+        session.compact().await.into_diagnostic()?;
         return Err(miette!(
             help = "`plinth show --address ADDRESS` lists the revisions in `history`",
             "rolling back {address} to revision {restored_revision}: {error}"
         ));
     }
-    let secrets = Secrets::resolve(&workspace.stack, &document.secrets);
-    document.outputs = evaluate_outputs(workspace, &document, &secrets);
-    document.serial += 1;
-    document.plinth_version = env!("CARGO_PKG_VERSION").to_string();
-    workspace.store.compact(&document).await.into_diagnostic()?;
+    let secrets = Secrets::resolve(&workspace.stack, &session.document().secrets);
+    let outputs = evaluate_outputs(workspace, session.document(), &secrets);
+    session.document_mut().outputs = outputs;
+    let document = session.compact().await.into_diagnostic()?;
     let recorded = document
         .resources
         .get(address)

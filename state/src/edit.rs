@@ -48,13 +48,13 @@ where
     F: FnOnce(&mut StateDocument) -> Result<(), StateError>,
 {
     with_lock(store, operation, |_| async move {
-        let mut document = store.load().await?.ok_or_else(|| {
+        let document = store.load().await?.ok_or_else(|| {
             StateError::Edit(format!("there is no state yet in {}", store.describe()))
         })?;
-        change(&mut document)?;
-        document.serial += 1;
-        store.compact(&document).await?;
-        Ok(document)
+        let mut session =
+            crate::session::Session::open(store, Some(document), env!("CARGO_PKG_VERSION")).await?;
+        change(session.document_mut())?;
+        session.compact().await
     })
     .await
 }
@@ -199,6 +199,10 @@ mod tests {
         let mut doc = StateDocument::new("test");
         doc.resources.insert("a.one".into(), record("a.one", &[]));
         doc.serial = 1;
+        // A document that names its stack (one that does not is written whole first, as
+        // its own serial: see `Session::open`).
+        doc.stack = Some("s".into());
+        doc.environment = Some("dev".into());
         let pushed = push(&store, doc.clone(), false).await.unwrap();
         assert_eq!(pushed.serial, 1);
         assert!(matches!(

@@ -53,6 +53,7 @@ mod postgres_lock;
 mod s3;
 #[cfg(feature = "s3")]
 mod s3_home;
+mod session;
 mod store;
 
 pub use document::{
@@ -65,9 +66,10 @@ pub use error::StateError;
 pub use identity::{IdentifiedStore, START_EMPTY_ENV};
 pub use lease::{spawn_renewal, Renewal, RenewalStatus};
 pub use local::{parse_document, write_atomic, LocalStore};
-pub use open::{encryption, open_store, BackendSettings};
+pub use open::{encryption, open_backend, open_store, BackendSettings};
 #[cfg(feature = "postgres")]
 pub use postgres::{advisory_key, PostgresSettings, PostgresStore};
 #[cfg(feature = "s3")]
 pub use s3::{S3Settings, S3Store};
+pub use session::Session;
 pub use store::{ci_run_url, format_unix, owner_name, Backup, LockInfo, LockRequest, StateStore};

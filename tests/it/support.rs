@@ -74,9 +74,12 @@ pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-/// The binary with a test environment.
+/// The binary with a test environment. `PLINTH_TEST_BINARY` runs the tests against another
+/// build (e.g. an older release, to show a regression test fails there).
 pub fn plinth() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_plinth"));
+    let binary = std::env::var("PLINTH_TEST_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_plinth").to_string());
+    let mut command = Command::new(binary);
     command
         .env("NO_COLOR", "1")
         .env("PLINTH_RETRY_BASE_MS", "1")

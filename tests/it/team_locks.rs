@@ -97,9 +97,12 @@ fn eight_applies_that_wait_find_nothing_left_to_do(backend: Backend) {
     let fixture = Fixture::new("engine/team");
     backend.configure(&fixture, false);
     let (runs, elapsed) = race(&fixture, &["--lock-timeout", "60s"]);
-    let all: String = runs
+    // Failed runs first: CI logs keep only the start of a long message.
+    let mut sorted: Vec<&(u32, Run)> = runs.iter().collect();
+    sorted.sort_by_key(|(_, r)| r.code == 0);
+    let all: String = sorted
         .iter()
-        .map(|(pid, r)| format!("--- pid {pid} exit {}\n{}\n{}", r.code, r.stdout, r.stderr))
+        .map(|(pid, r)| format!("--- pid {pid} exit {}\n{}\n{}", r.code, r.stderr, r.stdout))
         .collect();
     assert!(runs.iter().all(|(_, r)| r.code == 0), "{all}");
     let applied = runs

@@ -456,5 +456,18 @@ fn randomized_kills_at_every_kind_of_operation_leave_no_orphans() {
         results.iter().filter(|r| r.kills == 2).count(),
         results.iter().filter(|r| !r.converged).count(),
     );
-    assert!(bad.is_empty(), "{bad:#?}");
+    let described: Vec<String> = bad
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} (killed {}x): converged {}, {:?}",
+                if r.destroy { "destroy" } else { "apply" },
+                r.vars.join(" "),
+                r.kills,
+                r.converged,
+                r.findings
+            )
+        })
+        .collect();
+    assert!(bad.is_empty(), "{described:#?}");
 }
