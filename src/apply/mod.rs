@@ -12,3 +12,5 @@ pub use executor::Executor;
 pub use graph::OpKind;
 pub use journal::{JournalStats, JournalWriter};
 pub use report::{ApplyReport, Outcome, ProgressTo, QuietReporter, Reporter};
+#[cfg(test)]
+mod tests;
