@@ -212,6 +212,10 @@ impl Diagnostics {
     /// Renders every problem as plain text (ASCII art, no colour) at a fixed width: for
     /// `NO_COLOR` terminals, logs and snapshot tests.
     pub fn render_plain(&self, width: usize) -> String {
+        use crate::render::diagnostic::{graphical_can_draw, quietly, render_plain_text};
+        if !graphical_can_draw(self) {
+            return render_plain_text(self);
+        }
         let theme = GraphicalTheme {
             characters: ThemeCharacters::ascii(),
             styles: ThemeStyles::none(),
@@ -219,11 +223,14 @@ impl Diagnostics {
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_width(width)
             .with_links(false);
-        let mut out = String::new();
-        if handler.render_report(&mut out, self).is_err() {
-            out = self.to_string();
+        let drawn = quietly(|| {
+            let mut out = String::new();
+            handler.render_report(&mut out, self).map(|()| out)
+        });
+        match drawn {
+            Some(Ok(out)) => out,
+            _ => render_plain_text(self),
         }
-        out
     }
 }
 
