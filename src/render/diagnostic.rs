@@ -120,9 +120,14 @@ fn drawable(diagnostic: &dyn Diagnostic, budget: &mut usize) -> bool {
             if !label.label().is_none_or(text_drawable) {
                 return false;
             }
-            let Ok(contents) = source.read_span(label.inner(), 0, 0) else {
+            // The lines the handler draws: the span's and one either side.
+            let Ok(contents) = source.read_span(label.inner(), 1, 1) else {
                 return false;
             };
+            let end = label.inner().offset().saturating_add(label.inner().len());
+            if end > contents.span().offset() + contents.span().len() {
+                return false;
+            }
             let Ok(lines) = std::str::from_utf8(contents.data()) else {
                 return false;
             };
@@ -225,7 +230,10 @@ fn plain(diagnostic: &dyn Diagnostic, depth: usize, out: &mut String, budget: &m
                         contents.line() + 1,
                         contents.column() + 1
                     );
-                    let excerpt = excerpt(contents.data(), span, contents.span());
+                    let excerpt = match source.read_span(span, 1, 1) {
+                        Ok(lines) => excerpt(lines.data(), span, lines.span()),
+                        Err(_) => excerpt(contents.data(), span, contents.span()),
+                    };
                     let _ = writeln!(out, "{indent}   | {excerpt}");
                     if !text.is_empty() {
                         let _ = writeln!(out, "{indent}   = {text}");
@@ -328,7 +336,7 @@ mod tests {
     #[error("{message}")]
     struct Fake {
         message: String,
-        source: NamedSource<String>,
+        text: NamedSource<String>,
         span: SourceSpan,
     }
 
@@ -337,7 +345,7 @@ mod tests {
             Some(Box::new("plinth::fake"))
         }
         fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-            Some(&self.source)
+            Some(&self.text)
         }
         fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
             Some(Box::new(std::iter::once(
@@ -352,7 +360,7 @@ mod tests {
     fn fake(text: String, span: std::ops::Range<usize>) -> Fake {
         Fake {
             message: "bad thing".into(),
-            source: NamedSource::new("stack.toml", text),
+            text: NamedSource::new("stack.toml", text),
             span: span.into(),
         }
     }

@@ -234,7 +234,14 @@ fn floor(text: &str, mut at: usize) -> usize {
 /// Applies one mutation to `text` (`other` is a second seed file, for splices).
 fn mutate(text: &mut String, other: &str, rng: &mut StdRng) {
     let at = floor(text, rng.random_range(0..=text.len()));
-    match rng.random_range(0..13) {
+    // Small edits most of the time (so most inputs get past the parser); the large ones
+    // (long lines, deep nesting, truncation) one time in seven.
+    let kind = if rng.random_bool(1.0 / 7.0) {
+        [6, 7, 11][rng.random_range(0..3)]
+    } else {
+        [0, 1, 2, 3, 4, 5, 8, 9, 10, 12][rng.random_range(0..10)]
+    };
+    match kind {
         0 => {
             // A bit flip, kept valid UTF-8 (invalid files are a separate, simple case).
             let mut bytes = std::mem::take(text).into_bytes();
@@ -351,7 +358,12 @@ fn mutated(seeds: &[Case], rng: &mut StdRng) -> Case {
     let other_text = other.files[rng.random_range(0..other.files.len())]
         .1
         .clone();
-    for _ in 0..rng.random_range(1..5) {
+    let edits = match rng.random_range(0..20) {
+        0..=11 => 1,
+        12..=16 => 2,
+        _ => rng.random_range(3..6),
+    };
+    for _ in 0..edits {
         let file = rng.random_range(0..case.files.len());
         mutate(&mut case.files[file].1, &other_text, rng);
     }
@@ -407,9 +419,29 @@ fn execute(
     }
 }
 
+thread_local! {
+    /// Every provider (for the schemas), and the built-in ones that plan offline.
+    static REGISTRIES: (Registry, Registry) = (
+        Registry::default_registry(),
+        Registry::new(vec![
+            std::sync::Arc::new(plinth_builtin::BuiltinFactory),
+            std::sync::Arc::new(plinth_builtin::SimFactory),
+        ]),
+    );
+}
+
 /// `(loaded, planned)`.
 fn run_pipeline(case: &Case, dir: &Path, runtime: &tokio::runtime::Runtime) -> (bool, bool) {
-    let all = Registry::default_registry();
+    REGISTRIES.with(|(all, builtin)| run_with(case, dir, runtime, all, builtin))
+}
+
+fn run_with(
+    case: &Case,
+    dir: &Path,
+    runtime: &tokio::runtime::Runtime,
+    all: &Registry,
+    builtin: &Registry,
+) -> (bool, bool) {
     let options = LoadOptions {
         environment: case.environment.clone(),
         vars: case.vars.clone(),
@@ -432,10 +464,6 @@ fn run_pipeline(case: &Case, dir: &Path, runtime: &tokio::runtime::Runtime) -> (
             return (true, false);
         }
     };
-    let builtin = Registry::new(vec![
-        std::sync::Arc::new(plinth_builtin::BuiltinFactory),
-        std::sync::Arc::new(plinth_builtin::SimFactory),
-    ]);
     if !stack
         .resources
         .iter()
@@ -447,7 +475,7 @@ fn run_pipeline(case: &Case, dir: &Path, runtime: &tokio::runtime::Runtime) -> (
     let work_dir = dir.join(".plinth");
     let planner = Planner {
         stack: &stack,
-        registry: &builtin,
+        registry: builtin,
         graph: &graph,
         secrets: &secrets,
         work_dir: &work_dir,
@@ -564,9 +592,17 @@ fn fuzz_regressions_do_not_panic() {
     let mut findings = Findings::default();
     for dir in dirs {
         let case = read_case(&dir).expect("regression case");
+        let began = Instant::now();
         if let Some(message) = execute(&case, &work.path().join("stack"), &runtime, &mut findings) {
             panic!("{}: {message}", dir.display());
         }
+        // Generous for a debug build on a busy machine; the slow finding took minutes.
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "{} took {:?}",
+            dir.display(),
+            began.elapsed()
+        );
     }
 }
 

@@ -47,6 +47,10 @@ fn a_huge_count_is_a_diagnostic_not_an_abort() {
 fn the_count_limit_can_be_raised_by_flag_or_environment() {
     let fixture = Fixture::new("fuzz-regressions/count-2147483648");
     fixture.edit("count = 2147483648", "count = 10001");
+    fixture.edit(
+        "plinth_data.greeting.output",
+        "plinth_data.greeting[0].output",
+    );
     validate(&fixture, &[]).expect(1);
     validate(&fixture, &["--max-count", "20000"]).expect(0);
     let mut command = plinth();
@@ -61,6 +65,10 @@ fn the_count_limit_can_be_raised_by_flag_or_environment() {
 fn the_resource_limit_names_the_block_and_the_flag() {
     let fixture = Fixture::new("fuzz-regressions/count-2147483648");
     fixture.edit("count = 2147483648", "count = 3");
+    fixture.edit(
+        "plinth_data.greeting.output",
+        "plinth_data.greeting[0].output",
+    );
     let run = validate(&fixture, &["--max-resources", "3"]).expect(1);
     assert!(
         run.stderr.contains("plinth::too_many_resources"),
@@ -91,7 +99,7 @@ fn a_diagnostic_on_a_very_long_line_is_printed() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("--> stack.toml:12:70010"),
+        run.stderr.contains("/stack.toml:12:70010"),
         "{}",
         run.stderr
     );
