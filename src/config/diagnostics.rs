@@ -200,6 +200,11 @@ impl Diagnostics {
         }
     }
 
+    /// Counts `n` problems that are not kept (past [`MAX_PROBLEMS`]).
+    pub(crate) fn omit(&mut self, n: usize) {
+        self.omitted += n;
+    }
+
     /// The problems, in the order they were found.
     pub fn problems(&self) -> &[Problem] {
         &self.problems

@@ -155,7 +155,10 @@ pub(crate) fn parse_file(
     }
     let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        for error in errors {
+        // A mutated file can have hundreds of thousands: build only the ones that are kept.
+        let kept = super::diagnostics::MAX_PROBLEMS.saturating_sub(diags.problems().len());
+        diags.omit(errors.len().saturating_sub(kept));
+        for error in errors.into_iter().take(kept) {
             let range = error.span().unwrap_or(0..0);
             let message = error.message().trim().to_string();
             let message = if message.is_empty() {

@@ -442,9 +442,15 @@ fn run_with(
     all: &Registry,
     builtin: &Registry,
 ) -> (bool, bool) {
+    // Far fewer resources than the default limit: a stack of 200 000 valid resources is the
+    // benchmark's business (a debug-build plan of it takes minutes), not the fuzzer's.
     let options = LoadOptions {
         environment: case.environment.clone(),
         vars: case.vars.clone(),
+        limits: plinth::config::Limits {
+            max_resources: 20_000,
+            ..plinth::config::Limits::default()
+        },
         ..LoadOptions::default()
     };
     let stack = match load_with_env(dir, &options, all.schemas(), &|_| None) {
