@@ -1,5 +1,7 @@
 //! The `plinth` binary: parse → ops → render → exit code.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use clap::Parser;
 
 /// mimalloc: the engine allocates many small strings and maps (parsed stacks, state
@@ -9,6 +11,13 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    plinth::cli::panic::install_hook(plinth::cli::panic::command_summary(std::env::args()));
+    // A panic has been reported by the hook: exit 1 like any other error, not 101.
+    let code = catch_unwind(run).unwrap_or(plinth::cli::EXIT_ERROR);
+    std::process::exit(code);
+}
+
+fn run() -> i32 {
     let cli = plinth::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -17,15 +26,18 @@ fn main() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            std::process::exit(plinth::cli::EXIT_ERROR);
+            return plinth::cli::EXIT_ERROR;
         }
     };
-    let code = match runtime.block_on(plinth::cli::run(cli)) {
-        Ok(code) => code,
-        Err(report) => {
-            eprintln!("{report:?}");
+    let result = catch_unwind(AssertUnwindSafe(|| runtime.block_on(plinth::cli::run(cli))));
+    // Dropping the runtime waits for nothing: tasks still running are cancelled.
+    runtime.shutdown_background();
+    match result {
+        Ok(Ok(code)) => code,
+        Ok(Err(report)) => {
+            eprintln!("{}", plinth::render::render_error(report.as_ref()));
             plinth::cli::EXIT_ERROR
         }
-    };
-    std::process::exit(code);
+        Err(_) => plinth::cli::EXIT_ERROR,
+    }
 }

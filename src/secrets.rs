@@ -31,6 +31,26 @@ pub struct Secrets {
     values: BTreeMap<String, SecretValue>,
 }
 
+/// The largest secret file read (a secret is a password or a key, not a data set).
+pub const MAX_SECRET_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a secret file of at most [`MAX_SECRET_FILE_BYTES`] through a bounded reader (so a
+/// `from = "file:/dev/zero"` cannot exhaust memory).
+fn read_secret_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} bytes, the limit for a secret file",
+            MAX_SECRET_FILE_BYTES
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| std::io::Error::other("not UTF-8 text"))
+}
+
 impl Secrets {
     /// Resolves every declared secret; `generated` are the values kept in state.
     pub fn resolve(stack: &Stack, generated: &BTreeMap<String, String>) -> Self {
@@ -49,7 +69,7 @@ impl Secrets {
                     } else {
                         stack.dir.join(path)
                     };
-                    match std::fs::read_to_string(&full) {
+                    match read_secret_file(&full) {
                         Ok(v) => SecretValue::Known(v.trim_end_matches(['\n', '\r']).to_string()),
                         Err(e) => SecretValue::Unresolved(format!(
                             "cannot read `{}`: {e}",

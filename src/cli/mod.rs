@@ -7,6 +7,7 @@ mod bootstrap;
 mod graph;
 mod import;
 mod lock;
+pub mod panic;
 mod plan;
 mod render;
 mod rollback;
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::LoadOptions;
+use crate::config::{Limits, LoadOptions};
 use crate::ops::OpenOptions;
 
 /// Exit code: success, or a plan without changes.
@@ -99,6 +100,24 @@ pub struct StackArgs {
     /// Where the local backend keeps state (default: `<stack>/.plinth`).
     #[arg(long, env = "PLINTH_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// At most this many resource instances in the stack, after `count` [default: 250000].
+    #[arg(long, env = "PLINTH_MAX_RESOURCES", value_name = "N", value_parser = crate::config::limits::parse_count)]
+    pub max_resources: Option<u64>,
+    /// At most this many instances of one block (`count`) [default: 10000].
+    #[arg(long, env = "PLINTH_MAX_COUNT", value_name = "N", value_parser = crate::config::limits::parse_count)]
+    pub max_count: Option<u64>,
+    /// Largest stack or var file, e.g. `256MiB` [default: 64MiB].
+    #[arg(long, env = "PLINTH_MAX_FILE_SIZE", value_name = "SIZE", value_parser = crate::config::limits::parse_size, hide_short_help = true)]
+    pub max_file_size: Option<u64>,
+    /// Longest string after interpolation, e.g. `4MiB` [default: 1MiB].
+    #[arg(long, env = "PLINTH_MAX_STRING_SIZE", value_name = "SIZE", value_parser = crate::config::limits::parse_size, hide_short_help = true)]
+    pub max_string_size: Option<u64>,
+    /// Deepest nesting of arrays, tables and dotted keys (at most 256) [default: 64].
+    #[arg(long, env = "PLINTH_MAX_DEPTH", value_name = "N", value_parser = crate::config::limits::parse_count, hide_short_help = true)]
+    pub max_depth: Option<u64>,
+    /// Most values built by variable substitution and `count`, e.g. `1GiB` [default: 512MiB].
+    #[arg(long, env = "PLINTH_MAX_EXPANSION", value_name = "SIZE", value_parser = crate::config::limits::parse_size, hide_short_help = true)]
+    pub max_expansion: Option<u64>,
 }
 
 impl StackArgs {
@@ -119,14 +138,46 @@ impl StackArgs {
                 environment: self.env.clone(),
                 vars,
                 var_files: self.var_files.clone(),
+                limits: self.limits(),
             },
             state_dir: self.state_dir.clone(),
         })
     }
 }
 
+impl StackArgs {
+    /// The loader's limits: the defaults, overridden by `PLINTH_MAX_*` and `--max-*`.
+    pub fn limits(&self) -> Limits {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let mut limits = Limits::from_env();
+        if let Some(n) = self.max_resources {
+            limits.max_resources = size(n);
+        }
+        if let Some(n) = self.max_count {
+            limits.max_count = size(n);
+        }
+        if let Some(n) = self.max_file_size {
+            limits.max_file_bytes = n;
+        }
+        if let Some(n) = self.max_string_size {
+            limits.max_string_bytes = size(n);
+        }
+        if let Some(n) = self.max_depth {
+            limits.max_depth = size(n);
+        }
+        if let Some(n) = self.max_expansion {
+            limits.max_expansion_bytes = n;
+        }
+        limits.clamped()
+    }
+}
+
 /// Runs a command; returns the exit code.
 pub async fn run(cli: Cli) -> miette::Result<i32> {
+    // The integration tests check what a panic looks like to a user (`tests/it/hostile.rs`).
+    if std::env::var_os("PLINTH_PANIC_FOR_TESTS").is_some() {
+        panic!("PLINTH_PANIC_FOR_TESTS is set");
+    }
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args).await,

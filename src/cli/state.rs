@@ -134,6 +134,12 @@ pub async fn run(args: StateArgs) -> miette::Result<i32> {
                 vars: Vec::new(),
                 var_files: Vec::new(),
                 state_dir: args.state_dir,
+                max_resources: None,
+                max_count: None,
+                max_file_size: None,
+                max_string_size: None,
+                max_depth: None,
+                max_expansion: None,
             };
             let workspace = open(&stack)?;
             print!("{}", state::rm(&workspace, &args.addresses).await?);

@@ -166,7 +166,13 @@ pub struct Diagnostics {
     subject: String,
     sources: Arc<SourceMap>,
     problems: Vec<Problem>,
+    /// Problems found after the first [`MAX_PROBLEMS`], counted but not kept.
+    omitted: usize,
 }
+
+/// The most problems kept and shown: a mutated file can have tens of thousands of syntax
+/// errors, and comparing each new one with all the others was quadratic.
+pub const MAX_PROBLEMS: usize = 100;
 
 impl Diagnostics {
     /// An empty list for the stack at `subject` (a directory shown in the summary line).
@@ -175,11 +181,16 @@ impl Diagnostics {
             subject: subject.into(),
             sources,
             problems: Vec::new(),
+            omitted: 0,
         }
     }
 
     /// Records a problem (an identical problem already recorded is not repeated).
     pub fn push(&mut self, problem: Problem) {
+        if self.problems.len() >= MAX_PROBLEMS {
+            self.omitted += 1;
+            return;
+        }
         let problem = problem.attach(&self.sources);
         let duplicate = self.problems.iter().any(|p| {
             p.code == problem.code && p.message == problem.message && p.origin == problem.origin
@@ -187,6 +198,11 @@ impl Diagnostics {
         if !duplicate {
             self.problems.push(problem);
         }
+    }
+
+    /// Counts `n` problems that are not kept (past [`MAX_PROBLEMS`]).
+    pub(crate) fn omit(&mut self, n: usize) {
+        self.omitted += n;
     }
 
     /// The problems, in the order they were found.
@@ -199,9 +215,9 @@ impl Diagnostics {
         self.problems.is_empty()
     }
 
-    /// The number of problems.
+    /// The number of problems found (those past [`MAX_PROBLEMS`] included).
     pub fn len(&self) -> usize {
-        self.problems.len()
+        self.problems.len() + self.omitted
     }
 
     /// The sources the problems point into.
@@ -212,6 +228,10 @@ impl Diagnostics {
     /// Renders every problem as plain text (ASCII art, no colour) at a fixed width: for
     /// `NO_COLOR` terminals, logs and snapshot tests.
     pub fn render_plain(&self, width: usize) -> String {
+        use crate::render::diagnostic::{graphical_can_draw, quietly, render_plain_text};
+        if !graphical_can_draw(self) {
+            return render_plain_text(self);
+        }
         let theme = GraphicalTheme {
             characters: ThemeCharacters::ascii(),
             styles: ThemeStyles::none(),
@@ -219,23 +239,30 @@ impl Diagnostics {
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_width(width)
             .with_links(false);
-        let mut out = String::new();
-        if handler.render_report(&mut out, self).is_err() {
-            out = self.to_string();
+        let drawn = quietly(|| {
+            let mut out = String::new();
+            handler.render_report(&mut out, self).map(|()| out)
+        });
+        match drawn {
+            Some(Ok(out)) => out,
+            _ => render_plain_text(self),
         }
-        out
     }
 }
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
+        let n = self.len();
         let noun = if n == 1 { "problem" } else { "problems" };
         write!(
             f,
             "could not load the stack in `{}`: {n} {noun}",
             self.subject
-        )
+        )?;
+        if self.omitted > 0 {
+            write!(f, " (the first {} shown)", self.problems.len())?;
+        }
+        Ok(())
     }
 }
 
@@ -254,9 +281,14 @@ impl Diagnostic for Diagnostics {
 /// Names from `candidates` ordered by similarity to `name` (edit distance, then common
 /// prefix), most similar first.
 pub(crate) fn ranked<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    // Edit distances are quadratic in the lengths: names longer than this are not typos.
+    const LONGEST: usize = 256;
     let mut scored: Vec<(usize, f64, &str)> = candidates
         .into_iter()
         .map(|c| {
+            if name.len() > LONGEST || c.len() > LONGEST {
+                return (usize::MAX, 0.0, c);
+            }
             (
                 strsim::osa_distance(name, c),
                 strsim::jaro_winkler(name, c),
@@ -282,6 +314,7 @@ pub(crate) fn nearest<'a>(
     let limit = (name.chars().count() / 3).clamp(1, 3);
     ranked(name, candidates)
         .into_iter()
+        .filter(|c| c.len() <= 256 && name.len() <= 256)
         .filter(|c| strsim::osa_distance(name, c) <= limit || c.eq_ignore_ascii_case(name))
         .take(3)
         .collect()

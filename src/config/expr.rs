@@ -8,6 +8,7 @@ use plinth_provider::Value;
 
 use super::diagnostics::{suggestion, Diagnostics, Problem};
 use super::interpolate::{parse_target, split, Segment, Target};
+use super::limits::{show_size, value_size, Budget, Limit};
 use super::model::{Expr, Origin, Part, SecretRef};
 use super::raw::{origin, Node, NodeValue};
 use super::references::{check_reference, reference, PendingRef, ResourceIndex};
@@ -28,6 +29,8 @@ pub(crate) struct Scope<'a> {
     pub counted: bool,
     /// Where we are, for messages: "in `[backend]`".
     pub place: &'a str,
+    /// What substitution may still build, and the longest string it may make.
+    pub budget: &'a Budget,
 }
 
 /// A piece of a string after substitution.
@@ -133,6 +136,32 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
             }
         }
     }
+    let length: usize = pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => t.len(),
+            _ => 16,
+        })
+        .fold(0, usize::saturating_add);
+    let max = scope.budget.limits.max_string_bytes;
+    if length > max {
+        diags.push(
+            Problem::new(
+                "plinth::string_too_long",
+                format!(
+                    "this string would be {} long, more than the limit of {}",
+                    show_size(length as u64),
+                    show_size(max as u64)
+                ),
+            )
+            .at(node.origin, "this string")
+            .help(format!(
+                "shorten it, or keep large content out of the stack; {}",
+                Limit::StringSize.how_to_raise(format!("{}MiB", length / (1024 * 1024) + 1))
+            )),
+        );
+        return Lowered::Value(Value::Unknown);
+    }
     if pieces.iter().all(|p| matches!(p, Piece::Text(_))) {
         let text: String = pieces
             .iter()
@@ -147,6 +176,30 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
         return Lowered::Value(Value::String(text));
     }
     Lowered::Template(pieces)
+}
+
+/// An estimate of the memory an expression takes (see [`value_size`]).
+pub(crate) fn lowered_size(lowered: &Lowered) -> u64 {
+    const NODE: u64 = 32;
+    match lowered {
+        Lowered::Value(v) => value_size(v),
+        Lowered::Single(piece) => NODE + piece_size(piece),
+        Lowered::Template(pieces) => NODE + pieces.iter().map(piece_size).sum::<u64>(),
+        Lowered::List(items) => NODE + items.iter().map(lowered_size).sum::<u64>(),
+        Lowered::Map(map) => {
+            NODE + map
+                .iter()
+                .map(|(k, v)| NODE + k.len() as u64 + lowered_size(v))
+                .sum::<u64>()
+        }
+    }
+}
+
+fn piece_size(piece: &Piece) -> u64 {
+    match piece {
+        Piece::Text(t) => 32 + t.len() as u64,
+        _ => 128,
+    }
 }
 
 fn to_text(value: &Value) -> Option<String> {
@@ -182,6 +235,28 @@ fn resolve(inner: &str, here: Origin, scope: &Scope<'_>, diags: &mut Diagnostics
         Target::Stack => Resolved::Value(Value::String(scope.stack.to_string())),
         Target::Var(name) => {
             match scope.variables.get(&name) {
+                Some(v) if !scope.budget.take(value_size(v)) => {
+                    if scope.budget.first_overrun() {
+                        diags.push(
+                            Problem::new(
+                                "plinth::expansion_too_large",
+                                format!(
+                                    "substituting `var.{name}` here passes the limit of {} of values built from variables and `count`",
+                                    show_size(scope.budget.limit())
+                                ),
+                            )
+                            .at(here, format!("`var.{name}` is {}", show_size(value_size(v))))
+                            .help(format!(
+                                "use large variables in fewer places; {}",
+                                Limit::Expansion.how_to_raise(format!(
+                                    "{}MiB",
+                                    scope.budget.limit() / (1024 * 1024) * 2
+                                ))
+                            )),
+                        );
+                    }
+                    unknown
+                }
                 Some(v) => Resolved::Value(v.clone()),
                 None if scope.place == VARIABLES_PLACE => {
                     diags.push(

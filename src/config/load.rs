@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::diagnostics::{Diagnostics, Problem};
 use super::document::assemble;
 use super::expr::Scope;
+use super::limits::{show_size, Budget, Limit};
 use super::model::{LoadOptions, SourceMap, Stack};
 use super::raw::{parse_file, Table};
 use super::variables::{self, VariableInputs};
@@ -42,7 +43,7 @@ pub fn load_with_env(
     let mut files = Vec::new();
     let mut hasher = Sha256::new();
     for path in &stack_files {
-        if let Some(text) = read_text(path, &mut early) {
+        if let Some(text) = read_text(path, options.limits.max_file_bytes, &mut early) {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -57,7 +58,7 @@ pub fn load_with_env(
     let stack_file_count = files.len();
     let mut var_file_slots = Vec::new();
     for path in &options.var_files {
-        match read_text(path, &mut early) {
+        match read_text(path, options.limits.max_file_bytes, &mut early) {
             Some(text) => {
                 var_file_slots.push(Some(files.len()));
                 files.push((display_path(path), Arc::new(text)));
@@ -73,7 +74,7 @@ pub fn load_with_env(
     let mut tables: Vec<Table> = Vec::new();
     let mut syntax_ok = true;
     for (file, (_, text)) in sources.files.iter().enumerate().take(stack_file_count) {
-        match parse_file(file, text, &mut diags) {
+        match parse_file(file, text, options.limits.max_depth, &mut diags) {
             Some(table) => tables.push(table),
             None => syntax_ok = false,
         }
@@ -82,7 +83,12 @@ pub fn load_with_env(
         .iter()
         .map(|slot| {
             let file = (*slot)?;
-            let table = parse_file(file, &sources.files[file].1, &mut diags);
+            let table = parse_file(
+                file,
+                &sources.files[file].1,
+                options.limits.max_depth,
+                &mut diags,
+            );
             syntax_ok &= table.is_some();
             table
         })
@@ -100,10 +106,12 @@ pub fn load_with_env(
         return Err(diags);
     }
     let secrets = secrets::secrets(&raw.secrets, dir, &mut diags);
+    let budget = Budget::for_limits(&options.limits);
     let inputs = VariableInputs {
         options,
         var_files: &var_files,
         getenv,
+        budget: &budget,
     };
     let variables = variables::resolve(
         &raw.variables,
@@ -123,6 +131,7 @@ pub fn load_with_env(
         resources: None,
         counted: false,
         place: "here",
+        budget: &budget,
     };
     let backend = sections::backend(
         raw.backend.as_ref(),
@@ -153,6 +162,14 @@ pub fn load_with_env(
         ..base
     };
     let index = resources::index(&raw.resources, schemas, &resource_scope, &mut diags);
+    if !resources::within_resource_limit(
+        &raw.resources,
+        &index,
+        options.limits.max_resources,
+        &mut diags,
+    ) {
+        return Err(diags);
+    }
     let resources = resources::lower_all(&raw.resources, &index, &resource_scope, &mut diags);
     let output_scope = Scope {
         resources: Some(&index),
@@ -214,9 +231,39 @@ fn list_stack_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
     files
 }
 
-fn read_text(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
+/// Reads a file of at most `max_bytes` (read through a bounded reader, so a special file such
+/// as `/dev/zero` passed as a `--var-file` cannot exhaust memory either).
+fn read_text(path: &Path, max_bytes: u64, problems: &mut Vec<Problem>) -> Option<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|file| {
+        let declared = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if declared > max_bytes {
+            return Ok(declared);
+        }
+        file.take(max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map(|n| n as u64)
+    });
+    match read {
+        Ok(size) if size > max_bytes => {
+            problems.push(
+                Problem::new(
+                    "plinth::file_too_large",
+                    format!(
+                        "`{}` is larger than the limit of {} for one file",
+                        display_path(path),
+                        show_size(max_bytes)
+                    ),
+                )
+                .help(format!(
+                    "split the stack into smaller files; {}",
+                    Limit::FileSize.how_to_raise(format!("{}MiB", size / (1024 * 1024) + 1))
+                )),
+            );
+            None
+        }
+        Ok(_) => match String::from_utf8(bytes) {
             Ok(text) => Some(text),
             Err(_) => {
                 problems.push(

@@ -18,6 +18,7 @@ mod diagnostics;
 mod document;
 mod expr;
 mod interpolate;
+pub mod limits;
 mod load;
 mod meta;
 pub mod model;
@@ -31,5 +32,6 @@ mod tests;
 mod variables;
 
 pub use diagnostics::{Diagnostics, Problem};
+pub use limits::Limits;
 pub use load::{load, load_with_env};
 pub use model::*;

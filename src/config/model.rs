@@ -288,4 +288,6 @@ pub struct LoadOptions {
     pub vars: Vec<(String, String)>,
     /// `--var-file FILE` (TOML `name = value`), in order (later wins; `--var` beats them).
     pub var_files: Vec<PathBuf>,
+    /// Upper bounds on what the stack may ask for (`--max-resources`, ...).
+    pub limits: super::limits::Limits,
 }

@@ -9,6 +9,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::diagnostics::{Diagnostics, Problem};
+use super::limits::{nesting_over, Limit};
 use super::model::Origin;
 
 /// A TOML value with the place it was written.
@@ -127,11 +128,37 @@ pub(crate) fn origin(file: usize, range: Range<usize>) -> Origin {
 }
 
 /// Parses one file into its root table, reporting syntax errors. Returns `None` when the
-/// file has a syntax error.
-pub(crate) fn parse_file(file: usize, text: &str, diags: &mut Diagnostics) -> Option<Table> {
+/// file has a syntax error or is nested deeper than `max_depth` (checked first, so neither the
+/// parser nor the lowering recurses deeper than that).
+pub(crate) fn parse_file(
+    file: usize,
+    text: &str,
+    max_depth: usize,
+    diags: &mut Diagnostics,
+) -> Option<Table> {
+    if let Some(at) = nesting_over(text, max_depth) {
+        diags.push(
+            Problem::new(
+                "plinth::too_deep",
+                format!("values are nested more than {max_depth} levels deep"),
+            )
+            .at(
+                origin(file, at..at + 1),
+                format!("level {} starts here", max_depth + 1),
+            )
+            .help(format!(
+                "flatten the arrays, tables or dotted keys; {}",
+                Limit::Depth.how_to_raise(max_depth * 2)
+            )),
+        );
+        return None;
+    }
     let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        for error in errors {
+        // A mutated file can have hundreds of thousands: build only the ones that are kept.
+        let kept = super::diagnostics::MAX_PROBLEMS.saturating_sub(diags.problems().len());
+        diags.omit(errors.len().saturating_sub(kept));
+        for error in errors.into_iter().take(kept) {
             let range = error.span().unwrap_or(0..0);
             let message = error.message().trim().to_string();
             let message = if message.is_empty() {
@@ -153,13 +180,13 @@ pub(crate) fn parse_file(file: usize, text: &str, diags: &mut Diagnostics) -> Op
 
 /// Parses a command-line or environment value as a TOML value (`3`, `true`, `["a", "b"]`);
 /// `None` when it is not one (the caller then takes the text as a string).
-pub(crate) fn parse_value_text(text: &str) -> Option<Node> {
+pub(crate) fn parse_value_text(text: &str, max_depth: usize) -> Option<Node> {
     if text.contains('\n') {
         return None;
     }
     let document = format!("v = {text}");
     let mut scratch = Diagnostics::new("", std::sync::Arc::new(super::model::SourceMap::default()));
-    let table = parse_file(usize::MAX, &document, &mut scratch)?;
+    let table = parse_file(usize::MAX, &document, max_depth, &mut scratch)?;
     if !scratch.is_empty() || table.entries.len() != 1 {
         return None;
     }
@@ -259,7 +286,7 @@ mod tests {
             files: vec![("t.toml".into(), Arc::new(text.to_string()))],
         });
         let mut diags = Diagnostics::new("t", sources);
-        (parse_file(0, text, &mut diags), diags)
+        (parse_file(0, text, 64, &mut diags), diags)
     }
 
     #[test]
@@ -300,15 +327,15 @@ mod tests {
     #[test]
     fn command_line_values_parse_as_toml_when_they_can() {
         assert!(matches!(
-            parse_value_text("3").unwrap().value,
+            parse_value_text("3", 64).unwrap().value,
             NodeValue::Integer(3)
         ));
         assert!(matches!(
-            parse_value_text("[1, 2]").unwrap().value,
+            parse_value_text("[1, 2]", 64).unwrap().value,
             NodeValue::Array(_)
         ));
-        assert!(parse_value_text("db.t4g.medium").is_none());
-        assert!(parse_value_text("1\nx = 2").is_none());
+        assert!(parse_value_text("db.t4g.medium", 64).is_none());
+        assert!(parse_value_text("1\nx = 2", 64).is_none());
     }
 
     #[test]

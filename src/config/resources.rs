@@ -8,7 +8,8 @@ use plinth_provider::{AttributeMode, Schema, Value};
 
 use super::diagnostics::{nearest, one_of, suggestion, Diagnostics, Problem};
 use super::document::RawResource;
-use super::expr::{check_view, instantiate, lone_variable, lower, Lowered, Scope};
+use super::expr::{check_view, instantiate, lone_variable, lower, lowered_size, Lowered, Scope};
+use super::limits::{show_size, Limit};
 use super::meta;
 use super::model::{Expr, ResourceConfig};
 use super::raw::Node;
@@ -58,7 +59,22 @@ fn evaluate_count(node: &Node, scope: &Scope<'_>, diags: &mut Diagnostics) -> Co
         Value::Unknown => return Count::Invalid,
         _ => None,
     };
+    let max_count = scope.budget.limits.max_count;
     match number {
+        Some(n) if n >= 0 && (n as u64) > max_count as u64 => {
+            diags.push(
+                Problem::new(
+                    "plinth::count_too_large",
+                    format!("`count = {n}` is more than the limit of {max_count} instances of one block"),
+                )
+                .at(node.origin, format!("{n} instances"))
+                .help(format!(
+                    "check the number (a typo?); {}",
+                    Limit::Count.how_to_raise(n)
+                )),
+            );
+            Count::Invalid
+        }
         Some(n) if n >= 0 => Count::Counted(n as usize),
         _ => {
             let shown = match &value {
@@ -73,6 +89,53 @@ fn evaluate_count(node: &Node, scope: &Scope<'_>, diags: &mut Diagnostics) -> Co
             Count::Invalid
         }
     }
+}
+
+/// Checks that the blocks' instances, all counted, stay within `max_resources`; reports the
+/// block where the total passes the limit.
+pub(crate) fn within_resource_limit(
+    resources: &[RawResource],
+    index: &ResourceIndex<'_>,
+    max_resources: usize,
+    diags: &mut Diagnostics,
+) -> bool {
+    let mut total: usize = 0;
+    let mut over: Option<&RawResource> = None;
+    for resource in resources {
+        let key = format!("{}.{}", resource.type_name, resource.entry.key);
+        let instances = match index.get(&key).map(|b| b.count) {
+            Some(Count::Counted(n)) => n,
+            Some(Count::Single) => 1,
+            _ => 0,
+        };
+        total = total.saturating_add(instances);
+        if total > max_resources && over.is_none() {
+            over = Some(resource);
+        }
+    }
+    let Some(resource) = over else {
+        return true;
+    };
+    diags.push(
+        Problem::new(
+            "plinth::too_many_resources",
+            format!(
+                "the stack has {total} resource instances, more than the limit of {max_resources}"
+            ),
+        )
+        .at(
+            resource.entry.value.origin,
+            format!(
+                "instance {} is in this block",
+                max_resources.saturating_add(1)
+            ),
+        )
+        .help(format!(
+            "check the `count`s (a typo?); {}",
+            Limit::Resources.how_to_raise(total)
+        )),
+    );
+    false
 }
 
 /// Lowers every resource block with a known type into its instances.
@@ -190,6 +253,43 @@ fn lower_block(
                 )),
             );
         }
+    }
+    let instances = match count {
+        Count::Single => 1,
+        Count::Counted(n) => n as u64,
+        Count::Invalid => 0,
+    };
+    let each: u64 = attributes
+        .iter()
+        .map(|(name, _, lowered)| name.len() as u64 + lowered_size(lowered))
+        .sum::<u64>()
+        + 256;
+    let cost = instances.saturating_mul(each);
+    if !scope.budget.take(cost) {
+        if scope.budget.first_overrun() {
+            diags.push(
+                Problem::new(
+                    "plinth::expansion_too_large",
+                    format!(
+                        "`{}.{}` would build {} of values ({instances} instances of {}), more than the limit of {}",
+                        resource.type_name,
+                        resource.entry.key,
+                        show_size(cost),
+                        show_size(each),
+                        show_size(scope.budget.limit()),
+                    ),
+                )
+                .at(header, "expanded here")
+                .help(format!(
+                    "lower the `count` or shorten the values; {}",
+                    Limit::Expansion.how_to_raise(format!(
+                        "{}MiB",
+                        (scope.budget.used().saturating_add(cost)) / (1024 * 1024) + 1
+                    ))
+                )),
+            );
+        }
+        return Vec::new();
     }
     let indexes: Vec<Option<usize>> = match count {
         Count::Single => vec![None],

@@ -285,6 +285,7 @@ fn variable_precedence_is_cli_then_files_then_environment_then_declaration() {
             ("e".into(), "[\"x\", \"y\"]".into()),
         ],
         var_files: vec![dir.path().join("one.tfvars"), dir.path().join("two.tfvars")],
+        ..LoadOptions::default()
     };
     let getenv = |name: &str| match name {
         "PLINTH_VAR_b" => Some("db.t4g.medium".to_string()),

@@ -23,6 +23,8 @@ pub(crate) struct VariableInputs<'a> {
     pub var_files: &'a [Option<Table>],
     /// Reads an environment variable.
     pub getenv: &'a dyn Fn(&str) -> Option<String>,
+    /// The load's budget.
+    pub budget: &'a super::limits::Budget,
 }
 
 /// Resolves every declared variable for `environment`.
@@ -43,8 +45,10 @@ pub(crate) fn resolve(
         resources: None,
         counted: false,
         place: VARIABLES_PLACE,
+        budget: inputs.budget,
     };
     let declared: Vec<&str> = declarations.iter().map(|e| e.key.as_str()).collect();
+    let max_depth = inputs.options.limits.max_depth;
 
     // Overrides: var files, then --var (later wins).
     let mut overrides: BTreeMap<String, Value> = BTreeMap::new();
@@ -62,7 +66,7 @@ pub(crate) fn resolve(
     }
     for (name, text) in &inputs.options.vars {
         if declared.contains(&name.as_str()) {
-            overrides.insert(name.clone(), parse_text(text));
+            overrides.insert(name.clone(), parse_text(text, max_depth));
         } else {
             diags.push(undeclared(name, &declared));
         }
@@ -76,7 +80,7 @@ pub(crate) fn resolve(
         let value = match overrides.remove(name) {
             Some(v) => Some(v),
             None => match from_env {
-                Some(text) => Some(parse_text(&text)),
+                Some(text) => Some(parse_text(&text, max_depth)),
                 None => declared_value(entry, environment, environments, &scope, diags),
             },
         };
@@ -94,8 +98,8 @@ pub(crate) fn resolve(
 }
 
 /// A `--var` or environment value: TOML when it parses as a value, else the text itself.
-fn parse_text(text: &str) -> Value {
-    match parse_value_text(text) {
+fn parse_text(text: &str, max_depth: usize) -> Value {
+    match parse_value_text(text, max_depth) {
         Some(node) => plain_value(&node),
         None => Value::String(text.to_string()),
     }

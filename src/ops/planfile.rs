@@ -64,6 +64,8 @@ impl PlanFile {
             environment: Some(self.plan.environment.clone()),
             vars: self.vars.clone(),
             var_files: self.var_files.clone(),
+            // The flags of `apply PLANFILE` do not reach here: the `PLINTH_MAX_*` variables do.
+            limits: crate::config::Limits::from_env(),
         }
     }
 }

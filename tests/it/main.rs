@@ -4,6 +4,8 @@ mod backends;
 mod ci;
 mod crash;
 mod diagnostics;
+mod fuzz;
+mod hostile;
 mod lifecycle;
 mod mita;
 mod mita_checks;
