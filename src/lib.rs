@@ -34,6 +34,7 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod duration;
 pub mod eval;
 pub mod graph;
 pub mod ops;

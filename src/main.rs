@@ -1,7 +1,5 @@
 //! The `plinth` binary: parse → ops → render → exit code.
 
-use clap::Parser;
-
 /// mimalloc: the engine allocates many small strings and maps (parsed stacks, state
 /// records, attribute values); the system allocator spent ~40% of a large plan's
 /// instructions in malloc/free.
@@ -9,7 +7,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let cli = plinth::cli::Cli::parse();
+    let cli = plinth::cli::parse_args();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

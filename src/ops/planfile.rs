@@ -27,12 +27,21 @@ pub const PLAN_FILE_KIND: &str = "plinth-plan";
 pub struct PlanFile {
     /// Always [`PLAN_FILE_KIND`].
     pub kind: String,
-    /// The stack directory, as given to `plan`.
+    /// The stack directory, as given to `plan` (after [`read`]: the directory to load, see
+    /// [`PlanFile::stack_dir_absolute`]).
     pub stack_dir: PathBuf,
+    /// The stack directory made absolute when the plan was made, so that `apply FILE` works
+    /// from any directory. [`read`] uses it when it exists, and `stack_dir` otherwise (a plan
+    /// made in one CI checkout and applied in another, where only the relative path holds).
+    #[serde(default)]
+    pub stack_dir_absolute: Option<PathBuf>,
     /// `--var` pairs given to `plan` (re-used by apply; variables are not secret).
     pub vars: Vec<(String, String)>,
-    /// `--var-file` paths given to `plan`.
+    /// `--var-file` paths given to `plan` (after [`read`]: the files to load).
     pub var_files: Vec<PathBuf>,
+    /// The `--var-file` paths made absolute, resolved like `stack_dir_absolute`.
+    #[serde(default)]
+    pub var_files_absolute: Vec<PathBuf>,
     /// [`state_digest`] of the state the plan was made against (`None`: no state existed).
     pub state_digest: Option<String>,
     /// The plan.
@@ -50,8 +59,14 @@ impl PlanFile {
     ) -> PlanFile {
         PlanFile {
             kind: PLAN_FILE_KIND.to_string(),
+            stack_dir_absolute: std::path::absolute(&stack_dir).ok(),
             stack_dir,
             vars: load.vars.clone(),
+            var_files_absolute: load
+                .var_files
+                .iter()
+                .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone()))
+                .collect(),
             var_files: load.var_files.clone(),
             state_digest: state_digest(state),
             plan,
@@ -105,7 +120,7 @@ pub fn write(path: &Path, file: &PlanFile) -> Result<()> {
 pub fn read(path: &Path) -> Result<PlanFile> {
     let bytes = std::fs::read(path)
         .map_err(|e| miette!("cannot read the plan file {}: {e}", path.display()))?;
-    let file: PlanFile = serde_json::from_slice(&bytes).map_err(|e| {
+    let mut file: PlanFile = serde_json::from_slice(&bytes).map_err(|e| {
         miette!(
             help = "make it with `plinth plan --out FILE`",
             "{} is not a Plinth plan file: {e}",
@@ -127,6 +142,16 @@ pub fn read(path: &Path) -> Result<PlanFile> {
             env!("CARGO_PKG_VERSION"),
             PLAN_FORMAT_VERSION
         ));
+    }
+    if let Some(dir) = file.stack_dir_absolute.as_ref().filter(|d| d.is_dir()) {
+        file.stack_dir = dir.clone();
+    }
+    if file.var_files_absolute.len() == file.var_files.len() {
+        for (given, absolute) in file.var_files.iter_mut().zip(&file.var_files_absolute) {
+            if absolute.is_file() {
+                *given = absolute.clone();
+            }
+        }
     }
     Ok(file)
 }
