@@ -377,20 +377,30 @@ fn a_saved_plan_applies_from_another_directory() {
         .file_name()
         .and_then(|n| n.to_str())
         .expect("name");
-    std::fs::write(fixture.path().join("plan.vars.toml"), "size = 4\n").expect("var file");
-    let var_file = format!("{name}/plan.vars.toml");
-    in_dir(
+    // Relative paths, as a CI job gives them: the stack and a var file beside it (outside the
+    // stack directory, so this test does not lean on the `*.vars.toml` convention).
+    let var_file = format!("{name}.vars.toml");
+    let plan_file = parent.join(format!("{name}.plan"));
+    std::fs::write(parent.join(&var_file), "size = 4\n").expect("var file");
+    let planned = in_dir(
         parent,
-        &["plan", name, "--var-file", &var_file, "--out", "plan.out"],
-    )
-    .expect(0);
-    let plan_file = parent.join("plan.out");
+        &[
+            "plan",
+            name,
+            "--var-file",
+            &var_file,
+            "--out",
+            &format!("{name}.plan"),
+        ],
+    );
     let elsewhere = tempfile::tempdir().expect("temp dir");
     let applied = in_dir(
         elsewhere.path(),
         &["apply", plan_file.to_str().expect("utf-8")],
     );
     let _ = std::fs::remove_file(&plan_file);
+    let _ = std::fs::remove_file(parent.join(&var_file));
+    planned.expect(0);
     applied.expect(0);
     assert_eq!(
         fixture.state()["resources"]["sim_resource.db"]["attributes"]["size"],
