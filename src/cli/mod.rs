@@ -4,6 +4,7 @@
 
 mod apply;
 mod bootstrap;
+mod completions;
 mod graph;
 mod import;
 mod lock;
@@ -80,6 +81,10 @@ pub enum Command {
     Lock(lock::LockArgs),
     /// Remove a state lock left by a process that died.
     ForceUnlock(unlock::ForceUnlockArgs),
+    /// Print a shell completion script (`plinth completions bash > ...`).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff: `plinth man > plinth.1`), or write every page (`--dir`).
+    Man(completions::ManArgs),
 }
 
 /// Arguments shared by every command that loads a stack.
@@ -204,6 +209,8 @@ pub async fn run(cli: Cli) -> miette::Result<i32> {
         Command::Bootstrap(args) => bootstrap::run(args).await,
         Command::Lock(args) => lock::run(args).await,
         Command::ForceUnlock(args) => unlock::run(args).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => completions::run_man(args),
     }
 }
 

@@ -524,3 +524,45 @@ fn a_throttled_aws_call_is_retried_by_the_sdk_only() {
         "max_attempts = 3, retried by the SDK only: {calls:?}"
     );
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_real_arguments() {
+    let out = Run::from(cmd().args(["completions", "bash"]).output().expect("run")).expect(0);
+    assert!(out.stdout.contains("_plinth()"), "{}", out.stdout);
+    assert!(out.stdout.contains("--detailed-exitcode"));
+    let script = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(script.path(), &out.stdout).expect("write");
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(script.path())
+        .status()
+        .expect("bash");
+    assert!(syntax.success(), "the bash script parses");
+    let zsh = Run::from(cmd().args(["completions", "zsh"]).output().expect("run")).expect(0);
+    assert!(zsh.stdout.starts_with("#compdef plinth"), "{}", zsh.stdout);
+    let fish = Run::from(cmd().args(["completions", "fish"]).output().expect("run")).expect(0);
+    assert!(
+        fish.stdout.contains("complete -c plinth"),
+        "{}",
+        fish.stdout
+    );
+
+    let man = Run::from(cmd().arg("man").output().expect("run")).expect(0);
+    assert!(man.stdout.contains(".TH plinth 1"), "{}", man.stdout);
+    assert!(man.stdout.contains("force\\-unlock"), "{}", man.stdout);
+    let pages = tempfile::tempdir().expect("temp dir");
+    Run::from(
+        cmd()
+            .arg("man")
+            .arg("--dir")
+            .arg(pages.path())
+            .output()
+            .expect("run"),
+    )
+    .expect(0);
+    let state_rm = std::fs::read_to_string(pages.path().join("plinth-state-rm.1"))
+        .expect("one page per command");
+    assert!(state_rm.contains("ADDRESS"), "{state_rm}");
+    let plan = std::fs::read_to_string(pages.path().join("plinth-plan.1")).expect("plan page");
+    assert!(plan.contains("detailed\\-exitcode"), "{plan}");
+}
