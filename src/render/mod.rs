@@ -2,6 +2,7 @@
 //! Colour only on a terminal and never with `NO_COLOR`.
 
 mod apply_text;
+mod diagnostics_json;
 mod json;
 mod markdown;
 mod markdown_fit;
@@ -11,6 +12,7 @@ mod plan_text;
 use std::io::IsTerminal;
 
 pub use apply_text::{render_apply_summary, TerminalReporter};
+pub use diagnostics_json::diagnostics_json;
 pub use json::{render_plan_json, PlanJson, PLAN_JSON_FORMAT_VERSION};
 pub use markdown::{
     comment_marker, render_plan_markdown, Markdown, MarkdownOptions, DEFAULT_MAX_CHARS,

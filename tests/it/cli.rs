@@ -566,3 +566,40 @@ fn completions_and_the_man_page_come_from_the_real_arguments() {
     let plan = std::fs::read_to_string(pages.path().join("plinth-plan.1")).expect("plan page");
     assert!(plan.contains("detailed\\-exitcode"), "{plan}");
 }
+
+#[test]
+fn validate_format_json_gives_every_problem_with_its_place() {
+    let fixture = Fixture::new("engine/lifecycle");
+    fixture.edit(
+        "environments = [\"test\"]",
+        "environments = [\"staging\", \"production\"]",
+    );
+    fixture.edit("size = { default = 10 }", "size = { staging = 10 }");
+    let out = run(&fixture, &["validate", "--format", "json"]).expect(1);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(document["format_version"], 1);
+    assert_eq!(document["valid"], false);
+    let environments = document["environments"].as_array().expect("environments");
+    assert_eq!(environments[0]["name"], "staging");
+    assert_eq!(environments[0]["valid"], true);
+    assert_eq!(environments[1]["name"], "production");
+    assert_eq!(environments[1]["valid"], false);
+    let problem = &environments[1]["diagnostics"][0];
+    assert_eq!(problem["code"], "plinth::missing_variable", "{problem:#}");
+    assert_eq!(problem["severity"], "error");
+    let label = &problem["labels"][0];
+    assert!(
+        label["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("stack.toml")),
+        "{problem:#}"
+    );
+    // `size = { staging = 10 }` is line 6 of the fixture.
+    assert_eq!(label["line"], 6, "{problem:#}");
+    assert!(label["column"].as_u64().is_some_and(|c| c >= 1));
+
+    fixture.edit("size = { staging = 10 }", "size = { default = 10 }");
+    let out = run(&fixture, &["validate", "--format", "json"]).expect(0);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(document["valid"], true);
+}
