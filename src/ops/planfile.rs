@@ -27,21 +27,21 @@ pub const PLAN_FILE_KIND: &str = "plinth-plan";
 pub struct PlanFile {
     /// Always [`PLAN_FILE_KIND`].
     pub kind: String,
-    /// The stack directory, as given to `plan` (after [`read`]: the directory to load, see
-    /// [`PlanFile::stack_dir_absolute`]).
+    /// The stack directory, made absolute when the plan was made so that `apply FILE` works
+    /// from any directory (after [`read`]: the directory to load).
     pub stack_dir: PathBuf,
-    /// The stack directory made absolute when the plan was made, so that `apply FILE` works
-    /// from any directory. [`read`] uses it when it exists, and `stack_dir` otherwise (a plan
-    /// made in one CI checkout and applied in another, where only the relative path holds).
+    /// The stack directory as given to `plan`: [`read`] falls back to it, relative to the
+    /// current directory, when `stack_dir` does not exist (a plan made in one CI checkout and
+    /// applied in another, where only the relative path holds).
     #[serde(default)]
-    pub stack_dir_absolute: Option<PathBuf>,
+    pub stack_dir_as_given: Option<PathBuf>,
     /// `--var` pairs given to `plan` (re-used by apply; variables are not secret).
     pub vars: Vec<(String, String)>,
-    /// `--var-file` paths given to `plan` (after [`read`]: the files to load).
+    /// `--var-file` paths given to `plan`, made absolute (after [`read`]: the files to load).
     pub var_files: Vec<PathBuf>,
-    /// The `--var-file` paths made absolute, resolved like `stack_dir_absolute`.
+    /// The `--var-file` paths as given, the fallback of each as for `stack_dir_as_given`.
     #[serde(default)]
-    pub var_files_absolute: Vec<PathBuf>,
+    pub var_files_as_given: Vec<PathBuf>,
     /// [`state_digest`] of the state the plan was made against (`None`: no state existed).
     pub state_digest: Option<String>,
     /// The plan.
@@ -59,15 +59,11 @@ impl PlanFile {
     ) -> PlanFile {
         PlanFile {
             kind: PLAN_FILE_KIND.to_string(),
-            stack_dir_absolute: std::path::absolute(&stack_dir).ok(),
-            stack_dir,
+            stack_dir: absolute(&stack_dir),
+            stack_dir_as_given: Some(stack_dir),
             vars: load.vars.clone(),
-            var_files_absolute: load
-                .var_files
-                .iter()
-                .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone()))
-                .collect(),
-            var_files: load.var_files.clone(),
+            var_files: load.var_files.iter().map(|f| absolute(f)).collect(),
+            var_files_as_given: load.var_files.clone(),
             state_digest: state_digest(state),
             plan,
         }
@@ -81,6 +77,11 @@ impl PlanFile {
             var_files: self.var_files.clone(),
         }
     }
+}
+
+/// `path` made absolute (against the current directory), or as it is when that fails.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Writes a plan file (0600, atomically): a fresh temp file next to it, then a rename, so a
@@ -143,13 +144,15 @@ pub fn read(path: &Path) -> Result<PlanFile> {
             PLAN_FORMAT_VERSION
         ));
     }
-    if let Some(dir) = file.stack_dir_absolute.as_ref().filter(|d| d.is_dir()) {
-        file.stack_dir = dir.clone();
+    if !file.stack_dir.is_dir() {
+        if let Some(given) = file.stack_dir_as_given.take() {
+            file.stack_dir = given;
+        }
     }
-    if file.var_files_absolute.len() == file.var_files.len() {
-        for (given, absolute) in file.var_files.iter_mut().zip(&file.var_files_absolute) {
-            if absolute.is_file() {
-                *given = absolute.clone();
+    if file.var_files_as_given.len() == file.var_files.len() {
+        for (path, given) in file.var_files.iter_mut().zip(&file.var_files_as_given) {
+            if !path.is_file() {
+                *path = given.clone();
             }
         }
     }
