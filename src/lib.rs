@@ -37,6 +37,7 @@ pub mod config;
 pub mod duration;
 pub mod eval;
 pub mod graph;
+pub mod logs;
 pub mod ops;
 pub mod plan;
 pub mod registry;

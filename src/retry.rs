@@ -26,6 +26,7 @@ where
             Err(e) if e.engine_may_retry() && attempt < ATTEMPTS => {
                 let backoff = base * 2u32.pow(attempt - 1);
                 let jitter = backoff.mul_f64(rand::random::<f64>() * 0.5);
+                tracing::debug!(attempt, error = %e, "retrying a provider call after {:?}", backoff + jitter);
                 tokio::time::sleep(backoff + jitter).await;
             }
             other => return other,

@@ -45,6 +45,13 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+    /// Log to stderr: `-v` info, `-vv` debug (the AWS SDK's requests), `-vvv` trace.
+    /// `PLINTH_LOG` (or `RUST_LOG`), e.g. `aws_smithy_runtime=debug`, wins over it.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Log line format: `text` or `json` (one object per line, for CI).
+    #[arg(long, value_enum, default_value_t = crate::logs::LogFormat::Text, global = true, value_name = "FORMAT")]
+    pub log_format: crate::logs::LogFormat,
 }
 
 /// Commands.
@@ -193,6 +200,7 @@ pub fn single_dash_hint(args: &[String]) -> Option<String> {
 
 /// Runs a command; returns the exit code.
 pub async fn run(cli: Cli) -> miette::Result<i32> {
+    crate::logs::init(cli.verbose, cli.log_format);
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args).await,

@@ -603,3 +603,74 @@ fn validate_format_json_gives_every_problem_with_its_place() {
     let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(document["valid"], true);
 }
+
+#[test]
+fn verbose_logs_show_the_aws_sdk_requests_and_no_secret() {
+    use plinth_testkit::moto::MotoServer;
+    const SECRET: &str = "log-canary-7f3e1c9a-never-print";
+    let moto = MotoServer::shared();
+    let account = moto.new_account();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("stack.toml"),
+        format!(
+            "[stack]\nname = \"logs\"\nenvironments = [\"test\"]\n\n\
+             [providers.aws]\nregion = \"us-east-1\"\n\n\
+             [secrets]\ntoken = {{ from = \"env:PLINTH_LOG_CANARY\" }}\n\n\
+             [aws_s3_bucket.files]\nbucket = \"plinth-logs-{}\"\ntags = {{ token = \"${{secret.token}}\" }}\n",
+            account.id
+        ),
+    )
+    .expect("stack");
+    // -vv (debug: the SDK's requests with their request ids) for the apply, then -vvv
+    // (trace: request and response details) for a plan that reads the bucket and its tags.
+    let out = Run::from(
+        cmd()
+            .args(["-vv", "apply", "--auto-approve"])
+            .arg(dir.path())
+            .env("PLINTH_LOG_CANARY", SECRET)
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_ACCESS_KEY_ID", account.access_key_id())
+            .env("AWS_SECRET_ACCESS_KEY", account.secret_access_key())
+            .env_remove("AWS_PROFILE")
+            .env_remove("PLINTH_LOG")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run plinth"),
+    )
+    .expect(0);
+    assert!(out.stderr.contains("aws_smithy_runtime"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("S3.CreateBucket") && out.stderr.contains("request_id="),
+        "{}",
+        out.stderr
+    );
+    let traced = Run::from(
+        cmd()
+            .args(["-vvv", "plan"])
+            .arg(dir.path())
+            .env("PLINTH_LOG_CANARY", SECRET)
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_ACCESS_KEY_ID", account.access_key_id())
+            .env("AWS_SECRET_ACCESS_KEY", account.secret_access_key())
+            .env_remove("AWS_PROFILE")
+            .env_remove("PLINTH_LOG")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run plinth"),
+    )
+    .expect(0);
+    assert!(
+        traced.stderr.contains("GetBucketTagging"),
+        "{}",
+        traced.stderr
+    );
+    for run in [&out, &traced] {
+        assert!(!run.stderr.contains(SECRET), "a secret in the logs");
+        assert!(!run.stdout.contains(SECRET), "a secret in the output");
+        assert!(
+            !run.stderr.contains(&account.secret_access_key()),
+            "the AWS secret key in the logs"
+        );
+    }
+}
