@@ -34,8 +34,10 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod duration;
 pub mod eval;
 pub mod graph;
+pub mod logs;
 pub mod ops;
 pub mod plan;
 pub mod registry;

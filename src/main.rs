@@ -2,8 +2,6 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use clap::Parser;
-
 /// mimalloc: the engine allocates many small strings and maps (parsed stacks, state
 /// records, attribute values); the system allocator spent ~40% of a large plan's
 /// instructions in malloc/free.
@@ -18,7 +16,7 @@ fn main() {
 }
 
 fn run() -> i32 {
-    let cli = plinth::cli::Cli::parse();
+    let cli = plinth::cli::parse_args();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -131,10 +131,9 @@ async fn execute(
     let ticker = {
         let reporter = Arc::clone(&reporter);
         tokio::spawn(async move {
-            let every = Duration::from_secs(10);
             loop {
-                tokio::time::sleep(every).await;
-                reporter.tick(every);
+                tokio::time::sleep(TerminalReporter::TICK).await;
+                reporter.tick();
             }
         })
     };
@@ -143,6 +142,14 @@ async fn execute(
         print!("{}", render_plan(plan, style));
         if auto_approve {
             return Ok(true);
+        }
+        if destroy {
+            return super::prompt::confirm(
+                "Do you really want to destroy all resources?",
+                "Plinth will destroy the resources shown above. There is no undo.",
+                "destroy",
+                "--auto-approve",
+            );
         }
         if !std::io::stdin().is_terminal() {
             return Err(miette!(
@@ -175,7 +182,10 @@ async fn execute(
     let result = result?;
     let Some(report) = result.report else {
         if result.plan.has_changes() {
-            println!("Apply cancelled.");
+            // Terraform exits 1 when the answer is not `yes`: a script must not take a
+            // declined apply for a successful one.
+            println!("{} cancelled.", if destroy { "Destroy" } else { "Apply" });
+            return Ok(EXIT_ERROR);
         } else {
             print!("{}", render_plan(&result.plan, style));
         }

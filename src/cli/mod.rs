@@ -4,11 +4,13 @@
 
 mod apply;
 mod bootstrap;
+mod completions;
 mod graph;
 mod import;
 mod lock;
 pub mod panic;
 mod plan;
+mod prompt;
 mod render;
 mod rollback;
 mod show;
@@ -44,6 +46,13 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+    /// Log to stderr: `-v` info, `-vv` debug (the AWS SDK's requests), `-vvv` trace.
+    /// `PLINTH_LOG` (or `RUST_LOG`), e.g. `aws_smithy_runtime=debug`, wins over it.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Log line format: `text` or `json` (one object per line, for CI).
+    #[arg(long, value_enum, default_value_t = crate::logs::LogFormat::Text, global = true, value_name = "FORMAT")]
+    pub log_format: crate::logs::LogFormat,
 }
 
 /// Commands.
@@ -80,6 +89,10 @@ pub enum Command {
     Lock(lock::LockArgs),
     /// Remove a state lock left by a process that died.
     ForceUnlock(unlock::ForceUnlockArgs),
+    /// Print a shell completion script (`plinth completions bash > ...`).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff: `plinth man > plinth.1`), or write every page (`--dir`).
+    Man(completions::ManArgs),
 }
 
 /// Arguments shared by every command that loads a stack.
@@ -172,8 +185,69 @@ impl StackArgs {
     }
 }
 
+/// Parses the process arguments, exiting on `--help`, `--version` or a usage error. A usage
+/// error exits 1, never clap's 2, which `plan --detailed-exitcode` uses for "changes present".
+/// Terraform's single-dash long options (`-detailed-exitcode`, `-auto-approve`, `-force`)
+/// get a hint instead of being read as clusters of short options (`-env` as `-e nv`).
+pub fn parse_args() -> Cli {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if let Some(hint) = single_dash_hint(&args) {
+        eprintln!("{hint}");
+        std::process::exit(EXIT_ERROR);
+    }
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK });
+        }
+    }
+}
+
+/// An error message for the first argument that is a long option of Plinth written with one
+/// dash (`-detailed-exitcode`, `-target=x`), or `None`.
+pub fn single_dash_hint(args: &[String]) -> Option<String> {
+    use clap::CommandFactory;
+    fn long_names(command: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+        out.extend(
+            command
+                .get_arguments()
+                .filter_map(|a| a.get_long().map(str::to_string)),
+        );
+        for sub in command.get_subcommands() {
+            long_names(sub, out);
+        }
+    }
+    let mut names = std::collections::BTreeSet::from(["help".to_string(), "version".to_string()]);
+    long_names(&Cli::command(), &mut names);
+    args.iter()
+        .skip(1)
+        .take_while(|a| a.as_str() != "--")
+        .find_map(|arg| {
+            let word = arg.strip_prefix('-').filter(|w| !w.starts_with('-'))?;
+            let (name, value) = match word.split_once('=') {
+                Some((name, value)) => (name, Some(value)),
+                None => (word, None),
+            };
+            if name.chars().count() < 2 || !names.contains(name) {
+                return None;
+            }
+            let fixed = match value {
+                Some(value) => format!("--{name}={value}"),
+                None => format!("--{name}"),
+            };
+            Some(format!(
+                "error: unexpected argument `{arg}`\n\n  tip: Plinth's long options take two dashes \
+                 (Terraform's take one): did you mean `{fixed}`?"
+            ))
+        })
+}
+
 /// Runs a command; returns the exit code.
 pub async fn run(cli: Cli) -> miette::Result<i32> {
+    crate::logs::init(cli.verbose, cli.log_format);
     // The integration tests check what a panic looks like to a user (`tests/it/hostile.rs`).
     if std::env::var_os("PLINTH_PANIC_FOR_TESTS").is_some() {
         panic!("PLINTH_PANIC_FOR_TESTS is set");
@@ -194,42 +268,15 @@ pub async fn run(cli: Cli) -> miette::Result<i32> {
         Command::Bootstrap(args) => bootstrap::run(args).await,
         Command::Lock(args) => lock::run(args).await,
         Command::ForceUnlock(args) => unlock::run(args).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => completions::run_man(args),
     }
 }
 
-/// Parses `90s`, `5m`, `1h30m`, `250ms` or a number of seconds.
+/// Parses a duration argument (`250ms`, `90s`, `5m`, `1h30m`, `1d`, or seconds): the same
+/// grammar as durations in stack files, see [`crate::duration`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut number = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let value: u64 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is not a duration (e.g. 90s, 5m, 1h30m)"))?;
-        number.clear();
-        total += match c {
-            'h' => Duration::from_secs(value * 3600),
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                Duration::from_millis(value)
-            }
-            'm' => Duration::from_secs(value * 60),
-            's' => Duration::from_secs(value),
-            _ => return Err(format!("`{text}` is not a duration (e.g. 90s, 5m, 1h30m)")),
-        };
-    }
-    if !number.is_empty() {
-        return Err(format!("`{text}` needs a unit (s, m, h)"));
-    }
-    Ok(total)
+    crate::duration::parse(text)
 }
 
 #[cfg(test)]
@@ -237,12 +284,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("12"), Ok(Duration::from_secs(12)));
-        assert!(parse_duration("5x").is_err());
+    fn lock_timeout_takes_days() {
+        // Regression (issue 14): `--lock-timeout 1d` was refused (no `d` unit).
+        let cli = Cli::try_parse_from(["plinth", "apply", "--lock-timeout", "1d", "."])
+            .expect("`1d` parses");
+        let Command::Apply(args) = cli.command else {
+            panic!("not apply");
+        };
+        assert_eq!(args.lock_timeout, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn single_dash_long_options_get_a_hint() {
+        let args = |line: &str| line.split(' ').map(str::to_string).collect::<Vec<_>>();
+        let hint = single_dash_hint(&args("plinth plan -detailed-exitcode .")).expect("a hint");
+        assert!(
+            hint.contains("did you mean `--detailed-exitcode`?"),
+            "{hint}"
+        );
+        let hint = single_dash_hint(&args("plinth plan -target=sim.a")).expect("a hint");
+        assert!(hint.contains("`--target=sim.a`"), "{hint}");
+        assert!(single_dash_hint(&args("plinth plan -e staging --detailed-exitcode")).is_none());
+        assert!(single_dash_hint(&args("plinth plan -estaging")).is_none());
+        assert!(single_dash_hint(&args("plinth state rm -- -env")).is_none());
     }
 
     #[test]

@@ -74,20 +74,69 @@ struct MoveArgs {
     stack: StackArgs,
 }
 
+/// `state rm ADDRESS... [STACK]`: the addresses, then optionally the stack directory, like
+/// every other command. The last argument is the stack when there are at least two and it
+/// names an existing directory (a resource address never does); `--stack DIR` still works.
 #[derive(Debug, Args)]
 struct RemoveArgs {
-    /// The addresses to forget (all must be in the state, or nothing is removed).
-    #[arg(required = true)]
-    addresses: Vec<String>,
-    /// The stack directory.
-    #[arg(long = "stack", short = 'C', default_value = ".")]
-    stack_dir: PathBuf,
+    /// The addresses to forget (all must be in the state, or nothing is removed), then
+    /// optionally the stack directory (default: `.`).
+    #[arg(required = true, value_name = "ADDRESS... [STACK]")]
+    arguments: Vec<String>,
+    /// The stack directory (the same as a last positional directory; kept for scripts).
+    #[arg(long = "stack", short = 'C', value_name = "DIR")]
+    stack_dir: Option<PathBuf>,
     /// The environment (may be omitted when the stack has only one).
     #[arg(long, short = 'e', env = "PLINTH_ENV")]
     env: Option<String>,
+    /// Set a variable: `--var NAME=VALUE`.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// Read variables from a TOML file of `name = value` lines (later files win).
+    #[arg(long = "var-file", value_name = "FILE")]
+    var_files: Vec<PathBuf>,
     /// Where the local backend keeps state (default: `<stack>/.plinth`).
     #[arg(long, env = "PLINTH_STATE_DIR", value_name = "DIR")]
     state_dir: Option<PathBuf>,
+}
+
+impl RemoveArgs {
+    /// The addresses and the stack directory.
+    fn split(self) -> miette::Result<(Vec<String>, StackArgs)> {
+        let mut addresses = self.arguments;
+        let positional_stack = match addresses.last() {
+            Some(last) if addresses.len() > 1 && std::path::Path::new(last).is_dir() => {
+                addresses.pop().map(PathBuf::from)
+            }
+            _ => None,
+        };
+        let stack = match (positional_stack, self.stack_dir) {
+            (Some(positional), Some(flag)) => {
+                return Err(miette::miette!(
+                    help = "give the stack once: `plinth state rm ADDRESS... STACK`",
+                    "the stack is given twice: `{}` and `--stack {}`",
+                    positional.display(),
+                    flag.display()
+                ))
+            }
+            (Some(dir), None) | (None, Some(dir)) => dir,
+            (None, None) => PathBuf::from("."),
+        };
+        let stack = StackArgs {
+            stack,
+            env: self.env,
+            vars: self.vars,
+            var_files: self.var_files,
+            state_dir: self.state_dir,
+            max_resources: None,
+            max_count: None,
+            max_file_size: None,
+            max_string_size: None,
+            max_depth: None,
+            max_expansion: None,
+        };
+        Ok((addresses, stack))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -128,21 +177,9 @@ pub async fn run(args: StateArgs) -> miette::Result<i32> {
             print!("{}", state::mv(&workspace, &args.from, &args.to).await?);
         }
         StateCommand::Rm(args) => {
-            let stack = StackArgs {
-                stack: args.stack_dir,
-                env: args.env,
-                vars: Vec::new(),
-                var_files: Vec::new(),
-                state_dir: args.state_dir,
-                max_resources: None,
-                max_count: None,
-                max_file_size: None,
-                max_string_size: None,
-                max_depth: None,
-                max_expansion: None,
-            };
+            let (addresses, stack) = args.split()?;
             let workspace = open(&stack)?;
-            print!("{}", state::rm(&workspace, &args.addresses).await?);
+            print!("{}", state::rm(&workspace, &addresses).await?);
         }
         StateCommand::Pull(args) => {
             let workspace = open(&args.stack)?;

@@ -39,7 +39,7 @@ pub fn load_with_env(
     getenv: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Stack, Diagnostics> {
     let mut early: Vec<Problem> = Vec::new();
-    let stack_files = list_stack_files(dir, &mut early);
+    let stack_files = list_stack_files(dir, &options.var_files, &mut early);
     let mut files = Vec::new();
     let mut hasher = Sha256::new();
     for path in &stack_files {
@@ -198,8 +198,60 @@ pub fn load_with_env(
     })
 }
 
-/// The `*.toml` files of the directory, sorted by name.
-fn list_stack_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+/// The environments the stack in `dir` declares (`[stack] environments`), read without
+/// loading the stack; empty when the files cannot be read or parsed (loading then reports
+/// why). `plinth validate` without `--env` checks each of them.
+pub fn declared_environments(dir: &Path) -> Vec<String> {
+    let mut ignored = Vec::new();
+    for path in list_stack_files(dir, &[], &mut ignored) {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(table) = toml::from_str::<toml::Table>(&text) else {
+            continue;
+        };
+        let environments = table
+            .get("stack")
+            .and_then(|stack| stack.get("environments"))
+            .and_then(|list| list.as_array());
+        if let Some(list) = environments {
+            return list
+                .iter()
+                .filter_map(|name| name.as_str().map(str::to_string))
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
+/// Files ending in this are variable files (`--var-file staging.vars.toml`), never stack code,
+/// so they can live beside the stack (as `*.tfvars` files live beside Terraform code).
+pub const VAR_FILE_SUFFIX: &str = ".vars.toml";
+
+/// Whether the loader reads `path` as stack code: a `*.toml` file that is neither a variable
+/// file by name (`*.vars.toml`) nor one of the `--var-file`s of this run.
+fn is_stack_file(path: &Path, var_files: &[PathBuf]) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if !name.ends_with(".toml") || name.ends_with(VAR_FILE_SUFFIX) {
+        return false;
+    }
+    let canonical = std::fs::canonicalize(path).ok();
+    !var_files.iter().any(|v| {
+        std::fs::canonicalize(v)
+            .ok()
+            .is_some_and(|v| Some(v) == canonical)
+    })
+}
+
+/// The stack's `*.toml` files of the directory, sorted by name (variable files left out, see
+/// [`is_stack_file`]; subdirectories such as `vars/` are never read).
+fn list_stack_files(
+    dir: &Path,
+    var_files: &[PathBuf],
+    problems: &mut Vec<Problem>,
+) -> Vec<PathBuf> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -219,7 +271,7 @@ fn list_stack_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| p.is_file() && is_stack_file(p, var_files))
         .collect();
     files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
     if files.is_empty() && problems.is_empty() {

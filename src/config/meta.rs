@@ -191,36 +191,18 @@ pub(crate) fn timeouts(node: &Node, diags: &mut Diagnostics) -> Timeouts {
             None => diags.push(
                 Problem::new("plinth::bad_timeout", format!("`{}` is not a duration", item.key))
                     .at(item.value.origin, "expected a duration such as \"40m\"")
-                    .help("write hours, minutes and seconds like `\"1h30m\"`, `\"40m\"` or `\"90s\"`, or whole seconds"),
+                    .help("write a duration like `\"1h30m\"`, `\"40m\"`, `\"90s\"`, `\"250ms\"` or `\"1d\"`, or whole seconds"),
             ),
         }
     }
     out
 }
 
-/// Parses `"1h30m"`, `"40m"`, `"90s"`, `"2d"` into seconds (more than zero).
+/// Parses a timeout (`"250ms"`, `"90s"`, `"40m"`, `"1h30m"`, `"2d"`, the grammar of
+/// [`crate::duration`]) into whole seconds, rounded up; `None` unless more than zero.
 pub(crate) fn parse_duration(text: &str) -> Option<u64> {
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    let mut any = false;
-    for ch in text.trim().chars() {
-        if ch.is_ascii_digit() {
-            number.push(ch);
-            continue;
-        }
-        let unit = match ch {
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => return None,
-        };
-        let n: u64 = number.parse().ok()?;
-        total = total.checked_add(n.checked_mul(unit)?)?;
-        number.clear();
-        any = true;
-    }
-    (any && number.is_empty() && total > 0).then_some(total)
+    let seconds = crate::duration::whole_seconds_up(crate::duration::parse(text).ok()?);
+    (seconds > 0).then_some(seconds)
 }
 
 #[cfg(test)]
@@ -233,7 +215,9 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Some(5400));
         assert_eq!(parse_duration("90s"), Some(90));
         assert_eq!(parse_duration("1d"), Some(86_400));
-        assert_eq!(parse_duration("40"), None);
+        // Regression (issue 14): `"250ms"` was refused; timeouts are whole seconds, rounded up.
+        assert_eq!(parse_duration("250ms"), Some(1));
+        assert_eq!(parse_duration("40"), Some(40));
         assert_eq!(parse_duration("m"), None);
         assert_eq!(parse_duration("0s"), None);
         assert_eq!(parse_duration("5x"), None);

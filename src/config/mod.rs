@@ -31,7 +31,8 @@ mod sections;
 mod tests;
 mod variables;
 
+pub(crate) use diagnostics::listing;
 pub use diagnostics::{Diagnostics, Problem};
 pub use limits::Limits;
-pub use load::{load, load_with_env};
+pub use load::{declared_environments, load, load_with_env, VAR_FILE_SUFFIX};
 pub use model::*;

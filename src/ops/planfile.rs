@@ -27,12 +27,21 @@ pub const PLAN_FILE_KIND: &str = "plinth-plan";
 pub struct PlanFile {
     /// Always [`PLAN_FILE_KIND`].
     pub kind: String,
-    /// The stack directory, as given to `plan`.
+    /// The stack directory, made absolute when the plan was made so that `apply FILE` works
+    /// from any directory (after [`read`]: the directory to load).
     pub stack_dir: PathBuf,
+    /// The stack directory as given to `plan`: [`read`] falls back to it, relative to the
+    /// current directory, when `stack_dir` does not exist (a plan made in one CI checkout and
+    /// applied in another, where only the relative path holds).
+    #[serde(default)]
+    pub stack_dir_as_given: Option<PathBuf>,
     /// `--var` pairs given to `plan` (re-used by apply; variables are not secret).
     pub vars: Vec<(String, String)>,
-    /// `--var-file` paths given to `plan`.
+    /// `--var-file` paths given to `plan`, made absolute (after [`read`]: the files to load).
     pub var_files: Vec<PathBuf>,
+    /// The `--var-file` paths as given, the fallback of each as for `stack_dir_as_given`.
+    #[serde(default)]
+    pub var_files_as_given: Vec<PathBuf>,
     /// [`state_digest`] of the state the plan was made against (`None`: no state existed).
     pub state_digest: Option<String>,
     /// The plan.
@@ -50,9 +59,11 @@ impl PlanFile {
     ) -> PlanFile {
         PlanFile {
             kind: PLAN_FILE_KIND.to_string(),
-            stack_dir,
+            stack_dir: absolute(&stack_dir),
+            stack_dir_as_given: Some(stack_dir),
             vars: load.vars.clone(),
-            var_files: load.var_files.clone(),
+            var_files: load.var_files.iter().map(|f| absolute(f)).collect(),
+            var_files_as_given: load.var_files.clone(),
             state_digest: state_digest(state),
             plan,
         }
@@ -68,6 +79,11 @@ impl PlanFile {
             limits: crate::config::Limits::from_env(),
         }
     }
+}
+
+/// `path` made absolute (against the current directory), or as it is when that fails.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Writes a plan file (0600, atomically): a fresh temp file next to it, then a rename, so a
@@ -107,7 +123,7 @@ pub fn write(path: &Path, file: &PlanFile) -> Result<()> {
 pub fn read(path: &Path) -> Result<PlanFile> {
     let bytes = std::fs::read(path)
         .map_err(|e| miette!("cannot read the plan file {}: {e}", path.display()))?;
-    let file: PlanFile = serde_json::from_slice(&bytes).map_err(|e| {
+    let mut file: PlanFile = serde_json::from_slice(&bytes).map_err(|e| {
         miette!(
             help = "make it with `plinth plan --out FILE`",
             "{} is not a Plinth plan file: {e}",
@@ -129,6 +145,18 @@ pub fn read(path: &Path) -> Result<PlanFile> {
             env!("CARGO_PKG_VERSION"),
             PLAN_FORMAT_VERSION
         ));
+    }
+    if !file.stack_dir.is_dir() {
+        if let Some(given) = file.stack_dir_as_given.take() {
+            file.stack_dir = given;
+        }
+    }
+    if file.var_files_as_given.len() == file.var_files.len() {
+        for (path, given) in file.var_files.iter_mut().zip(&file.var_files_as_given) {
+            if !path.is_file() {
+                *path = given.clone();
+            }
+        }
     }
     Ok(file)
 }

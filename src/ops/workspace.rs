@@ -76,6 +76,18 @@ impl Workspace {
                 "{e}"
             )
         })?;
+        if crate::logs::enabled() {
+            let secrets = crate::secrets::Secrets::resolve(&stack, &Default::default());
+            crate::logs::scrub(secrets.known_plaintexts());
+        }
+        tracing::info!(
+            stack = %stack.name,
+            environment = %stack.environment,
+            resources = stack.resources.len(),
+            backend = %stack.backend.kind,
+            "opened the stack in {}",
+            dir.display()
+        );
         Ok(Workspace {
             stack,
             graph,

@@ -13,7 +13,8 @@ use crate::plan::Action;
 /// [10s elapsed]`, `x: Creation complete after 2s [id=...]`.
 pub struct TerminalReporter {
     style: Style,
-    in_flight: Mutex<BTreeMap<String, (String, Instant)>>,
+    /// Address → (verb, started, "still" lines printed so far).
+    in_flight: Mutex<BTreeMap<String, (String, Instant, u32)>>,
     scrub: Vec<String>,
 }
 
@@ -49,24 +50,40 @@ impl TerminalReporter {
         let _ = writeln!(handle, "{text}");
     }
 
-    /// Prints a "still ..." line for everything in flight longer than `every`.
-    pub fn tick(&self, every: Duration) {
-        let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        let lines: Vec<String> = in_flight
-            .iter()
-            .filter(|(_, (_, since))| since.elapsed() >= every)
-            .map(|(address, (verb, since))| {
-                format!(
-                    "{address}: Still {}... [{} elapsed]",
-                    verb.to_lowercase(),
-                    format_duration(since.elapsed())
-                )
-            })
-            .collect();
-        drop(in_flight);
-        for line in lines {
+    /// How often [`TerminalReporter::tick`] should be called: often enough that each "still"
+    /// line comes within a second of its [`TerminalReporter::STILL_EVERY`] mark.
+    pub const TICK: Duration = Duration::from_secs(1);
+
+    /// A "still ..." line for a resource every this long after it started (10 s, 20 s, ...).
+    pub const STILL_EVERY: Duration = Duration::from_secs(10);
+
+    /// Prints the "still ..." lines that are due (see [`TerminalReporter::still_lines`]).
+    pub fn tick(&self) {
+        for line in self.still_lines(Instant::now()) {
             self.print(&line);
         }
+    }
+
+    /// The "still ..." lines due at `now`: one per resource in flight that passed another
+    /// multiple of [`TerminalReporter::STILL_EVERY`] since its start, so the first comes at
+    /// 10 s, whenever the resource started relative to the ticker.
+    pub fn still_lines(&self, now: Instant) -> Vec<String> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines = Vec::new();
+        for (address, (verb, since, printed)) in in_flight.iter_mut() {
+            let marks =
+                now.saturating_duration_since(*since).as_secs() / Self::STILL_EVERY.as_secs();
+            let marks = u32::try_from(marks).unwrap_or(u32::MAX);
+            if marks > *printed {
+                *printed = marks;
+                lines.push(format!(
+                    "{address}: Still {}... [{} elapsed]",
+                    verb.to_lowercase(),
+                    format_duration(Self::STILL_EVERY * marks)
+                ));
+            }
+        }
+        lines
     }
 }
 
@@ -75,7 +92,7 @@ impl Reporter for TerminalReporter {
         self.in_flight
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(address.to_string(), (verb.to_string(), Instant::now()));
+            .insert(address.to_string(), (verb.to_string(), Instant::now(), 0));
         self.print(&format!("{}: {verb}...", self.style.bold(address)));
     }
 
@@ -200,4 +217,27 @@ pub fn render_apply_summary(report: &ApplyReport, destroy: bool, style: Style) -
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_still_line_comes_at_ten_seconds_then_every_ten() {
+        let reporter = TerminalReporter::new(Style::plain(), Vec::new());
+        reporter.started("sim_resource.db", "Creating");
+        let started = reporter.in_flight.lock().unwrap()["sim_resource.db"].1;
+        let at = |secs: f64| reporter.still_lines(started + Duration::from_secs_f64(secs));
+        assert!(at(9.9).is_empty());
+        assert_eq!(
+            at(10.2),
+            vec!["sim_resource.db: Still creating... [10s elapsed]".to_string()]
+        );
+        assert!(at(11.0).is_empty(), "one line per 10 s");
+        assert_eq!(
+            at(20.5),
+            vec!["sim_resource.db: Still creating... [20s elapsed]".to_string()]
+        );
+    }
 }

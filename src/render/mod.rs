@@ -3,6 +3,7 @@
 
 mod apply_text;
 pub mod diagnostic;
+mod diagnostics_json;
 mod json;
 mod markdown;
 mod markdown_fit;
@@ -13,6 +14,7 @@ use std::io::IsTerminal;
 
 pub use apply_text::{render_apply_summary, TerminalReporter};
 pub use diagnostic::render_error;
+pub use diagnostics_json::diagnostics_json;
 pub use json::{render_plan_json, PlanJson, PLAN_JSON_FORMAT_VERSION};
 pub use markdown::{
     comment_marker, render_plan_markdown, Markdown, MarkdownOptions, DEFAULT_MAX_CHARS,

@@ -146,12 +146,14 @@ fn render_warnings(plan: &Plan, style: Style, out: &mut String) {
 }
 
 fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
-    let symbol = change.action.symbol(change.replace_order);
+    // Pad the plain symbol, then colour it: padding a coloured string would count the
+    // escape codes as characters and lose the indentation on a terminal.
+    let symbol = format!("{:>5}", change.action.symbol(change.replace_order));
     let colored = match change.action {
-        Action::Create => style.green(symbol),
-        Action::Update => style.yellow(symbol),
-        Action::Replace | Action::Delete => style.red(symbol),
-        Action::NoOp => symbol.to_string(),
+        Action::Create => style.green(&symbol),
+        Action::Update => style.yellow(&symbol),
+        Action::Replace | Action::Delete => style.red(&symbol),
+        Action::NoOp => symbol,
     };
     let headline = match change.action {
         Action::Create => "will be created".to_string(),
@@ -182,7 +184,7 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
     if let Some(blocked) = &change.blocked {
         let _ = writeln!(out, "  # {} {blocked}", style.red("BLOCKED:"));
     }
-    let _ = writeln!(out, "{colored:>5} {address} {{",);
+    let _ = writeln!(out, "{colored} {address} {{");
     let width = change.diffs.iter().map(|d| d.path.len()).max().unwrap_or(0);
     for diff in &change.diffs {
         let symbol = match (&diff.before, &diff.after) {

@@ -2,6 +2,7 @@
 
 mod backends;
 mod ci;
+mod cli;
 mod crash;
 mod diagnostics;
 mod fuzz;

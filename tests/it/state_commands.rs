@@ -353,7 +353,7 @@ fn bootstrap_twice_on_s3_migrates_local_state_then_force_unlock() {
         "{}",
         locked.stderr
     );
-    let unlocked = run(&fixture, &["force-unlock", &id]).expect(0);
+    let unlocked = run(&fixture, &["force-unlock", "--force", &id]).expect(0);
     assert!(
         flat(&unlocked.stderr).contains(&format!("Removed lock {id}")),
         "{}",

@@ -312,7 +312,7 @@ fn an_apply_whose_lock_is_removed_starts_nothing_more_and_fails() {
         .nth(1)
         .expect("lock id")
         .to_string();
-    run(&fixture, &["force-unlock", &id]).expect(0);
+    run(&fixture, &["force-unlock", "--force", &id]).expect(0);
     let stopped = Run::from(child.wait_with_output().expect("wait"));
     assert_eq!(stopped.code, 1, "{}\n{}", stopped.stdout, stopped.stderr);
     let message = flat(&stopped.stderr);

@@ -1,5 +1,7 @@
 //! Maps SDK errors to [`ProviderError`]: the AWS error code is kept, throttling and 5xx
-//! become retryable, transport failures too.
+//! become retryable, transport failures too. Every SDK call has already been through the
+//! SDK's retry policy (`max_attempts`, standard or adaptive, see [`crate::clients`]), so the
+//! errors are marked [`ProviderError::after_retries`]: the engine does not retry them again.
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -19,12 +21,19 @@ const THROTTLING: [&str; 8] = [
     "SlowDown",
 ];
 
-/// Converts an SDK error of `operation` into a provider error.
+/// Converts an SDK error of `operation` (already retried by the SDK) into a provider error.
 pub fn map_sdk<E>(operation: &str, err: SdkError<E, HttpResponse>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match &err {
+    classify(operation, &err).after_retries()
+}
+
+fn classify<E>(operation: &str, err: &SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
             let e = service.err();
@@ -44,12 +53,12 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             ProviderError::retryable(
                 "RequestFailed",
-                format!("{operation}: {}", DisplayErrorContext(&err)),
+                format!("{operation}: {}", DisplayErrorContext(err)),
             )
         }
         _ => ProviderError::api(
             "InvalidRequest",
-            format!("{operation}: {}", DisplayErrorContext(&err)),
+            format!("{operation}: {}", DisplayErrorContext(err)),
         ),
     }
 }

@@ -28,6 +28,10 @@ pub struct ProviderError {
     pub code: Option<String>,
     /// What happened, in the API's or provider's words.
     pub message: String,
+    /// The provider already retried this call as far as it should be (e.g. the AWS SDK's
+    /// retry policy gave up after `max_attempts`): the engine must not retry it again, or
+    /// retries multiply (the engine's 4 attempts around the SDK's 8 made 32).
+    pub already_retried: bool,
 }
 
 impl ProviderError {
@@ -37,6 +41,7 @@ impl ProviderError {
             kind: ErrorKind::Api,
             code: Some(code.into()),
             message: message.into(),
+            already_retried: false,
         }
     }
 
@@ -46,6 +51,7 @@ impl ProviderError {
             kind: ErrorKind::Retryable,
             code: Some(code.into()),
             message: message.into(),
+            already_retried: false,
         }
     }
 
@@ -55,6 +61,7 @@ impl ProviderError {
             kind: ErrorKind::NotFound,
             code: None,
             message: message.into(),
+            already_retried: false,
         }
     }
 
@@ -64,6 +71,7 @@ impl ProviderError {
             kind: ErrorKind::Timeout,
             code: None,
             message: message.into(),
+            already_retried: false,
         }
     }
 
@@ -73,6 +81,7 @@ impl ProviderError {
             kind: ErrorKind::Config,
             code: None,
             message: message.into(),
+            already_retried: false,
         }
     }
 
@@ -82,12 +91,26 @@ impl ProviderError {
             kind: ErrorKind::Unsupported,
             code: None,
             message: message.into(),
+            already_retried: false,
         }
     }
 
     /// True when a retry may succeed.
     pub fn is_retryable(&self) -> bool {
         self.kind == ErrorKind::Retryable
+    }
+
+    /// Marks the error as already retried by the provider (its own client retried the call),
+    /// so the engine does not retry it once more.
+    pub fn after_retries(mut self) -> Self {
+        self.already_retried = true;
+        self
+    }
+
+    /// True when the engine should retry: a retryable error the provider did not already
+    /// retry. Retries happen at one layer only.
+    pub fn engine_may_retry(&self) -> bool {
+        self.is_retryable() && !self.already_retried
     }
 }
 

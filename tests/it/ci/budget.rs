@@ -174,9 +174,10 @@ fn the_binary_honours_max_chars_and_the_full_plan_pointer() {
     insta::with_settings!({filters => super::filters()}, {
         insta::assert_snapshot!("budget_binary_1000", run.stdout);
     });
-    // Below the floor: refused by the argument parser.
+    // Below the floor: refused by the argument parser, with exit code 1 (a usage error must
+    // not exit 2, which means "changes present" to `--detailed-exitcode` readers).
     let refused =
-        super::run(&["plan", "--format", "markdown", "--max-chars", "10", &stack]).expect(2);
+        super::run(&["plan", "--format", "markdown", "--max-chars", "10", &stack]).expect(1);
     assert!(refused.stderr.contains("--max-chars"), "{}", refused.stderr);
     // The help names the other hosts' limits.
     let help = super::run(&["plan", "--help"]).expect(0);

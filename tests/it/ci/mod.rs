@@ -6,7 +6,7 @@ mod budget;
 mod drift;
 mod json;
 mod markdown;
-mod plans;
+pub(crate) mod plans;
 mod saved;
 mod secrets;
 

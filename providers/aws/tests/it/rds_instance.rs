@@ -206,6 +206,8 @@ async fn throttling_is_retried_and_reported_with_its_code() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Retryable);
     assert_eq!(err.code.as_deref(), Some("Throttling"));
+    // The SDK retried it already: the engine must not multiply the attempts (issue 14).
+    assert!(err.already_retried && !err.engine_may_retry(), "{err:?}");
 
     moto().inject_fault(
         &env.account,
