@@ -191,18 +191,8 @@ impl StateStore for IdentifiedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block_on;
     use crate::local::LocalStore;
-
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut future = std::pin::pin!(future);
-        loop {
-            if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
 
     fn store(dir: &std::path::Path, stack: &str) -> IdentifiedStore {
         IdentifiedStore::new(Box::new(LocalStore::new(dir, "dev")), stack, "dev")

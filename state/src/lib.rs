@@ -73,3 +73,17 @@ pub use postgres::{advisory_key, PostgresSettings, PostgresStore};
 pub use s3::{S3Settings, S3Store};
 pub use session::Session;
 pub use store::{ci_run_url, format_unix, owner_name, Backup, LockInfo, LockRequest, StateStore};
+
+/// Runs a future of the (synchronous underneath) local store to completion: a trivial
+/// executor is enough for the unit tests.
+#[cfg(test)]
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}

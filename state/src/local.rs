@@ -576,20 +576,9 @@ impl StateStore for LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block_on;
     use crate::document::{ResourceRecord, ResourceStatus};
     use std::os::unix::fs::PermissionsExt;
-
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        // The store is synchronous underneath; a trivial executor is enough here.
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut future = std::pin::pin!(future);
-        loop {
-            if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
 
     fn record(address: &str) -> JournalEntry {
         JournalEntry::Put(Box::new(ResourceRecord {

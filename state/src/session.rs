@@ -99,20 +99,10 @@ impl<'s> Session<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block_on;
     use crate::document::{ResourceRecord, ResourceStatus};
     use crate::identity::IdentifiedStore;
     use crate::local::LocalStore;
-
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut future = std::pin::pin!(future);
-        loop {
-            if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
 
     fn put(address: &str) -> JournalEntry {
         JournalEntry::Put(Box::new(ResourceRecord {
