@@ -256,14 +256,7 @@ impl Executor<'_> {
             Err(error) => {
                 let message = self.fail(change, "Modifications", started, &error);
                 // The object is still there; the next refresh reads what the update left.
-                let record = self.record(
-                    change,
-                    Some(prior_record.id.clone()),
-                    &prior,
-                    ResourceStatus::Ready,
-                    None,
-                );
-                self.record_failure(journal, vec![JournalEntry::Put(Box::new(record))], message)
+                self.keep_after_failure(change, &prior_record.id, &prior, journal, message)
                     .await
             }
         }
@@ -320,14 +313,7 @@ impl Executor<'_> {
             }
             Err(error) => {
                 let message = self.fail(change, "Destruction", started, &error);
-                let record = self.record(
-                    change,
-                    Some(prior_record.id.clone()),
-                    &prior,
-                    ResourceStatus::Ready,
-                    None,
-                );
-                self.record_failure(journal, vec![JournalEntry::Put(Box::new(record))], message)
+                self.keep_after_failure(change, &prior_record.id, &prior, journal, message)
                     .await
             }
         }

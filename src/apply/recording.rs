@@ -197,4 +197,25 @@ impl Executor<'_> {
             pending,
         }
     }
+
+    /// After a failed update or delete: the object is still there, recorded as it was (its
+    /// intent cleared); the next refresh reads what the call left.
+    pub(super) async fn keep_after_failure(
+        &self,
+        change: &ResourceChange,
+        id: &str,
+        prior: &Object,
+        journal: &JournalWriter,
+        message: String,
+    ) -> Result<Option<Durable>, String> {
+        let record = self.record(
+            change,
+            Some(id.to_string()),
+            prior,
+            ResourceStatus::Ready,
+            None,
+        );
+        self.record_failure(journal, vec![JournalEntry::Put(Box::new(record))], message)
+            .await
+    }
 }
