@@ -5,6 +5,7 @@ pub mod diff;
 pub mod model;
 pub mod planner;
 pub mod refresh;
+mod removals;
 
 pub use diff::attribute_diffs;
 pub use model::*;
