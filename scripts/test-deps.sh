@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite talks to, idempotently:
 #  - a Python virtualenv with moto server (AWS emulator), kmock (Kubernetes emulator) and
-#    check-jsonschema (validates the GitHub workflow files in .ci/run),
+#    check-jsonschema (validates the GitHub workflow files in .ci/run), checkov and
+#    kubernetes-validate (independent checkers of the rendered manifests and plans),
 #  - the Debian `postgresql` package (the test harness runs initdb itself in a temp dir).
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
