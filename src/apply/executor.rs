@@ -297,18 +297,19 @@ impl Executor<'_> {
 /// replaced once both halves happened.
 fn succeeded(change: &ResourceChange, kind: OpKind) -> Outcome {
     match (change.action, kind) {
-        (Action::Replace, OpKind::Delete) => Outcome::Partial {
+        (Action::Replace { .. }, OpKind::Delete) => Outcome::Partial {
             done: Action::Delete,
             rest: "its replacement was not created".into(),
         },
-        (Action::Replace, OpKind::Apply)
-            if change.replace_order == Some(ReplaceOrder::CreateThenDelete) =>
-        {
-            Outcome::Partial {
-                done: Action::Create,
-                rest: "the replaced object was not destroyed".into(),
-            }
-        }
+        (
+            Action::Replace {
+                order: ReplaceOrder::CreateThenDelete,
+            },
+            OpKind::Apply,
+        ) => Outcome::Partial {
+            done: Action::Create,
+            rest: "the replaced object was not destroyed".into(),
+        },
         (action, _) => Outcome::Succeeded(action),
     }
 }

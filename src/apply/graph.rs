@@ -97,17 +97,19 @@ pub(crate) fn compile(plan: &Plan) -> Vec<Op> {
             Action::Delete => {
                 delete_op.insert(address, push(&mut ops, OpKind::Delete, index));
             }
-            Action::Replace => match change.replace_order {
-                Some(ReplaceOrder::CreateThenDelete) => {
-                    apply_op.insert(address, push(&mut ops, OpKind::Apply, index));
-                    let op = push(&mut ops, OpKind::DeleteDeposed, index);
-                    deposed_ops.entry(address).or_default().push(op);
-                }
-                _ => {
-                    delete_op.insert(address, push(&mut ops, OpKind::Delete, index));
-                    apply_op.insert(address, push(&mut ops, OpKind::Apply, index));
-                }
-            },
+            Action::Replace {
+                order: ReplaceOrder::CreateThenDelete,
+            } => {
+                apply_op.insert(address, push(&mut ops, OpKind::Apply, index));
+                let op = push(&mut ops, OpKind::DeleteDeposed, index);
+                deposed_ops.entry(address).or_default().push(op);
+            }
+            Action::Replace {
+                order: ReplaceOrder::DeleteThenCreate,
+            } => {
+                delete_op.insert(address, push(&mut ops, OpKind::Delete, index));
+                apply_op.insert(address, push(&mut ops, OpKind::Apply, index));
+            }
         }
     }
     let mut edges: Vec<(usize, usize)> = Vec::new(); // (before, after)
@@ -164,7 +166,6 @@ mod tests {
 
     fn change(address: &str, action: Action, deps: &[&str]) -> ResourceChange {
         ResourceChange {
-            replace_order: (action == Action::Replace).then_some(ReplaceOrder::DeleteThenCreate),
             dependencies: deps.iter().map(|d| d.to_string()).collect(),
             prior: (action != Action::Create).then(|| PriorRecord {
                 id: "x".into(),
@@ -213,7 +214,7 @@ mod tests {
 
     #[test]
     fn delete_then_create_orders_the_halves() {
-        let p = plan(vec![change("a.db", Action::Replace, &[])]);
+        let p = plan(vec![change("a.db", Action::REPLACE, &[])]);
         let ops = compile(&p);
         assert_eq!(ops.len(), 2);
         assert_eq!(ops[0].kind, OpKind::Delete);
@@ -222,8 +223,7 @@ mod tests {
 
     #[test]
     fn create_before_destroy_deletes_after_dependents_moved() {
-        let mut db = change("a.db", Action::Replace, &[]);
-        db.replace_order = Some(ReplaceOrder::CreateThenDelete);
+        let db = change("a.db", Action::REPLACE_CBD, &[]);
         let p = plan(vec![db, change("a.app", Action::Update, &["a.db"])]);
         let ops = compile(&p);
         let deposed = ops

@@ -11,7 +11,7 @@ use plinth_state::{
 use super::executor::{Executor, Known};
 use super::journal::{Durable, JournalWriter};
 use super::operations::Done;
-use crate::plan::{Action, ActionReason, ReplaceOrder, ResourceChange};
+use crate::plan::{ActionReason, ResourceChange};
 
 impl Executor<'_> {
     /// Attributes to keep: the provider's view, with sensitivity re-applied from the schema
@@ -108,9 +108,7 @@ impl Executor<'_> {
 
     /// The object a create-before-destroy replacement deposes (`None` for other creates).
     pub(super) fn deposed_by(&self, change: &ResourceChange) -> Option<DeposedObject> {
-        if change.action != Action::Replace
-            || change.replace_order != Some(ReplaceOrder::CreateThenDelete)
-        {
+        if !change.action.is_create_before_destroy() {
             return None;
         }
         let prior = change.prior.as_ref()?;

@@ -296,11 +296,12 @@ fn check_secrets(
         .iter()
         .map(|r| (r.address.to_string(), r))
         .collect();
-    for change in plan
-        .changes
-        .iter()
-        .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace))
-    {
+    for change in plan.changes.iter().filter(|c| {
+        matches!(
+            c.action,
+            Action::Create | Action::Update | Action::Replace { .. }
+        )
+    }) {
         let Some(config) = configs.get(&change.address) else {
             continue;
         };

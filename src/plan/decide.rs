@@ -109,10 +109,8 @@ impl ActionReason {
 /// The decision for one address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision {
-    /// What to do.
+    /// What to do (a replacement carries its order).
     pub action: Action,
-    /// For a replacement, its order.
-    pub order: Option<ReplaceOrder>,
     /// Why (`None` for a no-op).
     pub reason: Option<ActionReason>,
 }
@@ -121,14 +119,12 @@ impl Decision {
     const fn of(action: Action, reason: ActionReason) -> Self {
         Decision {
             action,
-            order: None,
             reason: Some(reason),
         }
     }
 
     const NOOP: Decision = Decision {
         action: Action::NoOp,
-        order: None,
         reason: None,
     };
 }
@@ -165,15 +161,16 @@ pub fn decide(inputs: Inputs) -> Decision {
                 None
             };
             match reason {
-                Some(reason) => Decision {
-                    action: Action::Replace,
-                    order: Some(if inputs.create_before_destroy {
-                        ReplaceOrder::CreateThenDelete
-                    } else {
-                        ReplaceOrder::DeleteThenCreate
-                    }),
-                    reason: Some(reason),
-                },
+                Some(reason) => Decision::of(
+                    Action::Replace {
+                        order: if inputs.create_before_destroy {
+                            ReplaceOrder::CreateThenDelete
+                        } else {
+                            ReplaceOrder::DeleteThenCreate
+                        },
+                    },
+                    reason,
+                ),
                 None if inputs.changed => {
                     Decision::of(Action::Update, ActionReason::AttributesChanged)
                 }
@@ -208,9 +205,9 @@ mod tests {
         create_before_destroy: false,
     };
 
-    fn action(inputs: Inputs) -> (Action, Option<ReplaceOrder>, Option<&'static str>) {
+    fn action(inputs: Inputs) -> (Action, Option<&'static str>) {
         let d = decide(inputs);
-        (d.action, d.order, d.reason.map(ActionReason::code))
+        (d.action, d.reason.map(ActionReason::code))
     }
 
     #[test]
@@ -219,7 +216,7 @@ mod tests {
             current: Current::Absent,
             ..BASE
         };
-        assert_eq!(action(absent), (Action::Create, None, Some("new")));
+        assert_eq!(action(absent), (Action::Create, Some("new")));
         for unwanted in [
             Inputs {
                 in_config: false,
@@ -234,7 +231,7 @@ mod tests {
                 ..absent
             },
         ] {
-            assert_eq!(action(unwanted), (Action::NoOp, None, None), "{unwanted:?}");
+            assert_eq!(action(unwanted), (Action::NoOp, None), "{unwanted:?}");
         }
     }
 
@@ -244,30 +241,27 @@ mod tests {
             current: Current::Gone,
             ..BASE
         };
-        assert_eq!(
-            action(gone),
-            (Action::Create, None, Some("deleted-outside"))
-        );
+        assert_eq!(action(gone), (Action::Create, Some("deleted-outside")));
         assert_eq!(
             action(Inputs {
                 in_config: false,
                 ..gone
             }),
-            (Action::NoOp, None, Some("forget-gone"))
+            (Action::NoOp, Some("forget-gone"))
         );
         assert_eq!(
             action(Inputs {
                 destroy: true,
                 ..gone
             }),
-            (Action::NoOp, None, Some("forget-gone"))
+            (Action::NoOp, Some("forget-gone"))
         );
         assert_eq!(
             action(Inputs {
                 refresh_only: true,
                 ..gone
             }),
-            (Action::NoOp, None, None)
+            (Action::NoOp, None)
         );
     }
 
@@ -280,14 +274,14 @@ mod tests {
                 forced: true,
                 ..BASE
             }),
-            (Action::Delete, None, Some("delete-not-in-config"))
+            (Action::Delete, Some("delete-not-in-config"))
         );
         assert_eq!(
             action(Inputs {
                 destroy: true,
                 ..BASE
             }),
-            (Action::Delete, None, Some("delete-destroy"))
+            (Action::Delete, Some("delete-destroy"))
         );
     }
 
@@ -300,24 +294,13 @@ mod tests {
             changed: true,
             ..BASE
         };
-        assert_eq!(
-            action(tainted),
-            (
-                Action::Replace,
-                Some(ReplaceOrder::DeleteThenCreate),
-                Some("replace-tainted")
-            )
-        );
+        assert_eq!(action(tainted), (Action::REPLACE, Some("replace-tainted")));
         assert_eq!(
             action(Inputs {
                 current: Current::Exists { tainted: false },
                 ..tainted
             }),
-            (
-                Action::Replace,
-                Some(ReplaceOrder::DeleteThenCreate),
-                Some("replace-requested")
-            )
+            (Action::REPLACE, Some("replace-requested"))
         );
         assert_eq!(
             action(Inputs {
@@ -326,11 +309,7 @@ mod tests {
                 create_before_destroy: true,
                 ..BASE
             }),
-            (
-                Action::Replace,
-                Some(ReplaceOrder::CreateThenDelete),
-                Some("replace-forced")
-            )
+            (Action::REPLACE_CBD, Some("replace-forced"))
         );
     }
 
@@ -341,9 +320,9 @@ mod tests {
                 changed: true,
                 ..BASE
             }),
-            (Action::Update, None, Some("attributes-changed"))
+            (Action::Update, Some("attributes-changed"))
         );
-        assert_eq!(action(BASE), (Action::NoOp, None, None));
+        assert_eq!(action(BASE), (Action::NoOp, None));
         // A refresh-only plan proposes nothing, whatever differs.
         assert_eq!(
             action(Inputs {
@@ -353,7 +332,7 @@ mod tests {
                 current: Current::Exists { tainted: true },
                 ..BASE
             }),
-            (Action::NoOp, None, None)
+            (Action::NoOp, None)
         );
     }
 
@@ -386,14 +365,24 @@ mod tests {
                 seen.insert(d.reason.map(ActionReason::code));
                 let wanted = inputs.in_config && !inputs.destroy;
                 let exists = matches!(current, Current::Exists { .. });
-                assert_eq!(d.order.is_some(), d.action == Action::Replace, "{inputs:?}");
-                if matches!(d.action, Action::Update | Action::Replace | Action::Delete) {
+                assert_eq!(
+                    d.action.is_create_before_destroy(),
+                    d.action.is_replace() && inputs.create_before_destroy,
+                    "{inputs:?}"
+                );
+                if matches!(
+                    d.action,
+                    Action::Update | Action::Replace { .. } | Action::Delete
+                ) {
                     assert!(exists, "{inputs:?} → {d:?}");
                 }
                 if d.action == Action::Delete {
                     assert!(!wanted, "{inputs:?}");
                 }
-                if matches!(d.action, Action::Create | Action::Update | Action::Replace) {
+                if matches!(
+                    d.action,
+                    Action::Create | Action::Update | Action::Replace { .. }
+                ) {
                     assert!(wanted && !inputs.refresh_only, "{inputs:?}");
                 }
                 if inputs.refresh_only {

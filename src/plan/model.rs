@@ -15,9 +15,13 @@ pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 pub use super::decide::ActionReason;
 
-/// What happens to one resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "kebab-case")]
+/// What happens to one resource. A replacement carries its order, so no code can see a
+/// replacement without knowing which object goes first.
+///
+/// On the wire (saved plans, plan JSON) it is two fields, `action` (an [`ActionKind`]) and, for
+/// replacements, `replace_order`: the format of plans made before the typed action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "ActionWire", from = "ActionWire")]
 pub enum Action {
     /// Nothing to do.
     NoOp,
@@ -25,22 +29,114 @@ pub enum Action {
     Create,
     /// Change it in place.
     Update,
-    /// Destroy and re-create (see [`ReplaceOrder`]).
-    Replace,
+    /// Destroy and re-create, in `order`.
+    Replace {
+        /// Which object goes first.
+        order: ReplaceOrder,
+    },
     /// Destroy it.
     Delete,
 }
 
+/// The kind of an [`Action`] without its details: what summaries count and JSON names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    /// Nothing to do.
+    NoOp,
+    /// Create.
+    Create,
+    /// Update in place.
+    Update,
+    /// Replace (either order).
+    Replace,
+    /// Destroy.
+    Delete,
+}
+
+/// The two-field wire form of an [`Action`] (flattened into the change that holds it).
+#[derive(Clone, Copy, Serialize, Deserialize)]
+pub struct ActionWire {
+    action: ActionKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replace_order: Option<ReplaceOrder>,
+}
+
+impl From<Action> for ActionWire {
+    fn from(action: Action) -> Self {
+        ActionWire {
+            action: action.kind(),
+            replace_order: action.replace_order(),
+        }
+    }
+}
+
+impl From<ActionWire> for Action {
+    fn from(wire: ActionWire) -> Self {
+        match wire.action {
+            ActionKind::NoOp => Action::NoOp,
+            ActionKind::Create => Action::Create,
+            ActionKind::Update => Action::Update,
+            ActionKind::Replace => Action::Replace {
+                order: wire.replace_order.unwrap_or(ReplaceOrder::DeleteThenCreate),
+            },
+            ActionKind::Delete => Action::Delete,
+        }
+    }
+}
+
 impl Action {
+    /// A delete-then-create replacement (the default order).
+    pub const REPLACE: Action = Action::Replace {
+        order: ReplaceOrder::DeleteThenCreate,
+    };
+    /// A create-before-destroy replacement.
+    pub const REPLACE_CBD: Action = Action::Replace {
+        order: ReplaceOrder::CreateThenDelete,
+    };
+
+    /// The kind, without the replacement order.
+    pub fn kind(self) -> ActionKind {
+        match self {
+            Action::NoOp => ActionKind::NoOp,
+            Action::Create => ActionKind::Create,
+            Action::Update => ActionKind::Update,
+            Action::Replace { .. } => ActionKind::Replace,
+            Action::Delete => ActionKind::Delete,
+        }
+    }
+
+    /// The order, for replacements.
+    pub fn replace_order(self) -> Option<ReplaceOrder> {
+        match self {
+            Action::Replace { order } => Some(order),
+            _ => None,
+        }
+    }
+
+    /// A replacement of either order.
+    pub fn is_replace(self) -> bool {
+        matches!(self, Action::Replace { .. })
+    }
+
+    /// A create-before-destroy replacement.
+    pub fn is_create_before_destroy(self) -> bool {
+        self == Action::REPLACE_CBD
+    }
+
     /// The Terraform-style symbol: `+`, `~`, `-/+`, `+/-`, `-`.
-    pub fn symbol(self, order: Option<ReplaceOrder>) -> &'static str {
-        match (self, order) {
-            (Action::NoOp, _) => " ",
-            (Action::Create, _) => "+",
-            (Action::Update, _) => "~",
-            (Action::Replace, Some(ReplaceOrder::CreateThenDelete)) => "+/-",
-            (Action::Replace, _) => "-/+",
-            (Action::Delete, _) => "-",
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace {
+                order: ReplaceOrder::CreateThenDelete,
+            } => "+/-",
+            Action::Replace {
+                order: ReplaceOrder::DeleteThenCreate,
+            } => "-/+",
+            Action::Delete => "-",
         }
     }
 
@@ -50,14 +146,14 @@ impl Action {
             Action::NoOp => "unchanged",
             Action::Create => "created",
             Action::Update => "updated in place",
-            Action::Replace => "replaced",
+            Action::Replace { .. } => "replaced",
             Action::Delete => "destroyed",
         }
     }
 }
 
 /// The order of a replacement.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReplaceOrder {
     /// Delete the old one, then create the new one (the default).
@@ -141,11 +237,9 @@ pub struct ResourceChange {
     pub type_name: String,
     /// Provider name.
     pub provider: String,
-    /// The action.
+    /// The action (on the wire: `action` and, for replacements, `replace_order`).
+    #[serde(flatten)]
     pub action: Action,
-    /// For replacements: the order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replace_order: Option<ReplaceOrder>,
     /// Why (e.g. "`engine_version` forces replacement", "not in the configuration").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -187,7 +281,6 @@ impl ResourceChange {
             type_name: type_name.to_string(),
             provider: provider.to_string(),
             action,
-            replace_order: None,
             reason: None,
             reason_code: None,
             deposed: None,
@@ -312,7 +405,7 @@ impl Plan {
                 Action::NoOp => {}
                 Action::Create => s.add += 1,
                 Action::Update => s.change += 1,
-                Action::Replace => {
+                Action::Replace { .. } => {
                     s.add += 1;
                     s.destroy += 1;
                     s.replace += 1;
@@ -348,5 +441,37 @@ impl Plan {
     /// True when the plan cannot be applied in full (prevent_destroy).
     pub fn has_blocked(&self) -> bool {
         self.changes.iter().any(|c| c.blocked.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_keep_the_two_field_wire_format() {
+        let cbd = ResourceChange::new("a.lb", "sim_resource", "sim", Action::REPLACE_CBD);
+        let json = serde_json::to_value(&cbd).unwrap();
+        assert_eq!(json["action"], "replace");
+        assert_eq!(json["replace_order"], "create-then-delete");
+        let back: ResourceChange = serde_json::from_value(json).unwrap();
+        assert_eq!(back.action, Action::REPLACE_CBD);
+
+        let update = serde_json::to_value(ResourceChange::new("a.b", "t", "p", Action::Update));
+        let update = update.unwrap();
+        assert_eq!(update["action"], "update");
+        assert!(update.get("replace_order").is_none());
+    }
+
+    #[test]
+    fn a_replacement_without_an_order_reads_as_delete_then_create() {
+        let mut json =
+            serde_json::to_value(ResourceChange::new("a.b", "t", "p", Action::REPLACE)).unwrap();
+        json.as_object_mut().unwrap().remove("replace_order");
+        let back: ResourceChange = serde_json::from_value(json).unwrap();
+        assert_eq!(back.action, Action::REPLACE);
+        assert_eq!(back.action.symbol(), "-/+");
+        assert_eq!(Action::REPLACE_CBD.symbol(), "+/-");
+        assert_eq!(Action::REPLACE_CBD.kind(), ActionKind::Replace);
     }
 }

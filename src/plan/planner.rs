@@ -376,14 +376,13 @@ impl Planner<'_> {
             create_before_destroy: resource.lifecycle.create_before_destroy,
         });
         change.action = decision.action;
-        change.replace_order = decision.order;
         change.reason_code = decision.reason;
         change.reason = decision.reason.and_then(|r| r.text(&change.forced_by));
-        if change.action != Action::Replace {
+        if !change.action.is_replace() {
             change.forced_by.clear();
         }
         let mut after = match (change.action, &prior) {
-            (Action::Create | Action::Replace, _) => planned_after_create(schema, &desired),
+            (Action::Create | Action::Replace { .. }, _) => planned_after_create(schema, &desired),
             (Action::Update, Some((_, prior))) => planned_after_update(schema, prior, &desired),
             (_, Some((_, prior))) => prior.clone(),
             (_, None) => {
@@ -396,7 +395,7 @@ impl Planner<'_> {
         }
         if matches!(
             change.action,
-            Action::Create | Action::Update | Action::Replace
+            Action::Create | Action::Update | Action::Replace { .. }
         ) {
             let prior = prior.as_ref().map(|(_, p)| p);
             self.refine(&change, prior, &mut after).await?;
@@ -405,8 +404,8 @@ impl Planner<'_> {
                 change.diffs = creation_diffs(schema, &after);
             }
         }
-        change.risk = risk(schema, change.action, change.replace_order);
-        if change.action == Action::Replace && resource.lifecycle.prevent_destroy {
+        change.risk = risk(schema, change.action);
+        if change.action.is_replace() && resource.lifecycle.prevent_destroy {
             change.blocked = Some(prevent_destroy_message(address, change.reason.as_deref()));
         }
         Ok((Some(change), Some(after)))
@@ -675,15 +674,13 @@ fn propagate_blocks(changes: &mut [ResourceChange]) {
     }
 }
 
-pub(super) fn risk(schema: &Schema, action: Action, order: Option<ReplaceOrder>) -> Option<Risk> {
+pub(super) fn risk(schema: &Schema, action: Action) -> Option<Risk> {
     match action {
-        Action::Delete | Action::Replace if schema.stateful => Some(Risk::DataLoss),
-        Action::Delete if schema.serves_traffic => Some(Risk::Downtime),
-        Action::Replace
-            if schema.serves_traffic && order != Some(ReplaceOrder::CreateThenDelete) =>
-        {
-            Some(Risk::Downtime)
-        }
+        Action::Delete | Action::Replace { .. } if schema.stateful => Some(Risk::DataLoss),
+        Action::Delete
+        | Action::Replace {
+            order: ReplaceOrder::DeleteThenCreate,
+        } if schema.serves_traffic => Some(Risk::Downtime),
         _ => None,
     }
 }

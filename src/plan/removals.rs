@@ -86,7 +86,7 @@ impl Planner<'_> {
                 change.risk = self
                     .registry
                     .schema(&record.type_name)
-                    .and_then(|s| risk(s, Action::Delete, None));
+                    .and_then(|s| risk(s, Action::Delete));
                 change.blocked =
                     prevent.then(|| prevent_destroy_message(address, reason.as_deref()));
                 change.prior = Some(PriorRecord {
@@ -142,7 +142,7 @@ impl Planner<'_> {
                 change.risk = self
                     .registry
                     .schema(&object.type_name)
-                    .and_then(|s| risk(s, Action::Delete, None));
+                    .and_then(|s| risk(s, Action::Delete));
                 change.prior = Some(PriorRecord {
                     id: object.id.clone(),
                     attributes: object_to_persisted_json(attributes, &doc.salt),

@@ -155,7 +155,7 @@ pub fn render_apply_summary(report: &ApplyReport, destroy: bool, style: Style) -
         match outcome {
             Outcome::Succeeded(Action::Create) => added += 1,
             Outcome::Succeeded(Action::Update) => changed += 1,
-            Outcome::Succeeded(Action::Replace) => {
+            Outcome::Succeeded(Action::Replace { .. }) => {
                 added += 1;
                 destroyed += 1;
             }

@@ -10,7 +10,8 @@
 use serde::Serialize;
 
 use crate::plan::{
-    Action, AttributeDiff, DiffValue, Drift, OutputChange, Plan, ReplaceOrder, ResourceChange, Risk,
+    Action, ActionKind, AttributeDiff, DiffValue, Drift, OutputChange, Plan, ReplaceOrder,
+    ResourceChange, Risk,
 };
 
 /// Version of the public plan JSON. Bumped on any incompatible change; additive changes
@@ -93,7 +94,7 @@ pub struct ResourceChangeJson<'a> {
     /// Provider.
     pub provider: &'a str,
     /// `no-op`, `create`, `update`, `replace` or `delete`.
-    pub action: Action,
+    pub action: ActionKind,
     /// For replacements: `delete-then-create` or `create-then-delete`; otherwise `null`.
     pub replace_order: Option<ReplaceOrder>,
     /// Why, in words.
@@ -212,8 +213,8 @@ fn change(change: &ResourceChange) -> ResourceChangeJson<'_> {
         address: &change.address,
         type_name: &change.type_name,
         provider: &change.provider,
-        action: change.action,
-        replace_order: change.replace_order,
+        action: change.action.kind(),
+        replace_order: change.action.replace_order(),
         reason: change.reason.as_deref(),
         reason_code: change.reason_code.map(|r| r.code()),
         deposed: change.deposed.as_deref(),

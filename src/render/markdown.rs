@@ -253,16 +253,18 @@ fn change_item(change: &ResourceChange) -> Item {
     let headline = match change.action {
         Action::Create => "will be created",
         Action::Update => "will be updated in place",
-        Action::Replace => match change.replace_order {
-            Some(ReplaceOrder::CreateThenDelete) => "must be replaced (create before destroy)",
-            _ => "must be replaced",
-        },
+        Action::Replace {
+            order: ReplaceOrder::CreateThenDelete,
+        } => "must be replaced (create before destroy)",
+        Action::Replace {
+            order: ReplaceOrder::DeleteThenCreate,
+        } => "must be replaced",
         Action::Delete => "will be destroyed",
         Action::NoOp => "is unchanged",
     };
     let mut summary = format!(
         "<code>{}</code> <b>{}</b> {headline}",
-        change.action.symbol(change.replace_order),
+        change.action.symbol(),
         escape(&change.address)
     );
     if let Some(reason) = &change.reason {
@@ -283,7 +285,7 @@ fn change_item(change: &ResourceChange) -> Item {
     let lines: Vec<String> = change
         .diffs
         .iter()
-        .map(|d| diff_line(d, change.action == Action::Replace))
+        .map(|d| diff_line(d, change.action.is_replace()))
         .collect();
     Item::new(ItemKind::Change, summary, &lines)
 }

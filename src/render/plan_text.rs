@@ -148,22 +148,22 @@ fn render_warnings(plan: &Plan, style: Style, out: &mut String) {
 fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
     // Pad the plain symbol, then colour it: padding a coloured string would count the
     // escape codes as characters and lose the indentation on a terminal.
-    let symbol = format!("{:>5}", change.action.symbol(change.replace_order));
+    let symbol = format!("{:>5}", change.action.symbol());
     let colored = match change.action {
         Action::Create => style.green(&symbol),
         Action::Update => style.yellow(&symbol),
-        Action::Replace | Action::Delete => style.red(&symbol),
+        Action::Replace { .. } | Action::Delete => style.red(&symbol),
         Action::NoOp => symbol,
     };
     let headline = match change.action {
         Action::Create => "will be created".to_string(),
         Action::Update => "will be updated in place".to_string(),
-        Action::Replace => match change.replace_order {
-            Some(ReplaceOrder::CreateThenDelete) => {
-                "must be replaced (create before destroy)".to_string()
-            }
-            _ => "must be replaced".to_string(),
-        },
+        Action::Replace {
+            order: ReplaceOrder::CreateThenDelete,
+        } => "must be replaced (create before destroy)".to_string(),
+        Action::Replace {
+            order: ReplaceOrder::DeleteThenCreate,
+        } => "must be replaced".to_string(),
         Action::Delete => "will be destroyed".to_string(),
         Action::NoOp if change.blocked.is_some() => "cannot be planned".to_string(),
         Action::NoOp => "is unchanged".to_string(),
@@ -197,7 +197,7 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
             diff.path,
             value_change(&diff.before, &diff.after)
         );
-        if diff.forces_replacement && change.action == Action::Replace {
+        if diff.forces_replacement && change.action.is_replace() {
             line.push_str(&style.red(" # forces replacement"));
         }
         let _ = writeln!(out, "{line}");

@@ -3,7 +3,7 @@
 //! so snapshots are stable.
 
 use plinth::plan::{
-    Action, AttributeDiff, DiffValue, Drift, OutputChange, Plan, ReplaceOrder, ResourceChange, Risk,
+    Action, AttributeDiff, DiffValue, Drift, OutputChange, Plan, ResourceChange, Risk,
 };
 use serde_json::json;
 
@@ -74,8 +74,7 @@ pub fn create_only() -> Plan {
 /// create, unchanged resources, drift and an output.
 pub fn mixed() -> Plan {
     let mut plan = empty();
-    let mut db = change("aws_rds_instance.primary", Action::Replace);
-    db.replace_order = Some(ReplaceOrder::DeleteThenCreate);
+    let mut db = change("aws_rds_instance.primary", Action::REPLACE);
     db.reason = Some("`engine_version` forces replacement".to_string());
     db.forced_by = vec!["engine_version".to_string()];
     db.risk = Some(Risk::DataLoss);
@@ -206,11 +205,10 @@ pub fn large(count: usize) -> Plan {
     let mut plan = empty();
     for i in 0..count {
         let mut c = if i % 100 == 0 {
-            let mut c = change(&format!("aws_rds_instance.db[{i}]"), Action::Replace);
+            let mut c = change(&format!("aws_rds_instance.db[{i}]"), Action::REPLACE);
             c.risk = Some(Risk::DataLoss);
             c.forced_by = vec!["engine_version".to_string()];
             c.reason = Some("`engine_version` forces replacement".to_string());
-            c.replace_order = Some(ReplaceOrder::DeleteThenCreate);
             c
         } else {
             change(&format!("sim_resource.worker[{i}]"), Action::Create)
