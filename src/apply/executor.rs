@@ -17,6 +17,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use plinth_provider::{Object, Value};
 use tokio::sync::Semaphore;
 
+use super::error::OpError;
 use super::graph::{chain_lengths, compile, OpKind};
 use super::journal::{Durable, JournalWriter};
 use super::report::{ApplyReport, Outcome, Reporter};
@@ -29,8 +30,8 @@ use crate::secrets::Secrets;
 /// Where an operation is: its provider call returned (with its result queued in the
 /// journal, or nothing to record), or its result became durable.
 enum Step {
-    Called(Result<Option<Durable>, String>),
-    Recorded(Result<(), String>),
+    Called(Result<Option<Durable>, OpError>),
+    Recorded(Result<(), OpError>),
 }
 
 type Pending<'a> = Pin<Box<dyn Future<Output = (usize, Step)> + 'a>>;
@@ -165,15 +166,19 @@ impl Executor<'_> {
                 // intents are written behind it and a durable intent implies a durable result
                 // (the writer is fail-stop). The outcome stands once the result is durable.
                 Step::Called(Ok(Some(durable))) => {
-                    let recorded: Pending<'_> =
-                        Box::pin(async move { (op_index, Step::Recorded(durable.wait().await)) });
+                    let recorded: Pending<'_> = Box::pin(async move {
+                        (
+                            op_index,
+                            Step::Recorded(durable.wait().await.map_err(OpError::recording)),
+                        )
+                    });
                     running.push(recorded);
                     Ok(())
                 }
                 Step::Called(Ok(None)) => Ok(()),
                 // Dependents were released and the outcome recorded when the call returned.
                 Step::Recorded(Ok(())) => continue,
-                Step::Called(Err(message)) | Step::Recorded(Err(message)) => Err(message),
+                Step::Called(Err(error)) | Step::Recorded(Err(error)) => Err(error),
             };
             match result {
                 Ok(()) => {
@@ -187,13 +192,13 @@ impl Executor<'_> {
                     let change = &plan.changes[change_index];
                     outcomes.insert(change_index, succeeded(change, ops[op_index].kind));
                 }
-                Err(message) => {
+                Err(error) => {
                     let outcome = match outcomes.remove(&change_index) {
                         Some(Outcome::Partial { done, .. }) => Outcome::Partial {
                             done,
-                            rest: message,
+                            rest: error.to_string(),
                         },
-                        _ => Outcome::Failed(message),
+                        _ => Outcome::Failed(error),
                     };
                     outcomes.insert(change_index, outcome);
                     // Skip everything downstream.
@@ -242,8 +247,9 @@ impl Executor<'_> {
         known: &Known,
         global: &Semaphore,
         provider_limits: &Mutex<HashMap<String, Arc<Semaphore>>>,
-    ) -> Result<Option<Durable>, String> {
-        let _slot = global.acquire().await.map_err(|e| e.to_string())?;
+    ) -> Result<Option<Durable>, OpError> {
+        let closed = |e: tokio::sync::AcquireError| OpError::inconsistent(e.to_string());
+        let _slot = global.acquire().await.map_err(closed)?;
         if kind == OpKind::Record {
             return self.record_only(change, journal, known).await;
         }
@@ -251,7 +257,12 @@ impl Executor<'_> {
             .registry
             .resource_for(&change.type_name, self.stack, self.work_dir)
             .await
-            .map_err(|e| format!("configuring the provider of {}: {e}", change.address))?;
+            .map_err(|e| {
+                OpError::configuration(format!(
+                    "configuring the provider of {}: {e}",
+                    change.address
+                ))
+            })?;
         let limit = {
             let mut limits = provider_limits.lock().unwrap_or_else(|e| e.into_inner());
             match limits.get(&change.provider) {
@@ -268,7 +279,7 @@ impl Executor<'_> {
             }
         };
         let _provider_slot = match &limit {
-            Some(semaphore) => Some(semaphore.acquire().await.map_err(|e| e.to_string())?),
+            Some(semaphore) => Some(semaphore.acquire().await.map_err(closed)?),
             None => None,
         };
         let schema = resource.schema();

@@ -7,12 +7,30 @@ use std::time::{Duration, Instant};
 use plinth_provider::{object_from_json, CallContext, Object, ProviderError, Resource, Schema};
 use plinth_state::{JournalEntry, ResourceRecord, ResourceStatus};
 
+use super::error::OpError;
 use super::executor::{Executor, Known, KnownScope};
 use super::journal::{Durable, JournalWriter};
 use super::report::ProgressTo;
 use crate::config::ResourceConfig;
 use crate::plan::{desired_inputs, ResourceChange};
 use crate::retry::with_retries;
+
+/// An object a delete destroys: the display label, the intent's token (none for deposed
+/// objects), the cloud id and attributes, and the journal entry that forgets it.
+struct Doomed<'a> {
+    label: &'a str,
+    token: &'a str,
+    id: &'a str,
+    prior: &'a Object,
+    removal: JournalEntry,
+}
+
+/// How a delete's provider call failed: the provider refused (with when it started, for the
+/// display), or its success could not be recorded.
+enum Destroy {
+    Provider(ProviderError, Instant),
+    Recording(OpError),
+}
 
 /// A finished provider call: the resource's id, the verb for the display, the start time.
 pub(super) struct Done<'a> {
@@ -27,7 +45,7 @@ impl Executor<'_> {
         change: &ResourceChange,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<Option<Durable>, String> {
+    ) -> Result<Option<Durable>, OpError> {
         let entry = match &change.prior {
             Some(prior) => {
                 known
@@ -55,6 +73,7 @@ impl Executor<'_> {
         journal
             .enqueue(vec![entry], format!("recording {}", change.address))
             .map(Some)
+            .map_err(OpError::recording)
     }
 
     pub(super) fn desired(
@@ -63,9 +82,10 @@ impl Executor<'_> {
         config: Option<&ResourceConfig>,
         schema: &Schema,
         known: &Known,
-    ) -> Result<Object, String> {
-        let config =
-            config.ok_or_else(|| format!("{} is not in the configuration", change.address))?;
+    ) -> Result<Object, OpError> {
+        let config = config.ok_or_else(|| {
+            OpError::inconsistent(format!("{} is not in the configuration", change.address))
+        })?;
         let scope = KnownScope {
             known,
             secrets: self.secrets,
@@ -73,11 +93,11 @@ impl Executor<'_> {
         let desired = desired_inputs(config, schema, &scope);
         for (name, value) in &desired {
             if value.has_unknown() {
-                return Err(format!(
+                return Err(OpError::inconsistent(format!(
                     "{}: attribute `{name}` is still unknown at apply time (a secret is unresolved or a referenced \
                      attribute was not returned by its provider)",
                     change.address
-                ));
+                )));
             }
         }
         Ok(desired)
@@ -106,7 +126,7 @@ impl Executor<'_> {
         schema: &Schema,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<Option<Durable>, String> {
+    ) -> Result<Option<Durable>, OpError> {
         let desired = self.desired(change, config, schema, known)?;
         let deposed = self.deposed_by(change);
         let before = match &deposed {
@@ -158,7 +178,7 @@ impl Executor<'_> {
             }
             Err(error) => error,
         };
-        let message = self.fail(change, "Creation", started, &error);
+        let failure = self.fail(change, "Creation", started, &error);
         // Keep the intent: the next run looks for a half-made resource by its token and
         // replaces it (tainted) if one exists.
         let pending = self.record(
@@ -201,7 +221,7 @@ impl Executor<'_> {
                 Err(_) => vec![JournalEntry::Put(Box::new(pending))],
             },
         };
-        self.record_failure(journal, entries, message).await
+        self.record_failure(journal, entries, failure).await
     }
 
     pub(super) async fn update(
@@ -212,11 +232,10 @@ impl Executor<'_> {
         schema: &Schema,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<Option<Durable>, String> {
-        let prior_record = change
-            .prior
-            .as_ref()
-            .ok_or_else(|| format!("{}: no prior record to update", change.address))?;
+    ) -> Result<Option<Durable>, OpError> {
+        let prior_record = change.prior.as_ref().ok_or_else(|| {
+            OpError::inconsistent(format!("{}: no prior record to update", change.address))
+        })?;
         let desired = self.desired(change, config, schema, known)?;
         let prior = object_from_json(&prior_record.attributes);
         let changed: Vec<String> = {
@@ -254,9 +273,9 @@ impl Executor<'_> {
                 self.succeeded(change, schema, &desired, &returned, done, journal, known)
             }
             Err(error) => {
-                let message = self.fail(change, "Modifications", started, &error);
+                let failure = self.fail(change, "Modifications", started, &error);
                 // The object is still there; the next refresh reads what the update left.
-                self.keep_after_failure(change, &prior_record.id, &prior, journal, message)
+                self.keep_after_failure(change, &prior_record.id, &prior, journal, failure)
                     .await
             }
         }
@@ -271,49 +290,33 @@ impl Executor<'_> {
         config: Option<&ResourceConfig>,
         resource: &dyn Resource,
         journal: &JournalWriter,
-    ) -> Result<Option<Durable>, String> {
-        let prior_record = change
-            .prior
-            .as_ref()
-            .ok_or_else(|| format!("{}: no record to delete", change.address))?;
+    ) -> Result<Option<Durable>, OpError> {
+        let prior_record = change.prior.as_ref().ok_or_else(|| {
+            OpError::inconsistent(format!("{}: no record to delete", change.address))
+        })?;
         let prior = object_from_json(&prior_record.attributes);
         let intent = self.intent(change, "delete");
         journal
             .write(vec![JournalEntry::Intent(intent.clone())])
             .await
-            .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
-        let started = Instant::now();
-        self.reporter.started(&change.address, "Destroying");
-        let progress = ProgressTo {
-            address: &change.address,
-            reporter: self.reporter,
-        };
-        let ctx = CallContext {
-            address: &change.address,
+            .map_err(|e| {
+                OpError::recording(format!("recording the intent for {}: {e}", change.address))
+            })?;
+        let target = Doomed {
+            label: &change.address,
             token: &intent.token,
-            progress: &progress,
-            timeout: Self::timeout(config, "delete"),
+            id: &prior_record.id,
+            prior: &prior,
+            removal: JournalEntry::Remove {
+                address: change.address.clone(),
+            },
         };
-        match with_retries(|| resource.delete(&ctx, &prior_record.id, &prior)).await {
-            Ok(()) => {
-                let durable = journal.enqueue(
-                    vec![JournalEntry::Remove {
-                        address: change.address.clone(),
-                    }],
-                    format!("recording the deletion of {}", change.address),
-                )?;
-                self.reporter.finished(
-                    &change.address,
-                    "Destruction",
-                    started.elapsed(),
-                    Some(&prior_record.id),
-                    None,
-                );
-                Ok(Some(durable))
-            }
-            Err(error) => {
-                let message = self.fail(change, "Destruction", started, &error);
-                self.keep_after_failure(change, &prior_record.id, &prior, journal, message)
+        match self.destroy(target, config, resource, journal).await {
+            Ok(durable) => Ok(Some(durable)),
+            Err(Destroy::Recording(error)) => Err(error),
+            Err(Destroy::Provider(error, started)) => {
+                let failure = self.fail(change, "Destruction", started, &error);
+                self.keep_after_failure(change, &prior_record.id, &prior, journal, failure)
                     .await
             }
         }
@@ -329,11 +332,10 @@ impl Executor<'_> {
         resource: &dyn Resource,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<Option<Durable>, String> {
-        let prior_record = change
-            .prior
-            .as_ref()
-            .ok_or_else(|| format!("{}: no deposed object to delete", change.address))?;
+    ) -> Result<Option<Durable>, OpError> {
+        let prior_record = change.prior.as_ref().ok_or_else(|| {
+            OpError::inconsistent(format!("{}: no deposed object to delete", change.address))
+        })?;
         let key = match &change.deposed {
             Some(key) => key.clone(),
             None => known
@@ -343,39 +345,25 @@ impl Executor<'_> {
                 .get(&change.address)
                 .cloned()
                 .ok_or_else(|| {
-                    format!("{}: the replaced object was not deposed", change.address)
+                    OpError::inconsistent(format!(
+                        "{}: the replaced object was not deposed",
+                        change.address
+                    ))
                 })?,
         };
         let prior = object_from_json(&prior_record.attributes);
         let label = format!("{} (deposed object {key})", change.address);
-        let started = Instant::now();
-        self.reporter.started(&label, "Destroying");
-        let progress = ProgressTo {
-            address: &label,
-            reporter: self.reporter,
-        };
-        let ctx = CallContext {
-            address: &label,
+        let target = Doomed {
+            label: &label,
             token: "",
-            progress: &progress,
-            timeout: Self::timeout(config, "delete"),
+            id: &prior_record.id,
+            prior: &prior,
+            removal: JournalEntry::RemoveDeposed { key: key.clone() },
         };
-        match with_retries(|| resource.delete(&ctx, &prior_record.id, &prior)).await {
-            Ok(()) => {
-                let durable = journal.enqueue(
-                    vec![JournalEntry::RemoveDeposed { key }],
-                    format!("recording the deletion of {label}"),
-                )?;
-                self.reporter.finished(
-                    &label,
-                    "Destruction",
-                    started.elapsed(),
-                    Some(&prior_record.id),
-                    None,
-                );
-                Ok(Some(durable))
-            }
-            Err(error) => {
+        match self.destroy(target, config, resource, journal).await {
+            Ok(durable) => Ok(Some(durable)),
+            Err(Destroy::Recording(error)) => Err(error),
+            Err(Destroy::Provider(error, started)) => {
                 let message = self.secrets.scrub(&error.to_string());
                 self.reporter.finished(
                     &label,
@@ -384,13 +372,56 @@ impl Executor<'_> {
                     None,
                     Some(&message),
                 );
-                Err(format!(
-                    "[{}] destroying deposed object {key} ({}): {message}; it stays in state as deposed and the \
-                     next apply destroys it",
-                    change.provider, prior_record.id
+                Err(OpError::provider(
+                    &error,
+                    format!(
+                        "[{}] destroying deposed object {key} ({}): {message}; it stays in state as deposed \
+                         and the next apply destroys it",
+                        change.provider, prior_record.id
+                    ),
                 ))
             }
         }
+    }
+
+    /// The provider call of a delete (of a current or a deposed object): on success the
+    /// removal is queued in the journal and the display reports it.
+    async fn destroy(
+        &self,
+        target: Doomed<'_>,
+        config: Option<&ResourceConfig>,
+        resource: &dyn Resource,
+        journal: &JournalWriter,
+    ) -> Result<Durable, Destroy> {
+        let started = Instant::now();
+        self.reporter.started(target.label, "Destroying");
+        let progress = ProgressTo {
+            address: target.label,
+            reporter: self.reporter,
+        };
+        let ctx = CallContext {
+            address: target.label,
+            token: target.token,
+            progress: &progress,
+            timeout: Self::timeout(config, "delete"),
+        };
+        if let Err(error) = with_retries(|| resource.delete(&ctx, target.id, target.prior)).await {
+            return Err(Destroy::Provider(error, started));
+        }
+        let durable = journal
+            .enqueue(
+                vec![target.removal],
+                format!("recording the deletion of {}", target.label),
+            )
+            .map_err(|e| Destroy::Recording(OpError::recording(e)))?;
+        self.reporter.finished(
+            target.label,
+            "Destruction",
+            started.elapsed(),
+            Some(target.id),
+            None,
+        );
+        Ok(durable)
     }
 
     pub(super) fn fail(
@@ -399,7 +430,7 @@ impl Executor<'_> {
         verb: &str,
         started: Instant,
         error: &ProviderError,
-    ) -> String {
+    ) -> OpError {
         // Where the resource is declared, so the error leads back to the stack (failure path
         // only: a scan is fine here).
         let declared = self
@@ -410,11 +441,10 @@ impl Executor<'_> {
             .map(|r| format!(", declared at {}", self.stack.sources.locate(r.origin)))
             .unwrap_or_default();
         // Provider errors may quote what they were given: no secret leaves in them.
-        let error = self.secrets.scrub(&error.to_string());
-        let message = format!("[{}{declared}] {error}", change.provider);
+        let text = self.secrets.scrub(&error.to_string());
         self.reporter
-            .finished(&change.address, verb, started.elapsed(), None, Some(&error));
-        message
+            .finished(&change.address, verb, started.elapsed(), None, Some(&text));
+        OpError::provider(error, format!("[{}{declared}] {text}", change.provider))
     }
 }
 

@@ -8,6 +8,7 @@ use plinth_state::{
     now_unix, random_id, DeposedObject, Intent, JournalEntry, ResourceRecord, ResourceStatus,
 };
 
+use super::error::OpError;
 use super::executor::{Executor, Known};
 use super::journal::{Durable, JournalWriter};
 use super::operations::Done;
@@ -54,14 +55,13 @@ impl Executor<'_> {
         verb: &str,
         journal: &JournalWriter,
         before: Vec<JournalEntry>,
-    ) -> Result<(Intent, Instant), String> {
+    ) -> Result<(Intent, Instant), OpError> {
         let intent = self.intent(change, operation);
         let mut entries = before;
         entries.push(JournalEntry::Intent(intent.clone()));
-        journal
-            .write(entries)
-            .await
-            .map_err(|e| format!("recording the intent for {}: {e}", change.address))?;
+        journal.write(entries).await.map_err(|e| {
+            OpError::recording(format!("recording the intent for {}: {e}", change.address))
+        })?;
         self.reporter.started(&change.address, verb);
         Ok((intent, Instant::now()))
     }
@@ -78,7 +78,7 @@ impl Executor<'_> {
         done: Done<'_>,
         journal: &JournalWriter,
         known: &Known,
-    ) -> Result<Option<Durable>, String> {
+    ) -> Result<Option<Durable>, OpError> {
         let attributes = self.recorded(schema, desired, returned);
         let record = self.record(
             change,
@@ -87,10 +87,12 @@ impl Executor<'_> {
             ResourceStatus::Ready,
             None,
         );
-        let durable = journal.enqueue(
-            vec![JournalEntry::Put(Box::new(record))],
-            format!("recording {} ({})", change.address, done.id),
-        )?;
+        let durable = journal
+            .enqueue(
+                vec![JournalEntry::Put(Box::new(record))],
+                format!("recording {} ({})", change.address, done.id),
+            )
+            .map_err(OpError::recording)?;
         known
             .values
             .lock()
@@ -158,11 +160,11 @@ impl Executor<'_> {
         &self,
         journal: &JournalWriter,
         entries: Vec<JournalEntry>,
-        message: String,
-    ) -> Result<Option<Durable>, String> {
+        error: OpError,
+    ) -> Result<Option<Durable>, OpError> {
         match journal.write(entries).await {
-            Ok(()) => Err(message),
-            Err(e) => Err(format!("{message}; recording this failure failed too: {e}")),
+            Ok(()) => Err(error),
+            Err(e) => Err(error.also(format_args!("recording this failure failed too: {e}"))),
         }
     }
 
@@ -204,8 +206,8 @@ impl Executor<'_> {
         id: &str,
         prior: &Object,
         journal: &JournalWriter,
-        message: String,
-    ) -> Result<Option<Durable>, String> {
+        error: OpError,
+    ) -> Result<Option<Durable>, OpError> {
         let record = self.record(
             change,
             Some(id.to_string()),
@@ -213,7 +215,7 @@ impl Executor<'_> {
             ResourceStatus::Ready,
             None,
         );
-        self.record_failure(journal, vec![JournalEntry::Put(Box::new(record))], message)
+        self.record_failure(journal, vec![JournalEntry::Put(Box::new(record))], error)
             .await
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use plinth_provider::Progress;
 
+use super::error::OpError;
 use crate::plan::Action;
 
 /// The outcome of one resource in an apply.
@@ -12,8 +13,8 @@ use crate::plan::Action;
 pub enum Outcome {
     /// Done.
     Succeeded(Action),
-    /// The provider failed.
-    Failed(String),
+    /// An operation failed (the provider, or recording what it did).
+    Failed(OpError),
     /// Not attempted (a dependency failed, or prevent_destroy blocked it).
     Skipped(String),
     /// One half of a replacement happened, the other did not (yet): `done` is what happened

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use plinth_state::{JournalEntry, LockInfo, LockRequest, StateDocument, StateError, StateStore};
 
-use crate::apply::QuietReporter;
+use crate::apply::{FailedAt, Outcome, QuietReporter};
 use crate::config::LoadOptions;
 use crate::ops::{apply, ApplyOptions, OpenOptions, Workspace};
 use crate::plan::PlanOptions;
@@ -63,9 +63,15 @@ impl StateStore for FailingStore {
 }
 
 fn workspace(dir: &Path) -> Workspace {
+    workspace_with(dir, &[])
+}
+
+fn workspace_with(dir: &Path, vars: &[(&str, &str)]) -> Workspace {
+    let mut all = vec![("ms".to_string(), "30".to_string())];
+    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let options = OpenOptions {
         load: LoadOptions {
-            vars: vec![("ms".into(), "30".into())],
+            vars: all,
             ..LoadOptions::default()
         },
         state_dir: None,
@@ -152,4 +158,33 @@ async fn after_a_failed_state_write_nothing_new_starts_and_the_next_apply_conver
     let mut cloud_ids: Vec<&str> = cloud.iter().map(|(id, _, _)| id.as_str()).collect();
     cloud_ids.sort_unstable();
     assert_eq!(ids, cloud_ids);
+}
+
+#[tokio::test]
+async fn a_failed_provider_call_reaches_the_report_with_its_kind_and_code() {
+    let dir = tempfile::tempdir().expect("dir");
+    copy_fixture(dir.path());
+    let failing = workspace_with(dir.path(), &[("fail_db", "1")]);
+    let result = run_apply(&failing).await.expect("the apply runs");
+    let report = result.report.expect("a report");
+    let (_, outcome) = report
+        .outcomes
+        .iter()
+        .find(|(address, _)| address == "sim_resource.db")
+        .expect("db has an outcome");
+    let Outcome::Failed(error) = outcome else {
+        panic!("db failed: {outcome:?}");
+    };
+    assert_eq!(error.code(), Some("InjectedFailure"), "{error}");
+    assert!(
+        matches!(
+            error.at,
+            FailedAt::Provider {
+                kind: plinth_provider::ErrorKind::Api,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.message.starts_with("[sim, declared at "), "{error}");
 }
