@@ -5,6 +5,7 @@
 mod apply;
 mod bootstrap;
 mod completions;
+mod fmt;
 mod graph;
 mod import;
 mod lock;
@@ -89,6 +90,9 @@ pub enum Command {
     Lock(lock::LockArgs),
     /// Remove a state lock left by a process that died.
     ForceUnlock(unlock::ForceUnlockArgs),
+    /// Rewrite stack files in the canonical layout, keeping comments (`--check`: exit 3 when
+    /// one is not formatted).
+    Fmt(fmt::FmtArgs),
     /// Print a shell completion script (`plinth completions bash > ...`).
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff: `plinth man > plinth.1`), or write every page (`--dir`).
@@ -268,6 +272,7 @@ pub async fn run(cli: Cli) -> miette::Result<i32> {
         Command::Bootstrap(args) => bootstrap::run(args).await,
         Command::Lock(args) => lock::run(args).await,
         Command::ForceUnlock(args) => unlock::run(args).await,
+        Command::Fmt(args) => fmt::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => completions::run_man(args),
     }

@@ -34,5 +34,6 @@ mod variables;
 pub(crate) use diagnostics::listing;
 pub use diagnostics::{Diagnostics, Problem};
 pub use limits::Limits;
+pub(crate) use raw::parse_file;
 pub use load::{declared_environments, load, load_with_env, VAR_FILE_SUFFIX};
 pub use model::*;

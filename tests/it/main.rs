@@ -5,6 +5,7 @@ mod ci;
 mod cli;
 mod crash;
 mod diagnostics;
+mod fmt;
 mod fuzz;
 mod hostile;
 mod lifecycle;
