@@ -43,6 +43,7 @@ pub mod plan;
 pub mod registry;
 pub mod render;
 pub mod retry;
+pub mod schema;
 pub mod secrets;
 
 /// Default `--parallelism`: operations in flight at once (provider limits apply too).

@@ -199,9 +199,15 @@ mod tests {
         let formatted = canonical(text);
         assert!(formatted.contains("# top"), "{formatted}");
         assert!(formatted.contains("# keep"), "{formatted}");
-        assert!(formatted.contains("environments = [\"a\", \"b\"]"), "{formatted}");
+        assert!(
+            formatted.contains("environments = [\"a\", \"b\"]"),
+            "{formatted}"
+        );
         assert!(formatted.contains("lifecycle = { create_before_destroy = true }"));
-        assert!(!formatted.contains("\n\n\n"), "one blank line at most: {formatted}");
+        assert!(
+            !formatted.contains("\n\n\n"),
+            "one blank line at most: {formatted}"
+        );
         let before: toml::Table = toml::from_str(text).unwrap();
         let after: toml::Table = toml::from_str(&formatted).unwrap();
         assert_eq!(before, after, "formatting never changes a value");

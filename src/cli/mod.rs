@@ -14,6 +14,7 @@ mod plan;
 mod prompt;
 mod render;
 mod rollback;
+mod schema;
 mod show;
 mod state;
 mod unlock;
@@ -93,6 +94,9 @@ pub enum Command {
     /// Rewrite stack files in the canonical layout, keeping comments (`--check`: exit 3 when
     /// one is not formatted).
     Fmt(fmt::FmtArgs),
+    /// Print the JSON Schema of stack files (for editors: taplo / Even Better TOML), generated
+    /// from the provider schemas.
+    Schema(schema::SchemaArgs),
     /// Print a shell completion script (`plinth completions bash > ...`).
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff: `plinth man > plinth.1`), or write every page (`--dir`).
@@ -273,6 +277,7 @@ pub async fn run(cli: Cli) -> miette::Result<i32> {
         Command::Lock(args) => lock::run(args).await,
         Command::ForceUnlock(args) => unlock::run(args).await,
         Command::Fmt(args) => fmt::run(args),
+        Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => completions::run_man(args),
     }

@@ -17,6 +17,11 @@ pub fn install_hook(command: String) {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic without a message".to_string());
+        if is_closed_pipe(&message) {
+            // `plinth plan | head`: the reader went away. Not a bug; end as a C or Go
+            // program killed by SIGPIPE would (Rust ignores the signal, so `print!` panics).
+            std::process::exit(EXIT_CLOSED_PIPE);
+        }
         let message = crate::render::diagnostic::escape(&message, 500);
         let place = info
             .location()
@@ -28,6 +33,15 @@ pub fn install_hook(command: String) {
             eprintln!("{}", std::backtrace::Backtrace::force_capture());
         }
     }));
+}
+
+/// The exit code when standard output or error was closed by its reader: 128 + SIGPIPE, what
+/// a shell reports for a process the signal killed.
+pub const EXIT_CLOSED_PIPE: i32 = 141;
+
+/// Whether a panic is `print!`/`eprint!` failing on a pipe whose reader has gone.
+pub fn is_closed_pipe(message: &str) -> bool {
+    message.starts_with("failed printing to std") && message.contains("Broken pipe")
 }
 
 /// The message printed for a panic.

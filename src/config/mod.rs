@@ -34,6 +34,7 @@ mod variables;
 pub(crate) use diagnostics::listing;
 pub use diagnostics::{Diagnostics, Problem};
 pub use limits::Limits;
-pub(crate) use raw::parse_file;
 pub use load::{declared_environments, load, load_with_env, VAR_FILE_SUFFIX};
 pub use model::*;
+pub(crate) use raw::parse_file;
+pub(crate) use sections::BACKEND_KINDS;

@@ -27,17 +27,28 @@ fn fmt_rewrites_in_the_canonical_layout_and_keeps_comments() {
 
     let checked = fmt(&["--check"], dir.path()).expect(3);
     assert!(checked.stdout.contains("stack.toml"), "{}", checked.stdout);
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), MESSY, "--check changes nothing");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        MESSY,
+        "--check changes nothing"
+    );
 
     let diff = fmt(&["--check", "--diff"], dir.path()).expect(3);
     assert!(diff.stdout.contains("-size   =   1"), "{}", diff.stdout);
     assert!(diff.stdout.contains("+size"), "{}", diff.stdout);
 
     let done = fmt(&[], dir.path()).expect(0);
-    assert!(done.stdout.contains("stack.toml"), "lists what it changed: {}", done.stdout);
+    assert!(
+        done.stdout.contains("stack.toml"),
+        "lists what it changed: {}",
+        done.stdout
+    );
     let formatted = std::fs::read_to_string(&file).unwrap();
     assert!(formatted.contains("# The stack.") && formatted.contains("# its name"));
-    assert!(formatted.contains("lifecycle = { create_before_destroy = true }"), "{formatted}");
+    assert!(
+        formatted.contains("lifecycle = { create_before_destroy = true }"),
+        "{formatted}"
+    );
     assert!(!formatted.contains("\n\n\n"), "{formatted}");
     let before: toml::Table = toml::from_str(MESSY).unwrap();
     let after: toml::Table = toml::from_str(&formatted).unwrap();
@@ -62,7 +73,11 @@ fn fmt_reports_a_syntax_error_with_its_line_and_leaves_the_file() {
     std::fs::write(dir.path().join("stack.toml"), broken).expect("write");
     std::fs::write(dir.path().join("other.toml"), "a   =  1\n").expect("write");
     let failed = fmt(&[], dir.path()).expect(1);
-    assert!(failed.stderr.contains("plinth::syntax"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("plinth::syntax"),
+        "{}",
+        failed.stderr
+    );
     assert!(failed.stderr.contains("stack.toml:"), "{}", failed.stderr);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("stack.toml")).unwrap(),

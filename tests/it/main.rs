@@ -13,6 +13,7 @@ mod mita;
 mod mita_checks;
 mod mita_env;
 mod planning;
+mod schema;
 mod state_commands;
 mod support;
 mod team_locks;
