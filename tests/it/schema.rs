@@ -108,3 +108,20 @@ fn a_reader_that_goes_away_ends_plinth_quietly() {
     assert_eq!(output.status.code(), Some(141), "{stderr}");
     assert!(!stderr.contains("internal error"), "{stderr}");
 }
+
+#[test]
+fn the_deploy_workflows_install_a_pinned_release_instead_of_compiling() {
+    for workflow in ["plinth-pr.yml", "plinth-deploy.yml"] {
+        let text = std::fs::read_to_string(repo_path(".github/workflows").join(workflow))
+            .expect("workflow");
+        assert!(!text.contains("cargo build"), "{workflow} compiles Plinth");
+        assert!(!text.contains("rust-toolchain"), "{workflow} installs a toolchain");
+        assert!(
+            text.contains("uses: ./.github/actions/install-plinth"),
+            "{workflow} does not install the pinned release"
+        );
+    }
+    let action = std::fs::read_to_string(repo_path(".github/actions/install-plinth/action.yml"))
+        .expect("action");
+    assert!(action.contains("sha256sum --check"), "the archive is verified");
+}
