@@ -55,6 +55,9 @@ pub struct Cli {
     /// Log line format: `text` or `json` (one object per line, for CI).
     #[arg(long, value_enum, default_value_t = crate::logs::LogFormat::Text, global = true, value_name = "FORMAT")]
     pub log_format: crate::logs::LogFormat,
+    /// No colour on any stream (also `NO_COLOR=1`; `CLICOLOR_FORCE=1` forces it on).
+    #[arg(long, global = true)]
+    pub no_color: bool,
 }
 
 /// Commands.
@@ -255,6 +258,9 @@ pub fn single_dash_hint(args: &[String]) -> Option<String> {
 
 /// Runs a command; returns the exit code.
 pub async fn run(cli: Cli) -> miette::Result<i32> {
+    if cli.no_color {
+        crate::render::disable_color();
+    }
     crate::logs::init(cli.verbose, cli.log_format);
     // The integration tests check what a panic looks like to a user (`tests/it/hostile.rs`).
     if std::env::var_os("PLINTH_PANIC_FOR_TESTS").is_some() {

@@ -50,7 +50,10 @@ pub fn render_error(diagnostic: &dyn Diagnostic) -> String {
 pub fn render_error_at(diagnostic: &dyn Diagnostic, width: usize) -> String {
     let width = width.clamp(WIDTHS.0, WIDTHS.1);
     if graphical_can_draw(diagnostic) {
-        let handler = MietteHandlerOpts::new().width(width).build();
+        let handler = MietteHandlerOpts::new()
+            .width(width)
+            .color(super::wants_color(&std::io::stderr()))
+            .build();
         let drawn = quietly(|| {
             let mut out = String::new();
             write!(out, "{}", Graphical(&handler, diagnostic)).map(|()| out)

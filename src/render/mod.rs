@@ -1,5 +1,6 @@
 //! Everything Plinth prints goes through here: plans, apply progress and summaries.
-//! Colour only on a terminal and never with `NO_COLOR`.
+//! Colour as `anstream` decides it (the convention cargo and clap follow): on a terminal that
+//! supports it, never with `NO_COLOR` or `--no-color`, always with `CLICOLOR_FORCE`.
 
 mod apply_text;
 pub mod diagnostic;
@@ -9,8 +10,6 @@ mod markdown;
 mod markdown_fit;
 mod ops_text;
 mod plan_text;
-
-use std::io::IsTerminal;
 
 pub use apply_text::{render_apply_summary, TerminalReporter};
 pub use diagnostic::render_error;
@@ -22,6 +21,16 @@ pub use markdown::{
 pub use ops_text::{render_manifests, render_rollback};
 pub use plan_text::{render_plan, show, value_change};
 
+/// `--no-color`: no colour on any stream, whatever the environment says.
+pub fn disable_color() {
+    anstream::ColorChoice::Never.write_global();
+}
+
+/// Whether `stream` should get colour (see [`Style::detect`]).
+pub fn wants_color<S: anstream::stream::RawStream>(stream: &S) -> bool {
+    anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
+}
+
 /// Whether to colour output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Style {
@@ -30,11 +39,11 @@ pub struct Style {
 }
 
 impl Style {
-    /// Colour when stdout is a terminal and `NO_COLOR` is unset or empty.
+    /// Colour for standard output: a terminal that supports it, `CLICOLOR_FORCE` set, and
+    /// neither `NO_COLOR` nor `--no-color` ([`disable_color`]).
     pub fn detect() -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Style {
-            color: !no_color && std::io::stdout().is_terminal(),
+            color: wants_color(&std::io::stdout()),
         }
     }
 
@@ -43,9 +52,9 @@ impl Style {
         Style { color: false }
     }
 
-    fn paint(self, code: &str, text: &str) -> String {
+    fn paint(self, style: anstyle::Style, text: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{}{text}{}", style.render(), style.render_reset())
         } else {
             text.to_string()
         }
@@ -53,21 +62,21 @@ impl Style {
 
     /// Green.
     pub fn green(self, text: &str) -> String {
-        self.paint("32", text)
+        self.paint(anstyle::AnsiColor::Green.on_default(), text)
     }
 
     /// Yellow.
     pub fn yellow(self, text: &str) -> String {
-        self.paint("33", text)
+        self.paint(anstyle::AnsiColor::Yellow.on_default(), text)
     }
 
     /// Red.
     pub fn red(self, text: &str) -> String {
-        self.paint("31", text)
+        self.paint(anstyle::AnsiColor::Red.on_default(), text)
     }
 
     /// Bold.
     pub fn bold(self, text: &str) -> String {
-        self.paint("1", text)
+        self.paint(anstyle::Style::new().bold(), text)
     }
 }

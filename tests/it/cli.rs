@@ -289,6 +289,34 @@ fn colour_changes_nothing_but_the_escape_codes() {
     assert_eq!(strip_ansi(&coloured), plain);
 }
 
+#[test]
+fn colour_follows_no_color_clicolor_force_and_the_no_color_flag() {
+    let fixture = Fixture::new("engine/lifecycle");
+    let plan = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut command = cmd();
+        command.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        Run::from(
+            command
+                .arg("plan")
+                .args(extra)
+                .arg(fixture.path())
+                .output()
+                .expect("run"),
+        )
+        .expect(0)
+        .stdout
+    };
+    assert!(!plan(&[], &[]).contains('\u{1b}'), "a pipe gets no colour");
+    let forced = plan(&[("CLICOLOR_FORCE", "1")], &[]);
+    assert!(forced.contains('\u{1b}'), "CLICOLOR_FORCE forces colour");
+    assert_eq!(strip_ansi(&forced), plan(&[], &[]));
+    assert!(!plan(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], &[]).contains('\u{1b}'));
+    assert!(!plan(&[("CLICOLOR_FORCE", "1")], &["--no-color"]).contains('\u{1b}'));
+}
+
 fn strip_ansi(text: &str) -> String {
     let mut out = String::new();
     let mut chars = text.chars();

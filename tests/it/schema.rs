@@ -115,7 +115,10 @@ fn the_deploy_workflows_install_a_pinned_release_instead_of_compiling() {
         let text = std::fs::read_to_string(repo_path(".github/workflows").join(workflow))
             .expect("workflow");
         assert!(!text.contains("cargo build"), "{workflow} compiles Plinth");
-        assert!(!text.contains("rust-toolchain"), "{workflow} installs a toolchain");
+        assert!(
+            !text.contains("rust-toolchain"),
+            "{workflow} installs a toolchain"
+        );
         assert!(
             text.contains("uses: ./.github/actions/install-plinth"),
             "{workflow} does not install the pinned release"
@@ -123,5 +126,8 @@ fn the_deploy_workflows_install_a_pinned_release_instead_of_compiling() {
     }
     let action = std::fs::read_to_string(repo_path(".github/actions/install-plinth/action.yml"))
         .expect("action");
-    assert!(action.contains("sha256sum --check"), "the archive is verified");
+    assert!(
+        action.contains("sha256sum --check"),
+        "the archive is verified"
+    );
 }
