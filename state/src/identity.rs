@@ -10,6 +10,8 @@
 //!   empty ([`START_EMPTY_ENV`]).
 //! - An unreadable document's error names the newest backup and how to restore it.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 
 use crate::document::{JournalEntry, StateDocument, FORMAT_VERSION};
@@ -62,13 +64,25 @@ impl IdentifiedStore {
         Ok(())
     }
 
-    fn stamped(&self, document: &StateDocument) -> Result<StateDocument, StateError> {
+    /// The document as it is written: checked, and carrying this stack's identity and the
+    /// current format. Borrowed when it already does (every write after the first), so a
+    /// large state is not copied on each commit.
+    fn stamped<'d>(
+        &self,
+        document: &'d StateDocument,
+    ) -> Result<Cow<'d, StateDocument>, StateError> {
         self.check(document)?;
+        if document.stack.as_deref() == Some(self.stack.as_str())
+            && document.environment.as_deref() == Some(self.environment.as_str())
+            && document.format_version == FORMAT_VERSION
+        {
+            return Ok(Cow::Borrowed(document));
+        }
         let mut document = document.clone();
         document.stack = Some(self.stack.clone());
         document.environment = Some(self.environment.clone());
         document.format_version = FORMAT_VERSION;
-        Ok(document)
+        Ok(Cow::Owned(document))
     }
 
     /// How to get back the newest backup, for error messages.
@@ -136,7 +150,7 @@ impl StateStore for IdentifiedStore {
     }
 
     async fn compact(&self, document: &StateDocument) -> Result<(), StateError> {
-        self.inner.compact(&self.stamped(document)?).await
+        self.inner.compact(&*self.stamped(document)?).await
     }
 
     async fn commit(&self, document: &StateDocument) -> Result<(), StateError> {
