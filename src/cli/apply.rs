@@ -1,11 +1,9 @@
 //! `plinth apply` and `plinth destroy`.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use miette::miette;
 
 use super::{parse_duration, StackArgs, EXIT_ERROR, EXIT_OK};
 use crate::ops::{planfile, ApplyOptions, OpenOptions, Workspace};
@@ -148,23 +146,15 @@ async fn execute(
                 "Do you really want to destroy all resources?",
                 "Plinth will destroy the resources shown above. There is no undo.",
                 "destroy",
-                "--auto-approve",
+                "run again with `--auto-approve` when you are sure",
             );
         }
-        if !std::io::stdin().is_terminal() {
-            return Err(miette!(
-                help = "review the plan, then run again with `--auto-approve`, or apply a saved plan file",
-                "refusing to apply without confirmation: stdin is not a terminal"
-            ));
-        }
-        print!("\nDo you want to perform these actions? Only `yes` is accepted: ");
-        let _ = std::io::stdout().flush();
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map_err(|e| miette!("reading the answer: {e}"))?;
-        Ok(answer.trim() == "yes")
+        super::prompt::confirm(
+            "Do you want to perform these actions?",
+            "Plinth will perform the actions described above.",
+            "apply",
+            "review the plan, then run again with `--auto-approve`, or apply a saved plan file",
+        )
     };
     let options = ApplyOptions {
         plan: plan_options,

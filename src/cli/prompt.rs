@@ -6,11 +6,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use miette::miette;
 
 /// Asks `question` on the terminal and returns whether the answer was exactly `yes`.
-/// Without a terminal on stdin nothing is asked: the error says to pass `flag` instead.
-pub fn confirm(question: &str, detail: &str, refusing: &str, flag: &str) -> miette::Result<bool> {
+/// Without a terminal on stdin nothing is asked: the error says what to do instead (`help`).
+pub fn confirm(question: &str, detail: &str, refusing: &str, help: &str) -> miette::Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(miette!(
-            help = format!("run again with `{flag}` when you are sure"),
+            help = help.to_string(),
             "refusing to {refusing} without confirmation: stdin is not a terminal"
         ));
     }

@@ -26,7 +26,7 @@ pub async fn run(args: ForceUnlockArgs) -> miette::Result<i32> {
             "Plinth will remove the lock on the state. If the process holding it is still \
              running, two processes may then write the state at once.",
             "remove the lock",
-            "--force",
+            "run again with `--force` when you are sure",
         )?
     {
         println!("Force-unlock cancelled.");
