@@ -60,7 +60,7 @@ fn mita_stack_end_to_end() {
     // The migration Job completes before the Deployment is applied.
     let migrated = apply
         .stderr
-        .find("-migrate-v1-0-0-")
+        .find("-migration-latest")
         .expect("migration ran");
     let completed = apply.stderr[migrated..]
         .find("completed")
@@ -202,7 +202,7 @@ fn mita_stack_end_to_end() {
 
     // 7. A failed migration stops the release before the Deployment changes.
     env.kmock
-        .job_fails(NAMESPACE, &format!("{RELEASE}-migrate-v1-3-0"));
+        .job_fails(NAMESPACE, &format!("{RELEASE}-migration-latest"));
     env.vars.push("image_tag=v1.3.0".into());
     let migration = env.plinth("apply", &["--auto-approve"]).expect(1);
     assert!(
@@ -212,7 +212,7 @@ fn mita_stack_end_to_end() {
         migration.stdout
     );
     assert!(
-        !migration.stderr.contains("seed-data-v1-3-0")
+        !migration.stderr.contains("seed-data-latest")
             && !migration
                 .stderr
                 .contains(&format!("{IMAGE}:v1.3.0 rolled out")),

@@ -250,6 +250,25 @@ pub fn kubernetes_created(env: &MitaEnv) {
     let secret = env
         .kube_get(&format!("{ns}/secrets/{secret_name}"))
         .expect("the env Secret");
+    // The Secret operators read, as the guide names it and spells its keys.
+    let operators = env
+        .kube_get(&format!("{ns}/secrets/{RELEASE}-secrets"))
+        .expect("the guide's Secret");
+    for key in [
+        "database-url",
+        "redis-url",
+        "jwt-secret",
+        "secret-key",
+        "openai-api-key",
+        "sentry-dsn",
+        "backup-encryption-key",
+    ] {
+        assert!(
+            operators["data"][key].is_string(),
+            "{key} missing from {RELEASE}-secrets"
+        );
+    }
+    assert_eq!(pod["containers"][0]["name"], "backend");
     for key in [
         "JWT_SECRET",
         "JWT_PREVIOUS_SECRET",
@@ -268,7 +287,7 @@ pub fn kubernetes_created(env: &MitaEnv) {
     }
     let hpa = env
         .kube_get(&format!(
-            "/apis/autoscaling/v2/namespaces/{NAMESPACE}/horizontalpodautoscalers/{RELEASE}"
+            "/apis/autoscaling/v2/namespaces/{NAMESPACE}/horizontalpodautoscalers/{RELEASE}-hpa"
         ))
         .expect("the HPA");
     assert_eq!(
@@ -276,11 +295,11 @@ pub fn kubernetes_created(env: &MitaEnv) {
             hpa["spec"]["minReplicas"].as_i64(),
             hpa["spec"]["maxReplicas"].as_i64()
         ),
-        (Some(1), Some(3))
+        (Some(2), Some(3))
     );
     let ingress = env
         .kube_get(&format!(
-            "/apis/networking.k8s.io/v1/namespaces/{NAMESPACE}/ingresses/{RELEASE}"
+            "/apis/networking.k8s.io/v1/namespaces/{NAMESPACE}/ingresses/{RELEASE}-ingress"
         ))
         .expect("the Ingress");
     assert_eq!(
@@ -294,7 +313,7 @@ pub fn kubernetes_created(env: &MitaEnv) {
     env.kube_get(&format!("{ns}/services/{RELEASE}"))
         .expect("the Service");
     env.kube_get(&format!(
-        "/apis/policy/v1/namespaces/{NAMESPACE}/poddisruptionbudgets/{RELEASE}"
+        "/apis/policy/v1/namespaces/{NAMESPACE}/poddisruptionbudgets/{RELEASE}-pdb"
     ))
     .expect("the PodDisruptionBudget");
     let cron = env
@@ -305,11 +324,8 @@ pub fn kubernetes_created(env: &MitaEnv) {
     assert_eq!(cron["spec"]["schedule"], "0 2 * * *");
     let jobs = env.kube_names(&format!("/apis/batch/v1/namespaces/{NAMESPACE}/jobs"));
     assert!(
-        jobs.iter()
-            .any(|j| j.starts_with("mita-staging-migrate-v1-0-0-"))
-            && jobs
-                .iter()
-                .any(|j| j.starts_with("mita-staging-seed-data-v1-0-0-")),
+        jobs.contains(&format!("{RELEASE}-migration-latest"))
+            && jobs.contains(&format!("{RELEASE}-seed-data-latest")),
         "{jobs:?}"
     );
 }

@@ -51,6 +51,8 @@ pub fn schema() -> Schema {
         .attribute(any("cronjobs", "name → { schedule, command }"))
         .attribute(any("pod_disruption_budget", "{ min_available }"))
         .attribute(Attribute::optional("progress_deadline_seconds", ValueType::Int))
+        .attribute(any("names", "{ deployment, service, hpa, ingress, network_policy, pdb, secret, migration, job, cronjob }: name templates over {release}, {job}, {cronjob}"))
+        .attribute(Attribute::optional("container_name", ValueType::String).describe("The app container's name (default: the release name)"))
         .attribute(Attribute::computed("revision", ValueType::Int))
         .attribute(Attribute::computed("history", ValueType::List(Box::new(ValueType::Any))))
         .attribute(Attribute::computed("objects", ValueType::string_list()))
@@ -141,6 +143,7 @@ impl AppRelease {
         let revision = previous + 1;
         let rendered = render(&attributes, revision, None)?;
         let spec = ReleaseSpec::from_attributes(&attributes)?;
+        spec.check()?;
         let deadline = Deadline::new(ctx.timeout, ctx.progress);
         if let Err(failure) = install(&self.objects, &rendered, &deadline).await {
             let what = format!(
@@ -195,6 +198,11 @@ impl AppRelease {
             history_entry(attributes, rendered, revision),
         );
         let mut keep = object_keys(rendered);
+        // The operators' Secret stays when a rollback renders from state (values unknown).
+        keep.insert(format!(
+            "Secret/{}",
+            spec.object_name(&spec.names.secret, "")
+        ));
         // Env Secrets of revisions still in history stay, so rollbacks can use them.
         keep.extend(history.iter().filter_map(|e| {
             e.get("secret_name")?
@@ -232,6 +240,29 @@ fn with_name(desired: &Object, address: &str) -> Object {
         attributes.insert("name".into(), Value::String(label));
     }
     attributes
+}
+
+/// The plan-time cross-field check (PodDisruptionBudget against the replica count), as soon
+/// as the counts are known: it needs no cluster and no secret.
+fn check_counts(attributes: &Object) -> Result<(), KubeError> {
+    const COUNTS: &[&str] = &["replicas", "autoscaling", "pod_disruption_budget"];
+    let mut counts: Object = attributes
+        .iter()
+        .filter(|(k, _)| COUNTS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if counts.values().any(Value::has_unknown) {
+        return Ok(());
+    }
+    for key in ["name", "namespace", "image"] {
+        let value = attributes
+            .get(key)
+            .filter(|v| matches!(v, Value::String(_)))
+            .cloned()
+            .unwrap_or_else(|| Value::string("(unknown)"));
+        counts.insert(key.into(), value);
+    }
+    ReleaseSpec::from_attributes(&counts)?.check()
 }
 
 fn revealed(attributes: &Object) -> Object {
@@ -427,7 +458,11 @@ impl Resource for AppRelease {
             .iter()
             .filter(|(k, _)| INPUTS.contains(&k.as_str()))
             .all(|(_, v)| !v.has_unknown());
-        if !inputs_known || !self.objects.connection().is_reachable().await {
+        check_counts(&attributes)?;
+        if !inputs_known {
+            return Ok(()); // client-side diff only
+        }
+        if !self.objects.connection().is_reachable().await {
             return Ok(()); // client-side diff only
         }
         let previous = prior
@@ -436,6 +471,15 @@ impl Resource for AppRelease {
             .unwrap_or(0);
         let rendered = render(&attributes, previous + 1, None)?;
         for object in rendered.all() {
+            if object["kind"] == "Job" {
+                // A Job of a new revision replaces the live one (its spec is immutable):
+                // a dry-run apply over the old one would be refused.
+                if let Some(live) = self.objects.get(&ObjectRef::of(&object)?).await? {
+                    if rollout::job_changed(&live, &object) {
+                        continue;
+                    }
+                }
+            }
             match self.objects.apply(&object, false, true).await {
                 Ok(_) | Err(KubeError::Api { code: 404, .. }) => {} // namespace created later in the apply
                 Err(error) => return Err(error.into()),

@@ -21,6 +21,9 @@ pub const INSTANCE: &str = "app.kubernetes.io/instance";
 /// Label carrying the release revision that last applied an object.
 pub const REVISION: &str = "plinth.dev/revision";
 const COMPONENT: &str = "app.kubernetes.io/component";
+const VERSION: &str = "app.kubernetes.io/version";
+/// Annotation on a Job: the digest of its spec (a Job is re-created when it changes).
+pub const SPEC_DIGEST: &str = "plinth.dev/spec-digest";
 
 /// A rendered release, grouped in the order it is applied.
 #[derive(Clone, Debug, Default)]
@@ -35,8 +38,11 @@ pub struct Rendered {
     pub deployment: Json,
     /// Service, HPA, Ingress, NetworkPolicy, PodDisruptionBudget, CronJobs.
     pub rest: Vec<Json>,
-    /// Name of the env Secret the pods read (None when the release has no secret env).
+    /// Name of the env Secret the pods read (None when the release has no secret env): the
+    /// immutable copy of this revision.
     pub secret_name: Option<String>,
+    /// The HPA minimum when autoscaled: the Deployment's replica count on create.
+    pub initial_replicas: Option<i64>,
 }
 
 impl Rendered {
@@ -112,9 +118,11 @@ pub fn render(
     secret_entries.extend(spec.secret_env.clone());
     let name = spec.name.as_str();
     let ns = spec.namespace.as_str();
+    let names = &spec.names;
+    let version = kube_label(&spec.image_tag());
     let labels = |component: &str| {
-        json!({"app.kubernetes.io/name": name, INSTANCE: name, MANAGED_BY: "plinth",
-               REVISION: revision.to_string(), COMPONENT: component})
+        json!({"app": name, "app.kubernetes.io/name": name, INSTANCE: name, MANAGED_BY: "plinth",
+               VERSION: version, REVISION: revision.to_string(), COMPONENT: component})
     };
     let selector = json!({"app.kubernetes.io/name": name, INSTANCE: name, COMPONENT: "web"});
     let meta = |object_name: &str, component: &str| json!({"name": object_name, "namespace": ns, "labels": labels(component)});
@@ -137,25 +145,33 @@ pub fn render(
             None => {}
         }
     } else if !secret_entries.is_empty() {
-        {
-            let digest = short_digest(&json!([ns, name, secret_entries]));
-            let secret = format!("{name}-env-{digest}");
-            let data: serde_json::Map<String, Json> = secret_entries
+        let data = |key: &dyn Fn(&str) -> String| -> serde_json::Map<String, Json> {
+            secret_entries
                 .iter()
                 .map(|(k, v)| {
                     (
-                        k.clone(),
+                        key(k),
                         serde_json::to_value(ByteString(v.clone().into_bytes()))
                             .unwrap_or(Json::Null),
                     )
                 })
-                .collect();
-            out.config.push(
-                json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta(&secret, "config"),
-                                   "type": "Opaque", "data": data}),
-            );
-            out.secret_name = Some(secret);
-        }
+                .collect()
+        };
+        // The Secret operators read, with the guide's key spelling (`database-url`).
+        let stable = spec.object_name(&names.secret, "");
+        out.config.push(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta(&stable, "config"),
+                   "type": "Opaque", "data": data(&secret_key)}),
+        );
+        // The pods read an immutable copy per content (env spelling, through envFrom): a
+        // rollback re-applies a Deployment whose copy still exists with the old values.
+        let digest = short_digest(&json!([ns, name, secret_entries]));
+        let copy = suffixed_name(&stable, &digest);
+        out.config.push(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta(&copy, "config"),
+                   "type": "Opaque", "immutable": true, "data": data(&|k: &str| k.to_string())}),
+        );
+        out.secret_name = Some(copy);
     }
 
     let env: Vec<Json> = spec
@@ -181,7 +197,7 @@ pub fn render(
         pod_security["runAsUser"] = json!(user);
     }
     let container = |command: Option<&[String]>| {
-        let mut c = json!({"name": name, "image": spec.image, "env": env, "envFrom": env_from,
+        let mut c = json!({"name": spec.container(), "image": spec.image, "env": env, "envFrom": env_from,
                            "securityContext": {"allowPrivilegeEscalation": false}});
         if let Some(r) = &resources {
             c["resources"] = r.clone();
@@ -199,27 +215,30 @@ pub fn render(
         if let Some(policy) = restart {
             spec_json["restartPolicy"] = json!(policy);
         }
-        let pod_labels = json!({"app.kubernetes.io/name": name, INSTANCE: name, MANAGED_BY: "plinth", COMPONENT: component});
+        let pod_labels = json!({"app": name, "app.kubernetes.io/name": name, INSTANCE: name,
+                                MANAGED_BY: "plinth", VERSION: version, COMPONENT: component});
         json!({"metadata": {"labels": pod_labels}, "spec": spec_json})
     };
-    // A Job's template is immutable: its name carries the image tag and a digest of its spec,
-    // so a new image (or new command/env) runs a new Job and an unchanged one is not re-run.
-    let job = |job_name: &str, component: &str, command: &[String]| {
+    // A Job keeps a stable name (`<release>-migration-latest`) and is re-created when its spec
+    // changes (like a Helm hook with `before-hook-creation`): the spec digest is annotated, so
+    // an unchanged Job is not re-run.
+    let job = |job_name: String, component: &str, command: &[String]| {
         let job_spec = json!({"backoffLimit": 1, "template": pod(component, container(Some(command)), Some("Never"))});
-        let job_name = suffixed_name(
-            &format!("{name}-{job_name}-{}", spec.image_tag()),
-            &short_digest(&job_spec),
-        );
-        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta(&job_name, component), "spec": job_spec})
+        let mut metadata = meta(&job_name, component);
+        metadata["annotations"] = json!({SPEC_DIGEST: short_digest(&job_spec)});
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": job_spec})
     };
-    out.migration = spec
-        .migrate
-        .as_ref()
-        .map(|m| job("migrate", "migrate", &m.command));
+    out.migration = spec.migrate.as_ref().map(|m| {
+        job(
+            spec.object_name(&names.migration, "migration"),
+            "migrate",
+            &m.command,
+        )
+    });
     out.jobs = spec
         .jobs
         .iter()
-        .map(|(job_name, c)| job(job_name, "job", &c.command))
+        .map(|(job_name, c)| job(spec.object_name(&names.job, job_name), "job", &c.command))
         .collect();
 
     let mut web = container(None);
@@ -245,32 +264,36 @@ pub fn render(
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
         "template": pod("web", web, None),
     });
-    if spec.autoscaling.is_none() {
-        // Under an HPA the replica count is the HPA's field: Plinth leaves it out.
-        deployment_spec["replicas"] = json!(spec.replicas);
+    match &spec.autoscaling {
+        // Under an HPA the replica count is the HPA's field: Plinth leaves it out of the
+        // render; the rollout starts a new Deployment at the HPA minimum.
+        Some(scaling) => out.initial_replicas = Some(scaling.min),
+        None => deployment_spec["replicas"] = json!(spec.replicas),
     }
-    out.deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, "web"), "spec": deployment_spec});
+    let deployment_name = spec.object_name(&names.deployment, "");
+    let service_name = spec.object_name(&names.service, "");
+    out.deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(&deployment_name, "web"), "spec": deployment_spec});
 
     let service_ports: Vec<Json> = spec.ports.iter()
         .map(|p| json!({"name": p.name, "port": p.service_port.unwrap_or(p.port), "targetPort": p.name, "protocol": "TCP"}))
         .collect();
-    out.rest.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(name, "web"),
+    out.rest.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(&service_name, "web"),
                          "spec": {"type": "ClusterIP", "selector": selector, "ports": service_ports}}));
     if let Some(scaling) = &spec.autoscaling {
-        out.rest.push(json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(name, "web"),
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+        out.rest.push(json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(&spec.object_name(&names.hpa, ""), "web"),
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name},
                      "minReplicas": scaling.min, "maxReplicas": scaling.max,
                      "metrics": [{"type": "Resource", "resource": {"name": "cpu",
                                   "target": {"type": "Utilization", "averageUtilization": scaling.cpu_percent}}}]}}));
     }
     if let Some(ingress) = &spec.ingress {
-        let mut metadata = meta(name, "web");
+        let mut metadata = meta(&spec.object_name(&names.ingress, ""), "web");
         if !ingress.annotations.is_empty() {
             metadata["annotations"] = json!(ingress.annotations);
         }
         let service_port = spec.ports[0].service_port.unwrap_or(spec.ports[0].port);
         let mut ingress_spec = json!({"rules": [{"host": ingress.host, "http": {"paths": [{"path": "/", "pathType": "Prefix",
-            "backend": {"service": {"name": name, "port": {"number": service_port}}}}]}}]});
+            "backend": {"service": {"name": service_name, "port": {"number": service_port}}}}]}}]});
         if ingress.tls {
             ingress_spec["tls"] =
                 json!([{"hosts": [ingress.host], "secretName": format!("{name}-tls")}]);
@@ -286,15 +309,15 @@ pub fn render(
             .iter()
             .map(|p| json!({"port": p.port, "protocol": "TCP"}))
             .collect();
-        out.rest.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(name, "web"),
+        out.rest.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(&spec.object_name(&names.network_policy, ""), "web"),
             "spec": {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": [{"ports": ports}]}}));
     }
     if let Some(budget) = &spec.pod_disruption_budget {
-        out.rest.push(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(name, "web"),
-            "spec": {"minAvailable": budget.min_available, "selector": {"matchLabels": selector}}}));
+        out.rest.push(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(&spec.object_name(&names.pdb, ""), "web"),
+            "spec": {"minAvailable": int_or_percent(&budget.min_available), "selector": {"matchLabels": selector}}}));
     }
     for (cron_name, cron) in &spec.cronjobs {
-        let cron_object = kube_name(&format!("{name}-{cron_name}"));
+        let cron_object = spec.object_name(&names.cronjob, cron_name);
         out.rest.push(json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta(&cron_object, "cronjob"),
             "spec": {"schedule": cron.schedule, "concurrencyPolicy": "Forbid", "successfulJobsHistoryLimit": 3,
                      "failedJobsHistoryLimit": 3,
@@ -348,6 +371,37 @@ pub fn suffixed_name(prefix: &str, suffix: &str) -> String {
     let room = 63 - suffix.len().min(62) - 1;
     let prefix: String = kube_name(prefix).chars().take(room).collect();
     format!("{}-{suffix}", prefix.trim_end_matches('-'))
+}
+
+/// An IntOrString: `"2"` (e.g. from a variable) is the count 2; `"50%"` stays a string.
+fn int_or_percent(value: &Json) -> Json {
+    match value.as_str().map(str::trim).map(str::parse::<i64>) {
+        Some(Ok(count)) => Json::from(count),
+        _ => value.clone(),
+    }
+}
+
+/// The key of an env entry in the operators' Secret: `DATABASE_URL` → `database-url`.
+pub fn secret_key(env: &str) -> String {
+    env.to_lowercase().replace('_', "-")
+}
+
+/// A valid label value: `[A-Za-z0-9._-]`, at most 63 characters, alphanumeric at both ends.
+fn kube_label(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(63)
+        .collect();
+    cleaned
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
 }
 
 /// A valid object name: lowercase, `[a-z0-9-]`, at most 63 characters.
@@ -431,22 +485,59 @@ mod tests {
     }
 
     #[test]
-    fn migration_job_name_follows_the_image_tag() {
+    fn jobs_keep_stable_names_and_a_digest_of_their_spec() {
         let v1 = render(
-            &release(json!({"migrate": {"command": ["migrate"]}})),
+            &release(json!({"migrate": {"command": ["migrate"]}, "jobs": {"seed-data": {"command": ["seed"]}}})),
             1,
             None,
         )
         .unwrap();
-        let name = v1.migration.as_ref().unwrap()["metadata"]["name"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert!(name.starts_with("mita-migrate-v1-0-0-"), "{name}");
+        let migration = v1.migration.as_ref().unwrap();
+        assert_eq!(migration["metadata"]["name"], "mita-migration-latest");
+        assert_eq!(v1.jobs[0]["metadata"]["name"], "mita-seed-data-latest");
         let mut other = release(json!({"migrate": {"command": ["migrate"]}}));
         other.insert("image".into(), Value::string("ghcr.io/mita/backend:v1.1.0"));
         let v2 = render(&other, 2, None).unwrap();
-        assert_ne!(v2.migration.unwrap()["metadata"]["name"], name.as_str());
+        let next = v2.migration.unwrap();
+        assert_eq!(next["metadata"]["name"], "mita-migration-latest");
+        assert!(crate::rollout::job_changed(migration, &next));
+        let again = render(
+            &release(json!({"migrate": {"command": ["migrate"]}})),
+            3,
+            None,
+        )
+        .unwrap();
+        assert!(!crate::rollout::job_changed(
+            migration,
+            again.migration.as_ref().unwrap()
+        ));
+    }
+
+    #[test]
+    fn names_follow_the_templates_and_the_container_is_named() {
+        let rendered = render(
+            &release(
+                json!({"autoscaling": {"min": 3, "max": 10}, "ingress": {"host": "mita.finance"},
+                "pod_disruption_budget": {"min_available": 2}, "container_name": "backend",
+                "names": {"hpa": "{release}-autoscaler"}}),
+            ),
+            1,
+            None,
+        )
+        .unwrap();
+        let name = |kind: &str| find(&rendered, kind).unwrap()["metadata"]["name"].clone();
+        assert_eq!(name("HorizontalPodAutoscaler"), "mita-autoscaler");
+        assert_eq!(name("Ingress"), "mita-ingress");
+        assert_eq!(name("PodDisruptionBudget"), "mita-pdb");
+        assert_eq!(rendered.deployment["metadata"]["name"], "mita");
+        assert_eq!(rendered.initial_replicas, Some(3));
+        let pod = &rendered.deployment["spec"]["template"];
+        assert_eq!(pod["spec"]["containers"][0]["name"], "backend");
+        assert_eq!(pod["metadata"]["labels"]["app"], "mita");
+        assert_eq!(
+            pod["metadata"]["labels"]["app.kubernetes.io/version"],
+            "v1.0.0"
+        );
     }
 
     #[test]
@@ -459,7 +550,14 @@ mod tests {
             );
         }
         let rendered = render(&attributes, 1, None).unwrap();
-        let secret = find(&rendered, "Secret").unwrap();
+        let stable = find(&rendered, "Secret").unwrap();
+        assert_eq!(stable["metadata"]["name"], "mita-secrets");
+        assert!(stable["data"].get("database-url").is_some());
+        let secret = rendered
+            .config
+            .iter()
+            .find(|o| o["kind"] == "Secret" && o["immutable"] == true)
+            .unwrap();
         assert!(secret["data"].get("DATABASE_URL").is_some());
         let container = &rendered.deployment["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(

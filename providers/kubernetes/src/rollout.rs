@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 
 use crate::error::KubeError;
 use crate::objects::{ObjectRef, Objects};
-use crate::render::{Rendered, INSTANCE, MANAGED_BY};
+use crate::render::{Rendered, INSTANCE, MANAGED_BY, SPEC_DIGEST};
 use crate::wait::{self, Deadline};
 
 /// A release owns its objects: like a GitOps controller it applies with force, so a field
@@ -55,7 +55,19 @@ pub async fn roll_out(
 ) -> Result<(), KubeError> {
     let deployment = ObjectRef::of(&rendered.deployment)?;
     deadline.report(&format!("applying {}", deployment.describe()));
-    objects.apply(&rendered.deployment, FORCE, false).await?;
+    let mut desired = rendered.deployment.clone();
+    if let Some(initial) = rendered.initial_replicas {
+        // Autoscaled: a new Deployment starts at the HPA minimum; an existing one keeps the
+        // count the HPA gave it (so the apply neither drops nor fights the field).
+        let live = objects.get(&deployment).await?;
+        let replicas = live
+            .as_ref()
+            .and_then(|l| l.pointer("/spec/replicas"))
+            .and_then(Json::as_i64)
+            .unwrap_or(initial);
+        desired["spec"]["replicas"] = Json::from(replicas);
+    }
+    objects.apply(&desired, FORCE, false).await?;
     wait::deployment_rollout(objects, &deployment, deadline).await?;
     for object in &rendered.rest {
         objects.apply(object, FORCE, false).await?;
@@ -63,19 +75,39 @@ pub async fn roll_out(
     Ok(())
 }
 
-/// Applies a Job and waits for it. A Job of the same name that already failed is deleted
-/// and run again (its spec is immutable; a retry needs a fresh object).
+/// Applies a Job and waits for it. A Job of the same name that failed, or whose spec digest
+/// differs (a new revision), is deleted and run again (its spec is immutable; like a Helm
+/// hook with `before-hook-creation`). An unchanged, completed Job is not re-run.
 async fn run_job(objects: &Objects, job: &Json, deadline: &Deadline<'_>) -> Result<(), KubeError> {
     let reference = ObjectRef::of(job)?;
     if let Some(existing) = objects.get(&reference).await? {
         if wait::job_failed(&existing).is_some() {
             deadline.report(&format!("re-running failed {}", reference.describe()));
             objects.delete(&reference, deadline).await?;
+        } else if job_changed(&existing, job) {
+            deadline.report(&format!(
+                "re-creating {} for this revision",
+                reference.describe()
+            ));
+            objects.delete(&reference, deadline).await?;
         }
     }
     deadline.report(&format!("running {}", reference.describe()));
     objects.apply(job, FORCE, false).await?;
     wait::job_completion(objects, &reference, deadline).await
+}
+
+/// Whether a live Job was made from another spec than `desired` (by the spec digest).
+pub fn job_changed(live: &Json, desired: &Json) -> bool {
+    let digest = |o: &Json| {
+        o.pointer(&format!(
+            "/metadata/annotations/{}",
+            SPEC_DIGEST.replace('/', "~1")
+        ))
+        .and_then(Json::as_str)
+        .map(str::to_string)
+    };
+    digest(live) != digest(desired)
 }
 
 /// `managed-by=plinth,instance=<release>`: the selector of a release's objects.
