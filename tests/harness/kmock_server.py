@@ -18,10 +18,16 @@ EMULATORS.md) before a request reaches kmock:
 - ``dryRun=All`` computes the result without storing it;
 - immutable fields (a Job's template, a Deployment's selector) are refused with 422 ``Invalid``;
 - a namespaced object needs its namespace; deleting a namespace deletes what is in it;
-- writes made here are published to kmock's watch streams (watches stay kmock's own).
+- writes made here are published to kmock's watch streams (watches stay kmock's own);
+- for real ``kubectl`` (1.32): discovery answers as a real server does (core ``groupVersion``
+  ``v1``, not ``/v1``; subresources without short names, categories or collection verbs, so
+  ``kubectl get hpa`` is not ambiguous), protobuf bodies are refused with 415 (kubectl then
+  speaks JSON), and ``application/strategic-merge-patch+json`` merges lists of named items
+  (``containers``, ``env``, ``volumes``, ...) by ``name``, as ``kubectl patch`` expects.
 
-A minimal controller gives Deployments a rolled-out status and completes Jobs, and three Ready
-nodes exist. ``POST /_plinth/control`` (JSON) switches behaviour for failure tests:
+A minimal controller gives Deployments a rolled-out status and one Running pod per replica
+(with the template's labels, so ``kubectl get pods -l app=...`` answers), completes Jobs, and
+three Ready nodes exist. ``POST /_plinth/control`` (JSON) switches behaviour for failure tests:
 
 - ``{"deployment_never_ready": {"namespace": NS, "name": NAME, "image": IMAGE?}}``: that
   Deployment (only while its pod template uses IMAGE, when given) reports
@@ -119,6 +125,47 @@ def remove_path(obj, path):
             del parent[key]
         else:
             break
+
+
+def strategic_merge_patch(target, patch):
+    """A JSON merge patch where lists of objects that all carry ``name`` merge by name (the
+    patch merge key of containers, env, volumes, volumeMounts, ports in the built-in types)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        old = result.get(key)
+        if value is None:
+            result.pop(key, None)
+        elif (isinstance(value, list) and isinstance(old, list) and value
+              and all(isinstance(i, dict) and "name" in i for i in value + old)):
+            merged = [copy.deepcopy(i) for i in old]
+            for item in value:
+                at = next((n for n, o in enumerate(merged) if o["name"] == item["name"]), None)
+                if at is None:
+                    merged.append(copy.deepcopy(item))
+                else:
+                    merged[at] = strategic_merge_patch(merged[at], item)
+            result[key] = merged
+        else:
+            result[key] = strategic_merge_patch(old, value)
+    return result
+
+
+def fix_discovery(body):
+    """Makes kmock's discovery documents what a real API server (and kubectl) expect."""
+    if body.get("kind") == "APIResourceList":
+        body["groupVersion"] = body.get("groupVersion", "").lstrip("/")
+        for res in body.get("resources", []):
+            if "/" in res["name"]:
+                res["singularName"] = ""
+                res.pop("shortNames", None)
+                res.pop("categories", None)
+                sub = res["name"].split("/", 1)[1]
+                res["verbs"] = ["get", "patch", "update"] if sub in ("status", "scale") else ["create", "get"]
+                if sub == "scale":
+                    res["group"], res["version"], res["kind"] = "autoscaling", "v1", "Scale"
+    return body
 
 
 def merge_patch(target, patch):
@@ -404,6 +451,8 @@ async def handle_object(cluster: Cluster, request, route):
         body = json.loads(body_bytes or b"null")
         if "json-patch" in content_type:
             new = jsonpatch.apply_patch(old, body)
+        elif "strategic-merge-patch" in content_type:
+            new = strategic_merge_patch(old, body)
         else:
             new = merge_patch(old, body)
         if sub == "status":
@@ -457,12 +506,51 @@ def job_status(cluster: Cluster, key, obj):
         {"type": "Complete", "status": "True"}]}
 
 
+def sync_pods(cluster: Cluster, deployments):
+    """One Running, Ready pod per replica of each Deployment, labelled like its template."""
+    pods = resource("", "v1", "pods")
+    wanted = {}
+    for key, obj in cluster.items(deployments):
+        template = obj.get("spec", {}).get("template", {})
+        stuck = obj.get("status", {}).get("availableReplicas", 0) == 0
+        digest = uuid.uuid5(uuid.NAMESPACE_OID, json.dumps(template, sort_keys=True)).hex[:10]
+        for index in range(0 if stuck else obj.get("spec", {}).get("replicas", 1)):
+            name = f"{key[2]}-{digest}-{index}"
+            wanted[(pods, key[1], name)] = (obj, template)
+    for key, pod in list(cluster.items(pods)):
+        owners = pod.get("metadata", {}).get("ownerReferences", [])
+        if key not in wanted and any(o.get("kind") == "Deployment" for o in owners):
+            cluster.remove(key)
+    for key, (owner, template) in wanted.items():
+        if cluster.get(key) is None:
+            spec = copy.deepcopy(template.get("spec", {}))
+            spec["nodeName"] = "node-0"
+            cluster.put(key, {
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": key[2], "namespace": key[1], "uid": str(uuid.uuid4()),
+                             "resourceVersion": cluster.next_version(), "creationTimestamp": now(),
+                             "labels": copy.deepcopy(template.get("metadata", {}).get("labels", {})),
+                             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                                                  "name": owner["metadata"]["name"],
+                                                  "uid": owner["metadata"].get("uid", ""),
+                                                  "controller": True}]},
+                "spec": spec,
+                "status": {"phase": "Running", "startTime": now(),
+                           "conditions": [{"type": "Ready", "status": "True"}],
+                           "containerStatuses": [{"name": c.get("name"), "image": c.get("image"),
+                                                  "ready": True, "restartCount": 0,
+                                                  "state": {"running": {"startedAt": now()}}}
+                                                 for c in spec.get("containers", [])]},
+            })
+
+
 async def controller(cluster: Cluster):
-    """Every 100 ms: roll Deployments out and finish Jobs."""
+    """Every 100 ms: roll Deployments out (with their pods) and finish Jobs."""
     deployments = resource("apps", "v1", "deployments")
     jobs = resource("batch", "v1", "jobs")
     while True:
         await asyncio.sleep(0.1)
+        sync_pods(cluster, deployments)
         for res, compute in ((deployments, deployment_status), (jobs, job_status)):
             for key, obj in cluster.items(res):
                 status = compute(cluster, key, obj)
@@ -516,9 +604,17 @@ def build(cluster: Cluster):
                 return aiohttp.web.json_response({
                     "major": major, "minor": minor, "gitVersion": f"v{cluster.server_version}.0",
                     "platform": "linux/amd64"})
+            if "protobuf" in request.headers.get("Content-Type", ""):
+                raise ApiError(415, "UnsupportedMediaType",
+                               "this test server accepts JSON bodies only")
             route = parse_path(request.path)
-            if route is None or request.query.get("watch") == "true":
-                return await cluster.emu(request)  # discovery (and watches) stay kmock's own
+            if request.query.get("watch") == "true":
+                return await cluster.emu(request)  # watches stay kmock's own
+            if route is None:
+                answer = await cluster.emu(request)  # discovery: kmock's, then fixed here
+                if answer.status == 200 and getattr(answer, "body", None):
+                    return aiohttp.web.json_response(fix_discovery(json.loads(answer.body)))
+                return answer
             async with cluster.emu._lock:
                 payload = await handle_object(cluster, request, route)
             status = 201 if request.method == "POST" else 200

@@ -11,6 +11,7 @@ mod lifecycle;
 mod mita;
 mod mita_checks;
 mod mita_env;
+mod mita_runbook;
 mod planning;
 mod state_commands;
 mod support;

@@ -358,9 +358,17 @@ fn render_prints_yaml_documents_without_a_cluster_or_state() {
         .find(|d| d["kind"] == "Deployment")
         .unwrap();
     assert_eq!(image_of(deployment), format!("{IMAGE}:v1.0.0"));
-    let secret = documents.iter().find(|d| d["kind"] == "Secret").unwrap();
-    assert_eq!(secret["data"]["DATABASE_URL"], "(sensitive)");
-    assert_eq!(secret["data"]["JWT_SECRET"], "(sensitive)");
+    let secret = documents
+        .iter()
+        .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == "mita-production-secrets")
+        .expect("the guide's Secret");
+    assert_eq!(secret["data"]["database-url"], "(sensitive)");
+    assert_eq!(secret["data"]["jwt-secret"], "(sensitive)");
+    let copy = documents
+        .iter()
+        .find(|d| d["kind"] == "Secret" && d["immutable"] == true)
+        .expect("the revision's immutable copy");
+    assert_eq!(copy["data"]["DATABASE_URL"], "(sensitive)");
     assert!(!run.stdout.contains("render-test-jwt-secret-value"));
     // Env values carrying a secret live only in the (masked) Secret.
     assert!(!deployment.to_string().contains("DATABASE_URL"));
