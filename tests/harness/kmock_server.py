@@ -4,7 +4,7 @@ Usage: python kmock_server.py PORT
 
 kmock 0.8 is a library: this launcher constructs its ``KubernetesEmulator``, loads the bundled
 built-in resource list, registers the CRDs Plinth's stacks use (cert-manager, Prometheus
-operator) in its discovery, and serves it on a loopback port. kmock keeps the objects (its
+operator, AWS Load Balancer Controller) in its discovery, and serves it on a loopback port. kmock keeps the objects (its
 ``objects`` array); this launcher fixes the gaps found with the kube 5 client (see
 EMULATORS.md) before a request reaches kmock:
 
@@ -23,7 +23,8 @@ EMULATORS.md) before a request reaches kmock:
   ``v1``, not ``/v1``; subresources without short names, categories or collection verbs, so
   ``kubectl get hpa`` is not ambiguous), protobuf bodies are refused with 415 (kubectl then
   speaks JSON), and ``application/strategic-merge-patch+json`` merges lists of named items
-  (``containers``, ``env``, ``volumes``, ...) by ``name``, as ``kubectl patch`` expects.
+  (``containers``, ``env``, ``volumes``, ...) by ``name``, as ``kubectl patch`` expects; each
+  group prefers its newest stable version (kmock's order changes between runs).
 
 A minimal controller gives Deployments a rolled-out status and one Running pod per replica
 (with the template's labels, so ``kubectl get pods -l app=...`` answers), completes Jobs, and
@@ -54,6 +55,7 @@ CRDS = {
     "cert-manager.io/v1/certificates": ("Certificate", True),
     "monitoring.coreos.com/v1/prometheusrules": ("PrometheusRule", True),
     "monitoring.coreos.com/v1/servicemonitors": ("ServiceMonitor", True),
+    "elbv2.k8s.aws/v1beta1/targetgroupbindings": ("TargetGroupBinding", True),
 }
 IMMUTABLE = {  # fields a real API server refuses to change
     ("batch/v1", "Job"): [("spec", "template"), ("spec", "selector")],
@@ -152,8 +154,26 @@ def strategic_merge_patch(target, patch):
     return result
 
 
+def version_rank(version):
+    """v2 > v1 > v2beta2 > v1beta1 > v1alpha1, as Kubernetes orders API versions."""
+    import re
+    match = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if not match:
+        return (-1, 0, 0)
+    major, level, minor = match.groups()
+    return ({None: 2, "beta": 1, "alpha": 0}[level], int(major), int(minor or 0))
+
+
 def fix_discovery(body):
     """Makes kmock's discovery documents what a real API server (and kubectl) expect."""
+    # kmock's version order follows a Python set (it changes between runs): a real server
+    # prefers the newest stable version (autoscaling/v2 over v1), and kubectl uses it.
+    groups = body.get("groups", [body] if body.get("kind") == "APIGroup" else [])
+    for group in groups:
+        versions = sorted(group.get("versions", []), key=lambda v: version_rank(v["version"]), reverse=True)
+        if versions:
+            group["versions"] = versions
+            group["preferredVersion"] = dict(versions[0])
     if body.get("kind") == "APIResourceList":
         body["groupVersion"] = body.get("groupVersion", "").lstrip("/")
         for res in body.get("resources", []):

@@ -12,6 +12,7 @@ mod mita;
 mod mita_checks;
 mod mita_env;
 mod mita_runbook;
+mod mita_scan;
 mod planning;
 mod state_commands;
 mod support;

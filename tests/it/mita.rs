@@ -73,6 +73,7 @@ fn mita_stack_end_to_end() {
     assert!(completed < deployed, "{}", apply.stderr);
     runtime.block_on(crate::mita_checks::aws_created(&env));
     crate::mita_checks::kubernetes_created(&env);
+    runtime.block_on(crate::mita_checks::traffic_path(&env, RELEASE));
 
     // 2. Nothing to do right after.
     let noop = env.plinth("plan", &["--detailed-exitcode"]).expect(0);

@@ -71,6 +71,21 @@ impl MitaEnv {
             matches!(status, 200 | 201),
             "creating `monitoring`: {status} {body}"
         );
+        // The ingress-nginx controller behind the ALB is a cluster prerequisite too: its
+        // namespace and Service (the TargetGroupBinding's `serviceRef`).
+        for (path, body) in [
+            (
+                "/api/v1/namespaces",
+                r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ingress-nginx","labels":{"kubernetes.io/metadata.name":"ingress-nginx"}}}"#,
+            ),
+            (
+                "/api/v1/namespaces/ingress-nginx/services",
+                r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"ingress-nginx-controller","namespace":"ingress-nginx"},"spec":{"type":"ClusterIP","selector":{"app.kubernetes.io/name":"ingress-nginx"},"ports":[{"name":"http","port":80,"targetPort":"http","protocol":"TCP"}]}}"#,
+            ),
+        ] {
+            let (status, answer) = kube_send(&kmock, "POST", path, body);
+            assert!(matches!(status, 200 | 201), "{path}: {status} {answer}");
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let stack = dir.path().join("mita");
         copy_dir(&crate::support::repo_path("stacks/mita"), &stack);

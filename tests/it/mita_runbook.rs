@@ -51,6 +51,9 @@ fn mita_guide_runbook_with_real_kubectl() {
     env.plinth("apply", &["--auto-approve"]).expect(0);
     let noop = env.plinth("plan", &["--detailed-exitcode"]).expect(0);
     assert!(noop.stdout.contains("No changes."), "{}", noop.stdout);
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(crate::mita_checks::traffic_path(&env, NS));
 
     // "Verify Deployment": pods, services, ingress.
     let pods = kubectl(&env, &["get", "pods", "-n", NS]);

@@ -17,6 +17,12 @@ pub struct ReleaseSpec {
     pub namespace: String,
     /// Container image, e.g. `ghcr.io/mita-finance/backend:v1.0.0`.
     pub image: String,
+    /// Pins the image by digest (`sha256:...`): pods run `<image>@<digest>`.
+    #[serde(default)]
+    pub image_digest: Option<String>,
+    /// `imagePullPolicy` (default `IfNotPresent` with a digest, else `Always`).
+    #[serde(default)]
+    pub image_pull_policy: Option<String>,
     /// Replicas when autoscaling is off.
     #[serde(default = "one", deserialize_with = "int")]
     pub replicas: i64,
@@ -164,19 +170,98 @@ pub struct Probes {
     pub readiness: Option<String>,
 }
 
-/// Pod security settings.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// Pod security settings. The defaults meet the Pod Security Standard "restricted" profile
+/// (and more: read-only root filesystem, no service-account token); each can be relaxed.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Security {
-    /// `runAsNonRoot`.
-    #[serde(default)]
+    /// `runAsNonRoot` (default true).
+    #[serde(default = "yes")]
     pub run_as_non_root: bool,
     /// `runAsUser`.
     #[serde(default, deserialize_with = "opt_int")]
     pub run_as_user: Option<i64>,
-    /// Generate a NetworkPolicy admitting traffic only to the release's ports.
+    /// `runAsGroup`.
+    #[serde(default, deserialize_with = "opt_int")]
+    pub run_as_group: Option<i64>,
+    /// `fsGroup` (owner group of the writable volumes).
+    #[serde(default, deserialize_with = "opt_int")]
+    pub fs_group: Option<i64>,
+    /// `readOnlyRootFilesystem` (default true); `writable_paths` get `emptyDir` volumes.
+    #[serde(default = "yes")]
+    pub read_only_root_filesystem: bool,
+    /// Paths the app writes, each an `emptyDir` (default `/tmp`; `PROMETHEUS_MULTIPROC_DIR`
+    /// from `env` is added).
+    #[serde(default = "tmp")]
+    pub writable_paths: Vec<String>,
+    /// `capabilities.drop: [ALL]` (default true).
+    #[serde(default = "yes")]
+    pub drop_all_capabilities: bool,
+    /// `seccompProfile.type` (default `RuntimeDefault`; `""` leaves it out).
+    #[serde(default = "runtime_default")]
+    pub seccomp_profile: String,
+    /// `allowPrivilegeEscalation` (default false).
+    #[serde(default)]
+    pub allow_privilege_escalation: bool,
+    /// `automountServiceAccountToken` (default false: the app does not call the API server).
+    #[serde(default)]
+    pub automount_service_account_token: bool,
+    /// Generate a NetworkPolicy for every pod of the release (Ingress and Egress).
     #[serde(default)]
     pub network_policy: bool,
+    /// Who may reach the app's ports: NetworkPolicy peers (e.g. the load balancer's
+    /// `namespaceSelector` or `ipBlock`). Empty: nobody (no ingress rule).
+    #[serde(default)]
+    pub ingress_from: Vec<serde_json::Value>,
+    /// Where pods may connect besides DNS (UDP/TCP 53 to kube-system, always allowed).
+    #[serde(default)]
+    pub egress: Vec<EgressRule>,
+}
+
+/// One egress rule: ports to peers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgressRule {
+    /// A name for readers (e.g. `postgresql`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// TCP ports.
+    pub ports: Vec<serde_json::Value>,
+    /// NetworkPolicy peers (`ipBlock`, `namespaceSelector`, ...); empty: anywhere.
+    #[serde(default)]
+    pub to: Vec<serde_json::Value>,
+}
+
+impl Default for Security {
+    fn default() -> Security {
+        Security {
+            run_as_non_root: true,
+            run_as_user: None,
+            run_as_group: None,
+            fs_group: None,
+            read_only_root_filesystem: true,
+            writable_paths: tmp(),
+            drop_all_capabilities: true,
+            seccomp_profile: runtime_default(),
+            allow_privilege_escalation: false,
+            automount_service_account_token: false,
+            network_policy: false,
+            ingress_from: Vec::new(),
+            egress: Vec::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn tmp() -> Vec<String> {
+    vec!["/tmp".into()]
+}
+
+fn runtime_default() -> String {
+    "RuntimeDefault".into()
 }
 
 /// Ingress settings.
@@ -285,6 +370,8 @@ pub const INPUTS: &[&str] = &[
     "progress_deadline_seconds",
     "names",
     "container_name",
+    "image_digest",
+    "image_pull_policy",
 ];
 
 impl ReleaseSpec {
@@ -397,6 +484,14 @@ impl ReleaseSpec {
             }
         }
         Ok(())
+    }
+
+    /// The image reference pods run: with `@<digest>` when pinned.
+    pub fn image_ref(&self) -> String {
+        match self.image_digest.as_deref().filter(|d| !d.is_empty()) {
+            Some(digest) if !self.image.contains('@') => format!("{}@{digest}", self.image),
+            _ => self.image.clone(),
+        }
     }
 
     /// The container name (default: the release name).

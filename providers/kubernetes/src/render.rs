@@ -193,12 +193,57 @@ pub fn render(
     if security.run_as_non_root {
         pod_security["runAsNonRoot"] = json!(true);
     }
-    if let Some(user) = security.run_as_user {
-        pod_security["runAsUser"] = json!(user);
+    for (field, value) in [
+        ("runAsUser", security.run_as_user),
+        ("runAsGroup", security.run_as_group),
+        ("fsGroup", security.fs_group),
+    ] {
+        if let Some(id) = value {
+            pod_security[field] = json!(id);
+        }
     }
+    if !security.seccomp_profile.is_empty() {
+        pod_security["seccompProfile"] = json!({"type": security.seccomp_profile});
+    }
+    let mut container_security = json!({
+        "allowPrivilegeEscalation": security.allow_privilege_escalation,
+        "readOnlyRootFilesystem": security.read_only_root_filesystem,
+    });
+    if security.run_as_non_root {
+        container_security["runAsNonRoot"] = json!(true);
+    }
+    if security.drop_all_capabilities {
+        container_security["capabilities"] = json!({"drop": ["ALL"]});
+    }
+    // Writable emptyDir volumes: the configured paths and the Prometheus multiprocess dir.
+    let mut writable = security.writable_paths.clone();
+    if let Some(dir) = spec.env.get("PROMETHEUS_MULTIPROC_DIR") {
+        if !writable.contains(dir) {
+            writable.push(dir.clone());
+        }
+    }
+    let volumes: Vec<(String, String)> = writable
+        .iter()
+        .map(|path| (kube_name(path).chars().take(63).collect(), path.clone()))
+        .collect();
+    let image = spec.image_ref();
+    let pull_policy = spec.image_pull_policy.clone().unwrap_or_else(|| {
+        if image.contains('@') {
+            "IfNotPresent"
+        } else {
+            "Always"
+        }
+        .to_string()
+    });
     let container = |command: Option<&[String]>| {
-        let mut c = json!({"name": spec.container(), "image": spec.image, "env": env, "envFrom": env_from,
-                           "securityContext": {"allowPrivilegeEscalation": false}});
+        let mut c = json!({"name": spec.container(), "image": image, "imagePullPolicy": pull_policy,
+                           "env": env, "envFrom": env_from, "securityContext": container_security});
+        if !volumes.is_empty() {
+            c["volumeMounts"] = json!(volumes
+                .iter()
+                .map(|(name, path)| json!({"name": name, "mountPath": path}))
+                .collect::<Vec<_>>());
+        }
         if let Some(r) = &resources {
             c["resources"] = r.clone();
         }
@@ -208,7 +253,14 @@ pub fn render(
         c
     };
     let pod = |component: &str, c: Json, restart: Option<&str>| {
-        let mut spec_json = json!({"securityContext": pod_security, "containers": [c]});
+        let mut spec_json = json!({"securityContext": pod_security, "containers": [c],
+            "automountServiceAccountToken": security.automount_service_account_token});
+        if !volumes.is_empty() {
+            spec_json["volumes"] = json!(volumes
+                .iter()
+                .map(|(name, _)| json!({"name": name, "emptyDir": {}}))
+                .collect::<Vec<_>>());
+        }
         if let Some(account) = &spec.service_account {
             spec_json["serviceAccountName"] = json!(account);
         }
@@ -304,13 +356,37 @@ pub fn render(
         out.rest.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": ingress_spec}));
     }
     if security.network_policy {
+        // Every pod of the release (web, jobs, cronjobs): in from the load balancer path only,
+        // out to DNS and the configured services only.
         let ports: Vec<Json> = spec
             .ports
             .iter()
             .map(|p| json!({"port": p.port, "protocol": "TCP"}))
             .collect();
+        let ingress: Vec<Json> = if security.ingress_from.is_empty() {
+            Vec::new()
+        } else {
+            vec![json!({"from": security.ingress_from, "ports": ports})]
+        };
+        let mut egress = vec![json!({
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]})];
+        for rule in &security.egress {
+            let ports: Vec<Json> = rule
+                .ports
+                .iter()
+                .map(|p| json!({"port": int_or_percent(p), "protocol": "TCP"}))
+                .collect();
+            let mut out_rule = json!({"ports": ports});
+            if !rule.to.is_empty() {
+                out_rule["to"] = json!(rule.to);
+            }
+            egress.push(out_rule);
+        }
         out.rest.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(&spec.object_name(&names.network_policy, ""), "web"),
-            "spec": {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": [{"ports": ports}]}}));
+            "spec": {"podSelector": {"matchLabels": {INSTANCE: name, MANAGED_BY: "plinth"}},
+                     "policyTypes": ["Ingress", "Egress"], "ingress": ingress, "egress": egress}}));
     }
     if let Some(budget) = &spec.pod_disruption_budget {
         out.rest.push(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(&spec.object_name(&names.pdb, ""), "web"),
@@ -577,6 +653,94 @@ mod tests {
         let again = render(&redacted, 2, rendered.secret_name.as_deref()).unwrap();
         assert!(find(&again, "Secret").is_none());
         assert_eq!(again.secret_name, rendered.secret_name);
+    }
+
+    #[test]
+    fn pods_are_restricted_by_default_and_each_setting_can_be_relaxed() {
+        let rendered = render(
+            &release(json!({"env": {"PROMETHEUS_MULTIPROC_DIR": "/var/prom"},
+                "migrate": {"command": ["migrate"]},
+                "cronjobs": {"backup": {"schedule": "0 2 * * *", "command": ["backup"]}}})),
+            1,
+            None,
+        )
+        .unwrap();
+        let cron = find(&rendered, "CronJob").unwrap();
+        for pod in [
+            &rendered.deployment["spec"]["template"]["spec"],
+            &rendered.migration.as_ref().unwrap()["spec"]["template"]["spec"],
+            &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        ] {
+            assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+            assert_eq!(
+                pod["securityContext"]["seccompProfile"]["type"],
+                "RuntimeDefault"
+            );
+            assert_eq!(pod["automountServiceAccountToken"], false);
+            let c = &pod["containers"][0];
+            assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
+            assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+            assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+            let mounts: Vec<&str> = c["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|m| m["mountPath"].as_str())
+                .collect();
+            assert_eq!(mounts, ["/tmp", "/var/prom"]);
+            assert_eq!(pod["volumes"][0]["emptyDir"], json!({}));
+        }
+        let relaxed = render(
+            &release(json!({"image_digest": "sha256:abc",
+                "security": {"read_only_root_filesystem": false, "writable_paths": [],
+                             "seccomp_profile": "", "drop_all_capabilities": false,
+                             "automount_service_account_token": true}})),
+            1,
+            None,
+        )
+        .unwrap();
+        let pod = &relaxed.deployment["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        assert_eq!(c["image"], "ghcr.io/mita/backend:v1.0.0@sha256:abc");
+        assert_eq!(c["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], false);
+        assert!(c["securityContext"].get("capabilities").is_none());
+        assert!(pod["securityContext"].get("seccompProfile").is_none());
+        assert!(pod.get("volumes").is_none() && c.get("volumeMounts").is_none());
+        assert_eq!(pod["automountServiceAccountToken"], true);
+    }
+
+    #[test]
+    fn the_network_policy_covers_every_pod_and_both_directions() {
+        let open = render(
+            &release(json!({"security": {"network_policy": true}})),
+            1,
+            None,
+        )
+        .unwrap();
+        let policy = find(&open, "NetworkPolicy").unwrap();
+        assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+        // Nobody is admitted unless named; only DNS is allowed out.
+        assert_eq!(policy["spec"]["ingress"], json!([]));
+        assert_eq!(policy["spec"]["egress"].as_array().unwrap().len(), 1);
+        assert!(policy["spec"]["podSelector"]["matchLabels"]
+            .get(COMPONENT)
+            .is_none());
+        let lb = json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}});
+        let rendered = render(
+            &release(json!({"security": {"network_policy": true, "ingress_from": [lb],
+                "egress": [{"name": "postgresql", "ports": [5432], "to": [{"ipBlock": {"cidr": "10.0.0.0/16"}}]},
+                           {"ports": ["443"]}]}})),
+            1,
+            None,
+        )
+        .unwrap();
+        let spec = &find(&rendered, "NetworkPolicy").unwrap()["spec"];
+        assert_eq!(spec["ingress"][0]["from"][0], lb);
+        assert_eq!(spec["ingress"][0]["ports"][0]["port"], 8000);
+        assert_eq!(spec["egress"][1]["ports"][0]["port"], 5432);
+        assert_eq!(spec["egress"][2]["ports"][0]["port"], 443);
+        assert!(spec["egress"][2].get("to").is_none());
     }
 
     #[test]
