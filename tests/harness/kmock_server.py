@@ -35,6 +35,8 @@ three Ready nodes exist. ``POST /_plinth/control`` (JSON) switches behaviour for
   ``ProgressDeadlineExceeded`` and no available replicas;
 - ``{"job_fails": {"namespace": NS, "name_prefix": PREFIX}}``: matching Jobs fail;
 - ``{"server_version": "1.24"}``, ``{"ready_nodes": 2}``: cluster facts for preconditions;
+- ``{"ignore_label_selector": true}``: lists return every object, as plain kmock does (for the
+  defensive-prune test);
 - ``{"reset": true}``: clears every switch.
 """
 import asyncio
@@ -210,6 +212,7 @@ class Cluster:
         self.never_ready = []
         self.failing_jobs = []
         self.server_version = "1.29"
+        self.ignore_label_selector = False
 
     def next_version(self) -> str:
         self.counter += 1
@@ -392,8 +395,9 @@ async def handle_object(cluster: Cluster, request, route):
 
     if name is None:
         if method == "GET":
+            selector = None if cluster.ignore_label_selector else query.get("labelSelector")
             items = [obj for _, obj in cluster.items(res, namespace)
-                     if selector_matches(query.get("labelSelector"), obj.get("metadata", {}).get("labels", {}))]
+                     if selector_matches(selector, obj.get("metadata", {}).get("labels", {}))]
             return {"apiVersion": api_version, "kind": f"{kind}List",
                     "metadata": {"resourceVersion": str(cluster.counter)}, "items": items}
         if method == "POST":
@@ -601,11 +605,14 @@ def control(cluster: Cluster, body):
         cluster.never_ready.clear()
         cluster.failing_jobs.clear()
         cluster.server_version = "1.29"
+        cluster.ignore_label_selector = False
         set_nodes(cluster, 3)
     if "deployment_never_ready" in body:
         cluster.never_ready.append(body["deployment_never_ready"])
     if "job_fails" in body:
         cluster.failing_jobs.append(body["job_fails"])
+    if "ignore_label_selector" in body:
+        cluster.ignore_label_selector = bool(body["ignore_label_selector"])
     if "server_version" in body:
         cluster.server_version = body["server_version"]
     if "ready_nodes" in body:

@@ -115,8 +115,21 @@ pub fn selector(release: &str) -> String {
     format!("{MANAGED_BY}=plinth,{INSTANCE}={release}")
 }
 
+/// Whether a live object carries the labels of release `release` managed by Plinth. Checked
+/// on every listed object before a delete: a server that ignores `labelSelector` must not
+/// make Plinth delete what it does not own.
+pub fn owned_by(live: &Json, release: &str) -> bool {
+    let label = |key: &str| {
+        live.pointer("/metadata/labels")
+            .and_then(|labels| labels.get(key))
+            .and_then(Json::as_str)
+    };
+    label(MANAGED_BY) == Some("plinth") && label(INSTANCE) == Some(release)
+}
+
 /// Deletes the release's objects (by label) whose `Kind/name` is not in `keep`.
-/// Objects without Plinth's labels are never listed, so never touched.
+/// Objects without Plinth's labels are never touched: the server filters by label, and each
+/// listed object's labels are checked again here ([`owned_by`]).
 pub async fn prune(
     objects: &Objects,
     namespace: &str,
@@ -132,6 +145,9 @@ pub async fn prune(
         {
             let reference = ObjectRef::of(&live)?;
             let key = format!("{kind}/{}", reference.name);
+            if !owned_by(&live, release) {
+                continue;
+            }
             if !keep.contains(&key) {
                 deadline.report(&format!("pruning {}", reference.describe()));
                 objects.delete(&reference, deadline).await?;
@@ -155,4 +171,28 @@ pub fn object_keys(rendered: &Rendered) -> BTreeSet<String> {
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_objects_labelled_for_the_release_are_owned() {
+        let labelled = |labels: Json| json!({"metadata": {"name": "x", "labels": labels}});
+        assert!(owned_by(
+            &labelled(json!({MANAGED_BY: "plinth", INSTANCE: "mita"})),
+            "mita"
+        ));
+        assert!(!owned_by(
+            &labelled(json!({MANAGED_BY: "plinth", INSTANCE: "other"})),
+            "mita"
+        ));
+        assert!(!owned_by(
+            &labelled(json!({MANAGED_BY: "helm", INSTANCE: "mita"})),
+            "mita"
+        ));
+        assert!(!owned_by(&json!({"metadata": {"name": "x"}}), "mita"));
+    }
 }

@@ -419,6 +419,61 @@ async fn removed_cronjob_is_pruned_and_foreign_objects_are_kept() {
     );
 }
 
+/// A server that ignores `labelSelector` (plain kmock, some proxies) lists every object: the
+/// prune checks each object's labels itself and keeps what the release does not own.
+#[tokio::test]
+async fn prune_keeps_foreign_objects_when_the_server_ignores_label_selectors() {
+    let cluster = prepared().await;
+    let resource = cluster.provider.resource("app_release").unwrap();
+    let v1 = resource
+        .create(&ctx("app_release.mita"), &mita("v1.0.0"))
+        .await
+        .unwrap();
+    let objects = cluster.provider.resource("k8s_object").unwrap();
+    objects
+        .create(
+            &ctx("k8s_object.foreign"),
+            &object(json!({"manifest": {"apiVersion": "batch/v1", "kind": "CronJob",
+                "metadata": {"name": "someone-elses-report", "namespace": NS},
+                "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                    "restartPolicy": "Never", "containers": [{"name": "report", "image": "busybox"}]}}}}}}})),
+        )
+        .await
+        .unwrap();
+    cluster.kmock.control(r#"{"ignore_label_selector": true}"#);
+    let mut v2 = mita("v1.0.1");
+    v2.remove("cronjobs");
+    resource
+        .update(
+            &ctx("app_release.mita"),
+            &v1.id,
+            &v1.attributes,
+            &v2,
+            &["cronjobs".into()],
+        )
+        .await
+        .unwrap();
+    cluster.kmock.reset();
+    assert!(
+        get(
+            &cluster,
+            "batch/v1",
+            "CronJob",
+            Some(NS),
+            "someone-elses-report"
+        )
+        .await
+        .is_some(),
+        "an unlabelled CronJob survived the prune"
+    );
+    assert!(
+        get(&cluster, "batch/v1", "CronJob", Some(NS), "mita-backup")
+            .await
+            .is_none(),
+        "the release's own CronJob was pruned"
+    );
+}
+
 /// Regression: a Job's template is immutable, so an env change under the same image tag must
 /// run a new migration Job instead of re-applying the old one (the server answers 422).
 #[tokio::test]
