@@ -224,6 +224,40 @@ pub fn kubernetes_created(env: &MitaEnv) {
         ]
     );
 
+    // Monitoring: /metrics scraped, critical alerts to PagerDuty with the key from a Secret.
+    let monitor = env
+        .kube_get(&format!(
+            "/apis/monitoring.coreos.com/v1/namespaces/{NAMESPACE}/servicemonitors/{RELEASE}"
+        ))
+        .expect("the ServiceMonitor");
+    assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+    let service = env
+        .kube_get(&format!("{ns}/services/{RELEASE}"))
+        .expect("the Service");
+    for (key, value) in monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .unwrap()
+    {
+        assert_eq!(&service["metadata"]["labels"][key], value, "{key}");
+    }
+    let pagerduty = env
+        .kube_get(&format!(
+            "/apis/monitoring.coreos.com/v1alpha1/namespaces/{NAMESPACE}/alertmanagerconfigs/{RELEASE}-pagerduty"
+        ))
+        .expect("the AlertmanagerConfig");
+    let key_ref = &pagerduty["spec"]["receivers"][0]["pagerdutyConfigs"][0]["routingKey"];
+    let key_secret = env
+        .kube_get(&format!(
+            "{ns}/secrets/{}",
+            key_ref["name"].as_str().unwrap()
+        ))
+        .expect("the routing key Secret");
+    assert!(key_secret["data"][key_ref["key"].as_str().unwrap()].is_string());
+    assert_eq!(
+        pagerduty["spec"]["route"]["matchers"][0]["value"],
+        "critical"
+    );
+
     let deployment = env.deployment().expect("the Deployment");
     let pod = &deployment["spec"]["template"]["spec"];
     let container = &pod["containers"][0];

@@ -25,6 +25,10 @@ pub const SECRETS: &[(&str, &str)] = &[
     ("OPENAI_API_KEY", "sk-e2e-openai-9d7b5f3a1c9e7b5d3f"),
     ("SENTRY_DSN", "https://e2e-sentry-key@sentry.example/42"),
     ("BACKUP_ENCRYPTION_KEY", "e2e-backup-key-1a3c5e7b9d1f3a5c7e"),
+    (
+        "PAGERDUTY_ROUTING_KEY",
+        "e2e-pagerduty-routing-key-5c3a1e9b7d",
+    ),
 ];
 
 /// Both emulators, the account, and the stack copy.

@@ -48,6 +48,7 @@ pub fn schema() -> Schema {
         .attribute(any("ingress", "{ host, tls, class, annotations }"))
         .attribute(any("autoscaling", "{ min, max, cpu_percent }"))
         .attribute(Attribute::optional("service_account", ValueType::String))
+        .attribute(Attribute::optional("service_account_annotations", ValueType::string_map()).describe("e.g. eks.amazonaws.com/role-arn (IRSA); empty values are left out"))
         .attribute(any("migrate", "{ command = [...] }: Job run before the rollout"))
         .attribute(any("jobs", "name → { command }: one-shot Jobs after the migration"))
         .attribute(any("cronjobs", "name → { schedule, command }"))

@@ -53,6 +53,10 @@ pub struct ReleaseSpec {
     /// ServiceAccount to create and run as.
     #[serde(default)]
     pub service_account: Option<String>,
+    /// Annotations of that ServiceAccount, e.g. `eks.amazonaws.com/role-arn` (IRSA); entries
+    /// with an empty value are left out (an unset variable).
+    #[serde(default)]
+    pub service_account_annotations: BTreeMap<String, String>,
     /// Migration Job run (and awaited) before the rollout.
     #[serde(default)]
     pub migrate: Option<Command>,
@@ -372,6 +376,7 @@ pub const INPUTS: &[&str] = &[
     "container_name",
     "image_digest",
     "image_pull_policy",
+    "service_account_annotations",
 ];
 
 impl ReleaseSpec {

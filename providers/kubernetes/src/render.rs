@@ -129,8 +129,18 @@ pub fn render(
 
     let mut out = Rendered::default();
     if let Some(account) = &spec.service_account {
+        let mut metadata = meta(account, "web");
+        let annotations: BTreeMap<&String, &String> = spec
+            .service_account_annotations
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        if !annotations.is_empty() {
+            metadata["annotations"] = json!(annotations);
+        }
         out.config.push(
-            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(account, "web")}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata,
+                               "automountServiceAccountToken": security_token(&spec)}),
         );
     }
     if redacted {
@@ -401,6 +411,13 @@ pub fn render(
                         "template": pod("cronjob", container(Some(&cron.command)), Some("OnFailure"))}}}}));
     }
     Ok(out)
+}
+
+/// Whether pods mount a service-account token (the `security` switch, default false).
+fn security_token(spec: &ReleaseSpec) -> bool {
+    spec.security
+        .as_ref()
+        .is_some_and(|s| s.automount_service_account_token)
 }
 
 /// The input attributes as plain JSON; redacted secrets become `""` and are reported.
@@ -741,6 +758,25 @@ mod tests {
         assert_eq!(spec["egress"][1]["ports"][0]["port"], 5432);
         assert_eq!(spec["egress"][2]["ports"][0]["port"], 443);
         assert!(spec["egress"][2].get("to").is_none());
+    }
+
+    #[test]
+    fn service_account_annotations_skip_empty_values() {
+        let rendered = render(
+            &release(
+                json!({"service_account": "mita", "service_account_annotations":
+                {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/backup", "unset": ""}}),
+            ),
+            1,
+            None,
+        )
+        .unwrap();
+        let account = find(&rendered, "ServiceAccount").unwrap();
+        assert_eq!(
+            account["metadata"]["annotations"],
+            json!({"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/backup"})
+        );
+        assert_eq!(account["automountServiceAccountToken"], false);
     }
 
     #[test]
