@@ -148,3 +148,130 @@ fn mita_manifests_have_no_checkov_failure_but_the_deliberate_ones() {
         );
     }
 }
+
+/// The Pod Security Standard "restricted" profile (v1.29+), checked field by field on every
+/// pod template of the render: the namespace enforces it, so a pod that breaks it is refused.
+fn restricted_violations(kind: &str, pod: &Json) -> Vec<String> {
+    let mut out = Vec::new();
+    let spec = &pod["spec"];
+    for field in ["hostNetwork", "hostPID", "hostIPC"] {
+        if spec[field] == true {
+            out.push(format!("{kind}: {field}"));
+        }
+    }
+    for volume in spec["volumes"].as_array().into_iter().flatten() {
+        let allowed = [
+            "name",
+            "emptyDir",
+            "configMap",
+            "secret",
+            "projected",
+            "downwardAPI",
+            "persistentVolumeClaim",
+            "csi",
+            "ephemeral",
+        ];
+        if let Some(key) = volume
+            .as_object()
+            .unwrap()
+            .keys()
+            .find(|k| !allowed.contains(&k.as_str()))
+        {
+            out.push(format!("{kind}: volume type {key}"));
+        }
+    }
+    let pod_non_root = spec["securityContext"]["runAsNonRoot"] == true;
+    let pod_seccomp = spec["securityContext"]["seccompProfile"]["type"].as_str();
+    for container in spec["containers"]
+        .as_array()
+        .into_iter()
+        .chain(spec["initContainers"].as_array())
+        .flatten()
+    {
+        let name = format!("{kind}/{}", container["name"]);
+        let context = &container["securityContext"];
+        if context["privileged"] == true {
+            out.push(format!("{name}: privileged"));
+        }
+        if context["allowPrivilegeEscalation"] != false {
+            out.push(format!("{name}: allowPrivilegeEscalation not false"));
+        }
+        if !(pod_non_root || context["runAsNonRoot"] == true) || context["runAsNonRoot"] == false {
+            out.push(format!("{name}: runAsNonRoot"));
+        }
+        if context["runAsUser"] == 0 || spec["securityContext"]["runAsUser"] == 0 {
+            out.push(format!("{name}: runAsUser 0"));
+        }
+        let seccomp = context["seccompProfile"]["type"].as_str().or(pod_seccomp);
+        if !matches!(seccomp, Some("RuntimeDefault" | "Localhost")) {
+            out.push(format!("{name}: seccompProfile {seccomp:?}"));
+        }
+        let drops = context["capabilities"]["drop"].as_array();
+        if !drops.is_some_and(|d| d.iter().any(|c| c == "ALL")) {
+            out.push(format!("{name}: capabilities not dropped"));
+        }
+        for added in context["capabilities"]["add"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if added != "NET_BIND_SERVICE" {
+                out.push(format!("{name}: adds {added}"));
+            }
+        }
+        if container["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p.get("hostPort").is_some())
+        {
+            out.push(format!("{name}: hostPort"));
+        }
+    }
+    out
+}
+
+#[test]
+fn mita_pods_meet_the_restricted_pod_security_standard() {
+    let dir = tempfile::Builder::new()
+        .prefix("mita-scan")
+        .tempdir()
+        .unwrap();
+    let file = render_production(dir.path());
+    let documents = crate::mita_checks::yaml_documents(&std::fs::read_to_string(file).unwrap());
+    let mut pods = 0;
+    let mut violations = Vec::new();
+    for document in &documents {
+        let kind = document["kind"].as_str().unwrap_or("?");
+        let template = match kind {
+            "Deployment" | "Job" => &document["spec"]["template"],
+            "CronJob" => &document["spec"]["jobTemplate"]["spec"]["template"],
+            _ => continue,
+        };
+        pods += 1;
+        violations.extend(restricted_violations(kind, template));
+        // Beyond the profile: no token, read-only root.
+        assert_eq!(
+            template["spec"]["automountServiceAccountToken"], false,
+            "{kind}"
+        );
+        assert_eq!(
+            template["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"], true,
+            "{kind}"
+        );
+    }
+    assert_eq!(
+        pods, 4,
+        "Deployment, migration and seed Jobs, backup CronJob"
+    );
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    // The check itself catches a pod that breaks the profile.
+    let bad = serde_json::json!({"spec": {"hostNetwork": true, "volumes": [{"name": "h", "hostPath": {"path": "/"}}],
+        "containers": [{"name": "c", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]}});
+    assert_eq!(
+        restricted_violations("Pod", &bad).len(),
+        7,
+        "{:?}",
+        restricted_violations("Pod", &bad)
+    );
+}
