@@ -374,3 +374,56 @@ fn render_prints_yaml_documents_without_a_cluster_or_state() {
     // Env values carrying a secret live only in the (masked) Secret.
     assert!(!deployment.to_string().contains("DATABASE_URL"));
 }
+
+/// Offline plan-time checks of the release: a PodDisruptionBudget the replica count can never
+/// satisfy names both values, and a misspelt release field is named, without a cluster.
+#[test]
+fn plan_refuses_an_unsatisfiable_disruption_budget_and_unknown_release_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |stack: &std::path::Path, vars: &[&str]| {
+        let mut command = crate::support::plinth();
+        command
+            .env_remove("KUBECONFIG")
+            .env("HOME", dir.path())
+            .env("PLINTH_STATE_DIR", dir.path())
+            .args(["plan", "--env", "production"])
+            .arg(stack);
+        for var in vars {
+            command.args(["--var", var]);
+        }
+        Run::from(command.output().expect("run plinth"))
+    };
+    let stack = crate::support::repo_path("stacks/mita");
+    plan(&stack, &[]).expect(0);
+    let budget = plan(&stack, &["pdb_min_available=3"]).expect(1);
+    let text = format!("{}{}", budget.stdout, budget.stderr);
+    for expected in [
+        "app_release.backend",
+        "min_available = 3",
+        "autoscaling.min = 3",
+        "every node drain blocks",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    let copy = dir.path().join("mita");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&stack).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let app = std::fs::read_to_string(copy.join("app.toml")).unwrap();
+    std::fs::write(
+        copy.join("app.toml"),
+        app.replacen(
+            "names           = { hpa",
+            "names           = { hpaa = \"x\", hpa",
+            1,
+        ),
+    )
+    .unwrap();
+    let typo = plan(&copy, &[]).expect(1);
+    let text = format!("{}{}", typo.stdout, typo.stderr);
+    assert!(text.contains("unknown field `hpaa`"), "{text}");
+}

@@ -245,27 +245,28 @@ fn with_name(desired: &Object, address: &str) -> Object {
     attributes
 }
 
-/// The plan-time cross-field check (PodDisruptionBudget against the replica count), as soon
-/// as the counts are known: it needs no cluster and no secret.
+/// The plan-time checks that need no cluster and no secret: every input known now is parsed
+/// (so a misspelt field is a plan error, not an apply error) and the PodDisruptionBudget is
+/// checked against the replica count. Inputs still unknown, or holding a secret, are skipped.
 fn check_counts(attributes: &Object) -> Result<(), KubeError> {
-    const COUNTS: &[&str] = &["replicas", "autoscaling", "pod_disruption_budget"];
-    let mut counts: Object = attributes
+    let mut known: Object = attributes
         .iter()
-        .filter(|(k, _)| COUNTS.contains(&k.as_str()))
+        .filter(|(k, v)| INPUTS.contains(&k.as_str()) && !v.has_unknown() && !v.has_sensitive())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    if counts.values().any(Value::has_unknown) {
-        return Ok(());
-    }
     for key in ["name", "namespace", "image"] {
-        let value = attributes
-            .get(key)
-            .filter(|v| matches!(v, Value::String(_)))
-            .cloned()
-            .unwrap_or_else(|| Value::string("(unknown)"));
-        counts.insert(key.into(), value);
+        known
+            .entry(key.to_string())
+            .or_insert_with(|| Value::string("(unknown)"));
     }
-    ReleaseSpec::from_attributes(&counts)?.check()
+    let counts_known = ["replicas", "autoscaling", "pod_disruption_budget"]
+        .iter()
+        .all(|k| attributes.get(*k).is_none_or(|v| !v.has_unknown()));
+    let spec = ReleaseSpec::from_attributes(&known)?;
+    if counts_known {
+        spec.check()?;
+    }
+    Ok(())
 }
 
 fn revealed(attributes: &Object) -> Object {
