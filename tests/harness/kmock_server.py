@@ -24,7 +24,8 @@ EMULATORS.md) before a request reaches kmock:
   ``kubectl get hpa`` is not ambiguous), protobuf bodies are refused with 415 (kubectl then
   speaks JSON), and ``application/strategic-merge-patch+json`` merges lists of named items
   (``containers``, ``env``, ``volumes``, ...) by ``name``, as ``kubectl patch`` expects; each
-  group prefers its newest stable version (kmock's order changes between runs).
+  group prefers its newest stable version (kmock's order changes between runs); ``pods/NAME/log``
+  answers one line per pod and refuses a container name the pod does not have (``-c backend``).
 
 A minimal controller gives Deployments a rolled-out status and one Running pod per replica
 (with the template's labels, so ``kubectl get pods -l app=...`` answers), completes Jobs, and
@@ -622,6 +623,24 @@ def control(cluster: Cluster, body):
             "server_version": cluster.server_version}
 
 
+def pod_log(cluster: Cluster, route, container):
+    """``pods/NAME/log``: no container runs here, so the log is one line; like a real server,
+    a container name the pod does not have is a 400."""
+    _, _, namespace, _, name, _ = route
+    pod = cluster.get((resource("", "v1", "pods"), namespace, name))
+    if pod is None:
+        raise ApiError(404, "NotFound", f'pods "{name}" not found')
+    names = [c.get("name") for c in pod.get("spec", {}).get("containers", [])]
+    if container is None and len(names) == 1:
+        container = names[0]
+    if container not in names:
+        raise ApiError(400, "BadRequest",
+                       f"container {container} is not valid for pod {name}" if container
+                       else f"a container name must be specified for pod {name}, choose one of: {names}")
+    return aiohttp.web.Response(text=f"kmock: {name}/{container} runs no process\n",
+                                content_type="text/plain")
+
+
 def build(cluster: Cluster):
     async def handler(request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         try:
@@ -643,6 +662,8 @@ def build(cluster: Cluster):
                 if answer.status == 200 and getattr(answer, "body", None):
                     return aiohttp.web.json_response(fix_discovery(json.loads(answer.body)))
                 return answer
+            if route[3] == "pods" and route[5] == "log" and request.method == "GET":
+                return pod_log(cluster, route, request.query.get("container"))
             async with cluster.emu._lock:
                 payload = await handle_object(cluster, request, route)
             status = 201 if request.method == "POST" else 200

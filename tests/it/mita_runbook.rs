@@ -74,6 +74,28 @@ fn mita_guide_runbook_with_real_kubectl() {
         labelled["items"][0]["spec"]["containers"][0]["name"],
         "backend"
     );
+    // "Logging": by label, and the Deployment's `backend` container by name.
+    let logs = kubectl(
+        &env,
+        &["logs", "-l", "app=mita-production", "-n", NS, "--tail=100"],
+    );
+    assert_eq!(
+        logs.matches("/backend runs no process").count(),
+        3,
+        "{logs}"
+    );
+    let logs = kubectl(
+        &env,
+        &[
+            "logs",
+            "deployment/mita-production",
+            "-c",
+            "backend",
+            "-n",
+            NS,
+        ],
+    );
+    assert!(logs.contains("/backend runs no process"), "{logs}");
     let services = kubectl(&env, &["get", "services", "-n", NS]);
     assert!(services.contains("mita-production "), "{services}");
     let ingress = kubectl(&env, &["get", "ingress", "-n", NS]);
