@@ -25,7 +25,8 @@ EMULATORS.md) before a request reaches kmock:
   speaks JSON), and ``application/strategic-merge-patch+json`` merges lists of named items
   (``containers``, ``env``, ``volumes``, ...) by ``name``, as ``kubectl patch`` expects; each
   group prefers its newest stable version (kmock's order changes between runs); ``pods/NAME/log``
-  answers one line per pod and refuses a container name the pod does not have (``-c backend``).
+  answers one line per pod and refuses a container name the pod does not have (``-c backend``);
+  ``deployments/NAME/scale`` is an ``autoscaling/v1`` Scale (``kubectl scale``).
 
 A minimal controller gives Deployments a rolled-out status and one Running pod per replica
 (with the template's labels, so ``kubectl get pods -l app=...`` answers), completes Jobs, and
@@ -419,6 +420,8 @@ async def handle_object(cluster: Cluster, request, route):
 
     key = (res, namespace, name)
     old = cluster.get(key)
+    if sub == "scale":
+        return scale(cluster, key, old, method, body_bytes, info, kind, api_version, dry_run)
     if method == "GET":
         if old is None:
             raise ApiError(404, "NotFound", f'{plural} "{name}" not found')
@@ -492,6 +495,29 @@ async def handle_object(cluster: Cluster, request, route):
             cluster.update_owners(key, new, manager)
         return cluster.finish(key, old, new, info, kind, api_version, dry_run)
     raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
+
+
+def scale(cluster: Cluster, key, old, method, body_bytes, info, kind, api_version, dry_run):
+    """The ``scale`` subresource (``kubectl scale``): an ``autoscaling/v1`` Scale."""
+    if old is None:
+        raise ApiError(404, "NotFound", f'{key[0].plural} "{key[2]}" not found')
+    if method in ("PATCH", "PUT"):
+        body = json.loads(body_bytes or b"{}")
+        replicas = body.get("spec", {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise ApiError(422, "Invalid", "spec.replicas: must be a non-negative integer")
+        new = copy.deepcopy(old)
+        new.setdefault("spec", {})["replicas"] = replicas
+        old = cluster.finish(key, old, new, info, kind, api_version, dry_run)
+    elif method != "GET":
+        raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on scale")
+    labels = old.get("spec", {}).get("selector", {}).get("matchLabels", {})
+    return {"apiVersion": "autoscaling/v1", "kind": "Scale",
+            "metadata": {k: old["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion")
+                         if k in old["metadata"]},
+            "spec": {"replicas": old.get("spec", {}).get("replicas", 1)},
+            "status": {"replicas": old.get("status", {}).get("replicas", 0),
+                       "selector": ",".join(f"{k}={v}" for k, v in labels.items())}}
 
 
 def deployment_status(cluster: Cluster, key, obj):

@@ -173,7 +173,22 @@ fn mita_guide_runbook_with_real_kubectl() {
         assert_eq!(job["status"]["succeeded"], 1, "{name}");
     }
 
-    // "Emergency Shutdown": block ingress traffic (the guide's exact patch).
+    // "Emergency Shutdown": scale down all pods, then block ingress traffic (the guide's
+    // exact patch).
+    let scaled = kubectl(
+        &env,
+        &[
+            "scale",
+            "deployment",
+            "mita-production",
+            "--replicas=0",
+            "-n",
+            NS,
+        ],
+    );
+    assert!(scaled.contains("scaled"), "{scaled}");
+    let deployment = json(&env, &["get", "deployment", "mita-production", "-n", NS]);
+    assert_eq!(deployment["spec"]["replicas"], 0);
     let patched = kubectl(
         &env,
         &[
@@ -228,4 +243,30 @@ fn mita_guide_runbook_with_real_kubectl() {
         "{}",
         containers[0]["env"]
     );
+
+    // "Application Recovery": scale up again and wait for the rollout.
+    let scaled = kubectl(
+        &env,
+        &[
+            "scale",
+            "deployment",
+            "mita-production",
+            "--replicas=3",
+            "-n",
+            NS,
+        ],
+    );
+    assert!(scaled.contains("scaled"), "{scaled}");
+    let status = kubectl(
+        &env,
+        &[
+            "rollout",
+            "status",
+            "deployment/mita-production",
+            "-n",
+            NS,
+            "--timeout=60s",
+        ],
+    );
+    assert!(status.contains("successfully rolled out"), "{status}");
 }
