@@ -26,7 +26,8 @@ EMULATORS.md) before a request reaches kmock:
   (``containers``, ``env``, ``volumes``, ...) by ``name``, as ``kubectl patch`` expects; each
   group prefers its newest stable version (kmock's order changes between runs); ``pods/NAME/log``
   answers one line per pod and refuses a container name the pod does not have (``-c backend``);
-  ``deployments/NAME/scale`` is an ``autoscaling/v1`` Scale (``kubectl scale``).
+  ``deployments/NAME/scale`` is an ``autoscaling/v1`` Scale (``kubectl scale``); watch streams
+  are labelled ``application/json`` (kmock sends none; kubectl cannot decode them then).
 
 A minimal controller gives Deployments a rolled-out status and one Running pod per replica
 (with the template's labels, so ``kubectl get pods -l app=...`` answers), completes Jobs, and
@@ -682,7 +683,12 @@ def build(cluster: Cluster):
                                "this test server accepts JSON bodies only")
             route = parse_path(request.path)
             if request.query.get("watch") == "true":
-                return await cluster.emu(request)  # watches stay kmock's own
+                # Watches stay kmock's own; its stream has no content type, which kubectl
+                # cannot decode ("no stream serializers ... application/octet-stream").
+                async def json_stream(response):
+                    response.headers["Content-Type"] = "application/json"
+                object.__setattr__(request, "_prepare_hook", json_stream)
+                return await cluster.emu(request)
             if route is None:
                 answer = await cluster.emu(request)  # discovery: kmock's, then fixed here
                 if answer.status == 200 and getattr(answer, "body", None):

@@ -30,9 +30,13 @@ fn kubectl(env: &MitaEnv, args: &[&str]) -> String {
         args.join(" "),
         output.status
     );
-    // A real server gives kubectl no reason to warn (ambiguous short names, bad discovery).
+    // A real server gives kubectl no reason to warn (ambiguous short names, bad discovery) or
+    // to log errors (klog lines like `E1202 ... reflector.go:...]`, e.g. an undecodable watch).
+    let klog_error = stderr
+        .lines()
+        .any(|l| l.starts_with('E') && l[1..].starts_with(|c: char| c.is_ascii_digit()));
     assert!(
-        !stderr.contains("Warning"),
+        !stderr.contains("Warning") && !klog_error,
         "kubectl {}: {stderr}",
         args.join(" ")
     );
