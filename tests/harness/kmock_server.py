@@ -4,7 +4,7 @@ Usage: python kmock_server.py PORT
 
 kmock 0.8 is a library: this launcher constructs its ``KubernetesEmulator``, loads the bundled
 built-in resource list, registers the CRDs Plinth's stacks use (cert-manager, Prometheus
-operator) in its discovery, and serves it on a loopback port. kmock keeps the objects (its
+operator, AWS Load Balancer Controller) in its discovery, and serves it on a loopback port. kmock keeps the objects (its
 ``objects`` array); this launcher fixes the gaps found with the kube 5 client (see
 EMULATORS.md) before a request reaches kmock:
 
@@ -18,16 +18,28 @@ EMULATORS.md) before a request reaches kmock:
 - ``dryRun=All`` computes the result without storing it;
 - immutable fields (a Job's template, a Deployment's selector) are refused with 422 ``Invalid``;
 - a namespaced object needs its namespace; deleting a namespace deletes what is in it;
-- writes made here are published to kmock's watch streams (watches stay kmock's own).
+- writes made here are published to kmock's watch streams (watches stay kmock's own);
+- for real ``kubectl`` (1.32): discovery answers as a real server does (core ``groupVersion``
+  ``v1``, not ``/v1``; subresources without short names, categories or collection verbs, so
+  ``kubectl get hpa`` is not ambiguous), protobuf bodies are refused with 415 (kubectl then
+  speaks JSON), and ``application/strategic-merge-patch+json`` merges lists of named items
+  (``containers``, ``env``, ``volumes``, ...) by ``name``, as ``kubectl patch`` expects; each
+  group prefers its newest stable version (kmock's order changes between runs); ``pods/NAME/log``
+  answers one line per pod and refuses a container name the pod does not have (``-c backend``);
+  ``deployments/NAME/scale`` is an ``autoscaling/v1`` Scale (``kubectl scale``); watch streams
+  are labelled ``application/json`` (kmock sends none; kubectl cannot decode them then).
 
-A minimal controller gives Deployments a rolled-out status and completes Jobs, and three Ready
-nodes exist. ``POST /_plinth/control`` (JSON) switches behaviour for failure tests:
+A minimal controller gives Deployments a rolled-out status and one Running pod per replica
+(with the template's labels, so ``kubectl get pods -l app=...`` answers), completes Jobs, and
+three Ready nodes exist. ``POST /_plinth/control`` (JSON) switches behaviour for failure tests:
 
 - ``{"deployment_never_ready": {"namespace": NS, "name": NAME, "image": IMAGE?}}``: that
   Deployment (only while its pod template uses IMAGE, when given) reports
   ``ProgressDeadlineExceeded`` and no available replicas;
 - ``{"job_fails": {"namespace": NS, "name_prefix": PREFIX}}``: matching Jobs fail;
 - ``{"server_version": "1.24"}``, ``{"ready_nodes": 2}``: cluster facts for preconditions;
+- ``{"ignore_label_selector": true}``: lists return every object, as plain kmock does (for the
+  defensive-prune test);
 - ``{"reset": true}``: clears every switch.
 """
 import asyncio
@@ -48,6 +60,8 @@ CRDS = {
     "cert-manager.io/v1/certificates": ("Certificate", True),
     "monitoring.coreos.com/v1/prometheusrules": ("PrometheusRule", True),
     "monitoring.coreos.com/v1/servicemonitors": ("ServiceMonitor", True),
+    "elbv2.k8s.aws/v1beta1/targetgroupbindings": ("TargetGroupBinding", True),
+    "monitoring.coreos.com/v1alpha1/alertmanagerconfigs": ("AlertmanagerConfig", True),
 }
 IMMUTABLE = {  # fields a real API server refuses to change
     ("batch/v1", "Job"): [("spec", "template"), ("spec", "selector")],
@@ -121,6 +135,65 @@ def remove_path(obj, path):
             break
 
 
+def strategic_merge_patch(target, patch):
+    """A JSON merge patch where lists of objects that all carry ``name`` merge by name (the
+    patch merge key of containers, env, volumes, volumeMounts, ports in the built-in types)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        old = result.get(key)
+        if value is None:
+            result.pop(key, None)
+        elif (isinstance(value, list) and isinstance(old, list) and value
+              and all(isinstance(i, dict) and "name" in i for i in value + old)):
+            merged = [copy.deepcopy(i) for i in old]
+            for item in value:
+                at = next((n for n, o in enumerate(merged) if o["name"] == item["name"]), None)
+                if at is None:
+                    merged.append(copy.deepcopy(item))
+                else:
+                    merged[at] = strategic_merge_patch(merged[at], item)
+            result[key] = merged
+        else:
+            result[key] = strategic_merge_patch(old, value)
+    return result
+
+
+def version_rank(version):
+    """v2 > v1 > v2beta2 > v1beta1 > v1alpha1, as Kubernetes orders API versions."""
+    import re
+    match = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if not match:
+        return (-1, 0, 0)
+    major, level, minor = match.groups()
+    return ({None: 2, "beta": 1, "alpha": 0}[level], int(major), int(minor or 0))
+
+
+def fix_discovery(body):
+    """Makes kmock's discovery documents what a real API server (and kubectl) expect."""
+    # kmock's version order follows a Python set (it changes between runs): a real server
+    # prefers the newest stable version (autoscaling/v2 over v1), and kubectl uses it.
+    groups = body.get("groups", [body] if body.get("kind") == "APIGroup" else [])
+    for group in groups:
+        versions = sorted(group.get("versions", []), key=lambda v: version_rank(v["version"]), reverse=True)
+        if versions:
+            group["versions"] = versions
+            group["preferredVersion"] = dict(versions[0])
+    if body.get("kind") == "APIResourceList":
+        body["groupVersion"] = body.get("groupVersion", "").lstrip("/")
+        for res in body.get("resources", []):
+            if "/" in res["name"]:
+                res["singularName"] = ""
+                res.pop("shortNames", None)
+                res.pop("categories", None)
+                sub = res["name"].split("/", 1)[1]
+                res["verbs"] = ["get", "patch", "update"] if sub in ("status", "scale") else ["create", "get"]
+                if sub == "scale":
+                    res["group"], res["version"], res["kind"] = "autoscaling", "v1", "Scale"
+    return body
+
+
 def merge_patch(target, patch):
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
@@ -143,6 +216,7 @@ class Cluster:
         self.never_ready = []
         self.failing_jobs = []
         self.server_version = "1.29"
+        self.ignore_label_selector = False
 
     def next_version(self) -> str:
         self.counter += 1
@@ -325,8 +399,9 @@ async def handle_object(cluster: Cluster, request, route):
 
     if name is None:
         if method == "GET":
+            selector = None if cluster.ignore_label_selector else query.get("labelSelector")
             items = [obj for _, obj in cluster.items(res, namespace)
-                     if selector_matches(query.get("labelSelector"), obj.get("metadata", {}).get("labels", {}))]
+                     if selector_matches(selector, obj.get("metadata", {}).get("labels", {}))]
             return {"apiVersion": api_version, "kind": f"{kind}List",
                     "metadata": {"resourceVersion": str(cluster.counter)}, "items": items}
         if method == "POST":
@@ -346,6 +421,8 @@ async def handle_object(cluster: Cluster, request, route):
 
     key = (res, namespace, name)
     old = cluster.get(key)
+    if sub == "scale":
+        return scale(cluster, key, old, method, body_bytes, info, kind, api_version, dry_run)
     if method == "GET":
         if old is None:
             raise ApiError(404, "NotFound", f'{plural} "{name}" not found')
@@ -404,6 +481,8 @@ async def handle_object(cluster: Cluster, request, route):
         body = json.loads(body_bytes or b"null")
         if "json-patch" in content_type:
             new = jsonpatch.apply_patch(old, body)
+        elif "strategic-merge-patch" in content_type:
+            new = strategic_merge_patch(old, body)
         else:
             new = merge_patch(old, body)
         if sub == "status":
@@ -417,6 +496,29 @@ async def handle_object(cluster: Cluster, request, route):
             cluster.update_owners(key, new, manager)
         return cluster.finish(key, old, new, info, kind, api_version, dry_run)
     raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
+
+
+def scale(cluster: Cluster, key, old, method, body_bytes, info, kind, api_version, dry_run):
+    """The ``scale`` subresource (``kubectl scale``): an ``autoscaling/v1`` Scale."""
+    if old is None:
+        raise ApiError(404, "NotFound", f'{key[0].plural} "{key[2]}" not found')
+    if method in ("PATCH", "PUT"):
+        body = json.loads(body_bytes or b"{}")
+        replicas = body.get("spec", {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise ApiError(422, "Invalid", "spec.replicas: must be a non-negative integer")
+        new = copy.deepcopy(old)
+        new.setdefault("spec", {})["replicas"] = replicas
+        old = cluster.finish(key, old, new, info, kind, api_version, dry_run)
+    elif method != "GET":
+        raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on scale")
+    labels = old.get("spec", {}).get("selector", {}).get("matchLabels", {})
+    return {"apiVersion": "autoscaling/v1", "kind": "Scale",
+            "metadata": {k: old["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion")
+                         if k in old["metadata"]},
+            "spec": {"replicas": old.get("spec", {}).get("replicas", 1)},
+            "status": {"replicas": old.get("status", {}).get("replicas", 0),
+                       "selector": ",".join(f"{k}={v}" for k, v in labels.items())}}
 
 
 def deployment_status(cluster: Cluster, key, obj):
@@ -457,12 +559,51 @@ def job_status(cluster: Cluster, key, obj):
         {"type": "Complete", "status": "True"}]}
 
 
+def sync_pods(cluster: Cluster, deployments):
+    """One Running, Ready pod per replica of each Deployment, labelled like its template."""
+    pods = resource("", "v1", "pods")
+    wanted = {}
+    for key, obj in cluster.items(deployments):
+        template = obj.get("spec", {}).get("template", {})
+        stuck = obj.get("status", {}).get("availableReplicas", 0) == 0
+        digest = uuid.uuid5(uuid.NAMESPACE_OID, json.dumps(template, sort_keys=True)).hex[:10]
+        for index in range(0 if stuck else obj.get("spec", {}).get("replicas", 1)):
+            name = f"{key[2]}-{digest}-{index}"
+            wanted[(pods, key[1], name)] = (obj, template)
+    for key, pod in list(cluster.items(pods)):
+        owners = pod.get("metadata", {}).get("ownerReferences", [])
+        if key not in wanted and any(o.get("kind") == "Deployment" for o in owners):
+            cluster.remove(key)
+    for key, (owner, template) in wanted.items():
+        if cluster.get(key) is None:
+            spec = copy.deepcopy(template.get("spec", {}))
+            spec["nodeName"] = "node-0"
+            cluster.put(key, {
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": key[2], "namespace": key[1], "uid": str(uuid.uuid4()),
+                             "resourceVersion": cluster.next_version(), "creationTimestamp": now(),
+                             "labels": copy.deepcopy(template.get("metadata", {}).get("labels", {})),
+                             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                                                  "name": owner["metadata"]["name"],
+                                                  "uid": owner["metadata"].get("uid", ""),
+                                                  "controller": True}]},
+                "spec": spec,
+                "status": {"phase": "Running", "startTime": now(),
+                           "conditions": [{"type": "Ready", "status": "True"}],
+                           "containerStatuses": [{"name": c.get("name"), "image": c.get("image"),
+                                                  "ready": True, "restartCount": 0,
+                                                  "state": {"running": {"startedAt": now()}}}
+                                                 for c in spec.get("containers", [])]},
+            })
+
+
 async def controller(cluster: Cluster):
-    """Every 100 ms: roll Deployments out and finish Jobs."""
+    """Every 100 ms: roll Deployments out (with their pods) and finish Jobs."""
     deployments = resource("apps", "v1", "deployments")
     jobs = resource("batch", "v1", "jobs")
     while True:
         await asyncio.sleep(0.1)
+        sync_pods(cluster, deployments)
         for res, compute in ((deployments, deployment_status), (jobs, job_status)):
             for key, obj in cluster.items(res):
                 status = compute(cluster, key, obj)
@@ -493,17 +634,38 @@ def control(cluster: Cluster, body):
         cluster.never_ready.clear()
         cluster.failing_jobs.clear()
         cluster.server_version = "1.29"
+        cluster.ignore_label_selector = False
         set_nodes(cluster, 3)
     if "deployment_never_ready" in body:
         cluster.never_ready.append(body["deployment_never_ready"])
     if "job_fails" in body:
         cluster.failing_jobs.append(body["job_fails"])
+    if "ignore_label_selector" in body:
+        cluster.ignore_label_selector = bool(body["ignore_label_selector"])
     if "server_version" in body:
         cluster.server_version = body["server_version"]
     if "ready_nodes" in body:
         set_nodes(cluster, int(body["ready_nodes"]))
     return {"never_ready": cluster.never_ready, "failing_jobs": cluster.failing_jobs,
             "server_version": cluster.server_version}
+
+
+def pod_log(cluster: Cluster, route, container):
+    """``pods/NAME/log``: no container runs here, so the log is one line; like a real server,
+    a container name the pod does not have is a 400."""
+    _, _, namespace, _, name, _ = route
+    pod = cluster.get((resource("", "v1", "pods"), namespace, name))
+    if pod is None:
+        raise ApiError(404, "NotFound", f'pods "{name}" not found')
+    names = [c.get("name") for c in pod.get("spec", {}).get("containers", [])]
+    if container is None and len(names) == 1:
+        container = names[0]
+    if container not in names:
+        raise ApiError(400, "BadRequest",
+                       f"container {container} is not valid for pod {name}" if container
+                       else f"a container name must be specified for pod {name}, choose one of: {names}")
+    return aiohttp.web.Response(text=f"kmock: {name}/{container} runs no process\n",
+                                content_type="text/plain")
 
 
 def build(cluster: Cluster):
@@ -516,9 +678,24 @@ def build(cluster: Cluster):
                 return aiohttp.web.json_response({
                     "major": major, "minor": minor, "gitVersion": f"v{cluster.server_version}.0",
                     "platform": "linux/amd64"})
+            if "protobuf" in request.headers.get("Content-Type", ""):
+                raise ApiError(415, "UnsupportedMediaType",
+                               "this test server accepts JSON bodies only")
             route = parse_path(request.path)
-            if route is None or request.query.get("watch") == "true":
-                return await cluster.emu(request)  # discovery (and watches) stay kmock's own
+            if request.query.get("watch") == "true":
+                # Watches stay kmock's own; its stream has no content type, which kubectl
+                # cannot decode ("no stream serializers ... application/octet-stream").
+                async def json_stream(response):
+                    response.headers["Content-Type"] = "application/json"
+                object.__setattr__(request, "_prepare_hook", json_stream)
+                return await cluster.emu(request)
+            if route is None:
+                answer = await cluster.emu(request)  # discovery: kmock's, then fixed here
+                if answer.status == 200 and getattr(answer, "body", None):
+                    return aiohttp.web.json_response(fix_discovery(json.loads(answer.body)))
+                return answer
+            if route[3] == "pods" and route[5] == "log" and request.method == "GET":
+                return pod_log(cluster, route, request.query.get("container"))
             async with cluster.emu._lock:
                 payload = await handle_object(cluster, request, route)
             status = 201 if request.method == "POST" else 200

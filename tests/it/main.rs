@@ -12,6 +12,8 @@ mod lifecycle;
 mod mita;
 mod mita_checks;
 mod mita_env;
+mod mita_runbook;
+mod mita_scan;
 mod planning;
 mod schema;
 mod state_commands;

@@ -53,14 +53,14 @@ fn mita_stack_end_to_end() {
     assert!(
         apply
             .stdout
-            .contains("Apply complete! Resources: 20 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 23 added, 0 changed, 0 destroyed."),
         "{}",
         apply.stdout
     );
     // The migration Job completes before the Deployment is applied.
     let migrated = apply
         .stderr
-        .find("-migrate-v1-0-0-")
+        .find("-migration-latest")
         .expect("migration ran");
     let completed = apply.stderr[migrated..]
         .find("completed")
@@ -73,6 +73,7 @@ fn mita_stack_end_to_end() {
     assert!(completed < deployed, "{}", apply.stderr);
     runtime.block_on(crate::mita_checks::aws_created(&env));
     crate::mita_checks::kubernetes_created(&env);
+    runtime.block_on(crate::mita_checks::traffic_path(&env, RELEASE));
 
     // 2. Nothing to do right after.
     let noop = env.plinth("plan", &["--detailed-exitcode"]).expect(0);
@@ -202,7 +203,7 @@ fn mita_stack_end_to_end() {
 
     // 7. A failed migration stops the release before the Deployment changes.
     env.kmock
-        .job_fails(NAMESPACE, &format!("{RELEASE}-migrate-v1-3-0"));
+        .job_fails(NAMESPACE, &format!("{RELEASE}-migration-latest"));
     env.vars.push("image_tag=v1.3.0".into());
     let migration = env.plinth("apply", &["--auto-approve"]).expect(1);
     assert!(
@@ -212,7 +213,7 @@ fn mita_stack_end_to_end() {
         migration.stdout
     );
     assert!(
-        !migration.stderr.contains("seed-data-v1-3-0")
+        !migration.stderr.contains("seed-data-latest")
             && !migration
                 .stderr
                 .contains(&format!("{IMAGE}:v1.3.0 rolled out")),
@@ -358,10 +359,71 @@ fn render_prints_yaml_documents_without_a_cluster_or_state() {
         .find(|d| d["kind"] == "Deployment")
         .unwrap();
     assert_eq!(image_of(deployment), format!("{IMAGE}:v1.0.0"));
-    let secret = documents.iter().find(|d| d["kind"] == "Secret").unwrap();
-    assert_eq!(secret["data"]["DATABASE_URL"], "(sensitive)");
-    assert_eq!(secret["data"]["JWT_SECRET"], "(sensitive)");
+    let secret = documents
+        .iter()
+        .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == "mita-production-secrets")
+        .expect("the guide's Secret");
+    assert_eq!(secret["data"]["database-url"], "(sensitive)");
+    assert_eq!(secret["data"]["jwt-secret"], "(sensitive)");
+    let copy = documents
+        .iter()
+        .find(|d| d["kind"] == "Secret" && d["immutable"] == true)
+        .expect("the revision's immutable copy");
+    assert_eq!(copy["data"]["DATABASE_URL"], "(sensitive)");
     assert!(!run.stdout.contains("render-test-jwt-secret-value"));
     // Env values carrying a secret live only in the (masked) Secret.
     assert!(!deployment.to_string().contains("DATABASE_URL"));
+}
+
+/// Offline plan-time checks of the release: a PodDisruptionBudget the replica count can never
+/// satisfy names both values, and a misspelt release field is named, without a cluster.
+#[test]
+fn plan_refuses_an_unsatisfiable_disruption_budget_and_unknown_release_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |stack: &std::path::Path, vars: &[&str]| {
+        let mut command = crate::support::plinth();
+        command
+            .env_remove("KUBECONFIG")
+            .env("HOME", dir.path())
+            .env("PLINTH_STATE_DIR", dir.path())
+            .args(["plan", "--env", "production"])
+            .arg(stack);
+        for var in vars {
+            command.args(["--var", var]);
+        }
+        Run::from(command.output().expect("run plinth"))
+    };
+    let stack = crate::support::repo_path("stacks/mita");
+    plan(&stack, &[]).expect(0);
+    let budget = plan(&stack, &["pdb_min_available=3"]).expect(1);
+    let text = format!("{}{}", budget.stdout, budget.stderr);
+    for expected in [
+        "app_release.backend",
+        "min_available = 3",
+        "autoscaling.min = 3",
+        "every node drain blocks",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    let copy = dir.path().join("mita");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&stack).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let app = std::fs::read_to_string(copy.join("app.toml")).unwrap();
+    std::fs::write(
+        copy.join("app.toml"),
+        app.replacen(
+            "names           = { hpa",
+            "names           = { hpaa = \"x\", hpa",
+            1,
+        ),
+    )
+    .unwrap();
+    let typo = plan(&copy, &[]).expect(1);
+    let text = format!("{}{}", typo.stdout, typo.stderr);
+    assert!(text.contains("unknown field `hpaa`"), "{text}");
 }

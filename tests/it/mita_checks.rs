@@ -130,7 +130,7 @@ pub async fn aws_created(env: &MitaEnv) {
         .iter()
         .find(|t| t.target_group_name() == Some("mita-staging-backend"))
         .expect("the target group");
-    assert_eq!(backend.port(), Some(8000));
+    assert_eq!(backend.port(), Some(80));
 
     for bucket in ["mita-staging-backups", "mita-staging-files"] {
         aws.s3.head_bucket().bucket(bucket).send().await.unwrap();
@@ -207,11 +207,11 @@ pub fn kubernetes_created(env: &MitaEnv) {
     let policies = env.kube_names(&format!(
         "/apis/networking.k8s.io/v1/namespaces/{NAMESPACE}/networkpolicies"
     ));
-    assert_eq!(policies, ["default-deny-ingress", RELEASE]);
-    let issuer = env
-        .kube_get("/apis/cert-manager.io/v1/clusterissuers/letsencrypt-staging")
-        .expect("the ClusterIssuer");
-    assert_eq!(issuer["spec"]["acme"]["email"], "devops@mita.finance");
+    assert_eq!(policies, ["default-deny-all", RELEASE]);
+    assert_eq!(
+        namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "restricted"
+    );
     let mut rules =
         env.kube_names("/apis/monitoring.coreos.com/v1/namespaces/monitoring/prometheusrules");
     rules.sort();
@@ -222,6 +222,40 @@ pub fn kubernetes_created(env: &MitaEnv) {
             "mita-staging-postgres-alerts",
             "mita-staging-redis-alerts"
         ]
+    );
+
+    // Monitoring: /metrics scraped, critical alerts to PagerDuty with the key from a Secret.
+    let monitor = env
+        .kube_get(&format!(
+            "/apis/monitoring.coreos.com/v1/namespaces/{NAMESPACE}/servicemonitors/{RELEASE}"
+        ))
+        .expect("the ServiceMonitor");
+    assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+    let service = env
+        .kube_get(&format!("{ns}/services/{RELEASE}"))
+        .expect("the Service");
+    for (key, value) in monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .unwrap()
+    {
+        assert_eq!(&service["metadata"]["labels"][key], value, "{key}");
+    }
+    let pagerduty = env
+        .kube_get(&format!(
+            "/apis/monitoring.coreos.com/v1alpha1/namespaces/{NAMESPACE}/alertmanagerconfigs/{RELEASE}-pagerduty"
+        ))
+        .expect("the AlertmanagerConfig");
+    let key_ref = &pagerduty["spec"]["receivers"][0]["pagerdutyConfigs"][0]["routingKey"];
+    let key_secret = env
+        .kube_get(&format!(
+            "{ns}/secrets/{}",
+            key_ref["name"].as_str().unwrap()
+        ))
+        .expect("the routing key Secret");
+    assert!(key_secret["data"][key_ref["key"].as_str().unwrap()].is_string());
+    assert_eq!(
+        pagerduty["spec"]["route"]["matchers"][0]["value"],
+        "critical"
     );
 
     let deployment = env.deployment().expect("the Deployment");
@@ -250,6 +284,25 @@ pub fn kubernetes_created(env: &MitaEnv) {
     let secret = env
         .kube_get(&format!("{ns}/secrets/{secret_name}"))
         .expect("the env Secret");
+    // The Secret operators read, as the guide names it and spells its keys.
+    let operators = env
+        .kube_get(&format!("{ns}/secrets/{RELEASE}-secrets"))
+        .expect("the guide's Secret");
+    for key in [
+        "database-url",
+        "redis-url",
+        "jwt-secret",
+        "secret-key",
+        "openai-api-key",
+        "sentry-dsn",
+        "backup-encryption-key",
+    ] {
+        assert!(
+            operators["data"][key].is_string(),
+            "{key} missing from {RELEASE}-secrets"
+        );
+    }
+    assert_eq!(pod["containers"][0]["name"], "backend");
     for key in [
         "JWT_SECRET",
         "JWT_PREVIOUS_SECRET",
@@ -268,7 +321,7 @@ pub fn kubernetes_created(env: &MitaEnv) {
     }
     let hpa = env
         .kube_get(&format!(
-            "/apis/autoscaling/v2/namespaces/{NAMESPACE}/horizontalpodautoscalers/{RELEASE}"
+            "/apis/autoscaling/v2/namespaces/{NAMESPACE}/horizontalpodautoscalers/{RELEASE}-hpa"
         ))
         .expect("the HPA");
     assert_eq!(
@@ -276,25 +329,19 @@ pub fn kubernetes_created(env: &MitaEnv) {
             hpa["spec"]["minReplicas"].as_i64(),
             hpa["spec"]["maxReplicas"].as_i64()
         ),
-        (Some(1), Some(3))
+        (Some(2), Some(3))
     );
     let ingress = env
         .kube_get(&format!(
-            "/apis/networking.k8s.io/v1/namespaces/{NAMESPACE}/ingresses/{RELEASE}"
+            "/apis/networking.k8s.io/v1/namespaces/{NAMESPACE}/ingresses/{RELEASE}-ingress"
         ))
         .expect("the Ingress");
-    assert_eq!(
-        ingress["spec"]["tls"][0]["hosts"][0],
-        "staging.mita.finance"
-    );
-    assert_eq!(
-        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
-        "letsencrypt-staging"
-    );
+    assert_eq!(ingress["spec"]["rules"][0]["host"], "staging.mita.finance");
+    assert_eq!(ingress["spec"]["ingressClassName"], "nginx");
     env.kube_get(&format!("{ns}/services/{RELEASE}"))
         .expect("the Service");
     env.kube_get(&format!(
-        "/apis/policy/v1/namespaces/{NAMESPACE}/poddisruptionbudgets/{RELEASE}"
+        "/apis/policy/v1/namespaces/{NAMESPACE}/poddisruptionbudgets/{RELEASE}-pdb"
     ))
     .expect("the PodDisruptionBudget");
     let cron = env
@@ -305,11 +352,8 @@ pub fn kubernetes_created(env: &MitaEnv) {
     assert_eq!(cron["spec"]["schedule"], "0 2 * * *");
     let jobs = env.kube_names(&format!("/apis/batch/v1/namespaces/{NAMESPACE}/jobs"));
     assert!(
-        jobs.iter()
-            .any(|j| j.starts_with("mita-staging-migrate-v1-0-0-"))
-            && jobs
-                .iter()
-                .any(|j| j.starts_with("mita-staging-seed-data-v1-0-0-")),
+        jobs.contains(&format!("{RELEASE}-migration-latest"))
+            && jobs.contains(&format!("{RELEASE}-seed-data-latest")),
         "{jobs:?}"
     );
 }
@@ -321,9 +365,102 @@ pub fn kubernetes_empty(env: &MitaEnv) {
         .is_none());
     assert!(env.deployment().is_none());
     assert!(env
-        .kube_get("/apis/cert-manager.io/v1/clusterissuers/letsencrypt-staging")
-        .is_none());
+        .kube_names("/apis/elbv2.k8s.aws/v1beta1/namespaces/ingress-nginx/targetgroupbindings")
+        .is_empty());
     assert!(env
         .kube_names("/apis/monitoring.coreos.com/v1/namespaces/monitoring/prometheusrules")
         .is_empty());
+}
+
+/// The request path, hop by hop: the ALB's target group (on moto) is bound by a
+/// TargetGroupBinding to a Service that exists with that port; the Ingress of the release
+/// routes its host to the release's Service, whose target port is a named container port of
+/// the Deployment; the release's NetworkPolicy admits the controller's namespace.
+pub async fn traffic_path(env: &MitaEnv, release: &str) {
+    let aws = env.aws().await;
+    let groups = aws.elbv2.describe_target_groups().send().await.unwrap();
+    let group = groups
+        .target_groups()
+        .iter()
+        .find(|t| t.target_group_name() == Some(&format!("{release}-backend")))
+        .expect("the target group");
+    let arn = group.target_group_arn().unwrap();
+    let bindings =
+        env.kube_get("/apis/elbv2.k8s.aws/v1beta1/namespaces/ingress-nginx/targetgroupbindings");
+    let bindings = bindings
+        .as_ref()
+        .and_then(|l| l["items"].as_array())
+        .cloned();
+    let binding = bindings
+        .unwrap_or_default()
+        .into_iter()
+        .find(|b| b["spec"]["targetGroupARN"] == arn)
+        .unwrap_or_else(|| panic!("no TargetGroupBinding refers to {arn}"));
+    assert_eq!(binding["spec"]["targetType"], "ip");
+    assert_eq!(group.target_type().map(|t| t.as_str()), Some("ip"));
+    let service_ref = &binding["spec"]["serviceRef"];
+    let controller = env
+        .kube_get(&format!(
+            "/api/v1/namespaces/ingress-nginx/services/{}",
+            service_ref["name"].as_str().unwrap()
+        ))
+        .expect("the Service the binding refers to");
+    assert!(
+        controller["spec"]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["port"] == service_ref["port"]),
+        "no port {} on {controller}",
+        service_ref["port"]
+    );
+    let ns = release; // the release's namespace has its name
+    let ingress = env
+        .kube_get(&format!(
+            "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/{release}-ingress"
+        ))
+        .expect("the Ingress");
+    assert_eq!(ingress["spec"]["ingressClassName"], "nginx");
+    let backend = &ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"];
+    let service = env
+        .kube_get(&format!(
+            "/api/v1/namespaces/{ns}/services/{}",
+            backend["name"].as_str().unwrap()
+        ))
+        .expect("the Service the Ingress routes to");
+    let port = service["spec"]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["port"] == backend["port"]["number"])
+        .expect("the Ingress's service port");
+    let deployment = env
+        .kube_get(&format!(
+            "/apis/apps/v1/namespaces/{ns}/deployments/{release}"
+        ))
+        .expect("the Deployment");
+    let container_ports = &deployment["spec"]["template"]["spec"]["containers"][0]["ports"];
+    assert!(
+        container_ports
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == port["targetPort"]),
+        "target port {} is not a container port: {container_ports}",
+        port["targetPort"]
+    );
+    let policy = env
+        .kube_get(&format!(
+            "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/{release}"
+        ))
+        .expect("the release's NetworkPolicy");
+    assert_eq!(
+        policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]
+            ["kubernetes.io/metadata.name"],
+        "ingress-nginx"
+    );
+    assert_eq!(
+        policy["spec"]["policyTypes"],
+        serde_json::json!(["Ingress", "Egress"])
+    );
 }

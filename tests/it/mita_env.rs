@@ -25,6 +25,10 @@ pub const SECRETS: &[(&str, &str)] = &[
     ("OPENAI_API_KEY", "sk-e2e-openai-9d7b5f3a1c9e7b5d3f"),
     ("SENTRY_DSN", "https://e2e-sentry-key@sentry.example/42"),
     ("BACKUP_ENCRYPTION_KEY", "e2e-backup-key-1a3c5e7b9d1f3a5c7e"),
+    (
+        "PAGERDUTY_ROUTING_KEY",
+        "e2e-pagerduty-routing-key-5c3a1e9b7d",
+    ),
 ];
 
 /// Both emulators, the account, and the stack copy.
@@ -37,15 +41,27 @@ pub struct MitaEnv {
     var_file: PathBuf,
     /// `--var` arguments added to every command (e.g. a new instance class).
     pub vars: Vec<String>,
+    /// The stack environment (`staging` unless started with [`MitaEnv::start_in`]).
+    pub env: &'static str,
 }
 
 impl MitaEnv {
-    /// Starts moto and kmock, seeds the network and certificate, copies the stack.
+    /// Starts moto and kmock, seeds the network and certificate, copies the stack (staging).
     pub fn start() -> MitaEnv {
+        MitaEnv::start_in("staging")
+    }
+
+    /// The same for environment `env` (`staging` or `production`).
+    pub fn start_in(env: &'static str) -> MitaEnv {
         let moto = MotoServer::start();
         let account = moto.new_account();
         let network = moto.seed_network(&account, REGION);
-        let certificate = moto.import_certificate(&account, REGION, "staging.mita.finance");
+        let domain = if env == "production" {
+            "mita.finance".to_string()
+        } else {
+            format!("{env}.mita.finance")
+        };
+        let certificate = moto.import_certificate(&account, REGION, &domain);
         let kmock = Kmock::start();
         // The Prometheus operator (guide: "Monitoring and Alerting") is a cluster prerequisite,
         // like the CRDs the launcher registers: it brings the `monitoring` namespace.
@@ -59,6 +75,21 @@ impl MitaEnv {
             matches!(status, 200 | 201),
             "creating `monitoring`: {status} {body}"
         );
+        // The ingress-nginx controller behind the ALB is a cluster prerequisite too: its
+        // namespace and Service (the TargetGroupBinding's `serviceRef`).
+        for (path, body) in [
+            (
+                "/api/v1/namespaces",
+                r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ingress-nginx","labels":{"kubernetes.io/metadata.name":"ingress-nginx"}}}"#,
+            ),
+            (
+                "/api/v1/namespaces/ingress-nginx/services",
+                r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"ingress-nginx-controller","namespace":"ingress-nginx"},"spec":{"type":"ClusterIP","selector":{"app.kubernetes.io/name":"ingress-nginx"},"ports":[{"name":"http","port":80,"targetPort":"http","protocol":"TCP"}]}}"#,
+            ),
+        ] {
+            let (status, answer) = kube_send(&kmock, "POST", path, body);
+            assert!(matches!(status, 200 | 201), "{path}: {status} {answer}");
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let stack = dir.path().join("mita");
         copy_dir(&crate::support::repo_path("stacks/mita"), &stack);
@@ -75,14 +106,14 @@ impl MitaEnv {
             &kubeconfig,
             format!(
                 "apiVersion: v1\nkind: Config\nclusters:\n- name: kmock\n  cluster:\n    server: {}\n\
-                 contexts:\n- name: mita-staging\n  context:\n    cluster: kmock\n    user: kmock\n\
-                 current-context: mita-staging\nusers:\n- name: kmock\n  user:\n    token: kmock-token\n",
+                 contexts:\n- name: mita-{env}\n  context:\n    cluster: kmock\n    user: kmock\n\
+                 current-context: mita-{env}\nusers:\n- name: kmock\n  user:\n    token: kmock-token\n",
                 kmock.url()
             ),
         )
         .expect("kubeconfig");
         let subnets = format!("{:?}", network.subnet_ids);
-        let var_file = dir.path().join("staging.vars.toml");
+        let var_file = dir.path().join(format!("{env}.vars.toml"));
         std::fs::write(
             &var_file,
             format!(
@@ -100,6 +131,7 @@ impl MitaEnv {
             kubeconfig,
             var_file,
             vars: Vec::new(),
+            env,
         }
     }
 
@@ -113,12 +145,12 @@ impl MitaEnv {
         edit(&self.stack().join(file), from, to);
     }
 
-    /// Runs `plinth <command> <stack> --env staging --var-file ... <args>`.
+    /// Runs `plinth <command> <stack> --env <env> --var-file ... <args>`.
     pub fn plinth(&self, command: &str, args: &[&str]) -> Run {
         let mut cmd = self.command();
         cmd.arg(command)
             .arg(self.stack())
-            .args(["--env", "staging", "--var-file"])
+            .args(["--env", self.env, "--var-file"])
             .arg(&self.var_file);
         for var in &self.vars {
             cmd.args(["--var", var]);
@@ -127,13 +159,13 @@ impl MitaEnv {
         Run::from(cmd.output().expect("run plinth"))
     }
 
-    /// Runs `plinth rollback <args> <stack> --env staging --var-file ...`.
+    /// Runs `plinth rollback <args> <stack> --env <env> --var-file ...`.
     pub fn rollback(&self, args: &[&str]) -> Run {
         let mut cmd = self.command();
         cmd.arg("rollback")
             .args(args)
             .arg(self.stack())
-            .args(["--env", "staging", "--var-file"])
+            .args(["--env", self.env, "--var-file"])
             .arg(&self.var_file);
         for var in &self.vars {
             cmd.args(["--var", var]);
@@ -153,6 +185,11 @@ impl MitaEnv {
             .env("PLINTH_K8S_POLL_MS", "20")
             .envs(SECRETS.iter().copied());
         cmd
+    }
+
+    /// The kubeconfig pointing at kmock (context `mita-<env>`).
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
     }
 
     /// SDK clients for the test's account.
@@ -199,7 +236,7 @@ impl MitaEnv {
 
     /// The state document.
     pub fn state(&self) -> Json {
-        crate::support::load_state(&self.stack().join(".plinth"), "staging")
+        crate::support::load_state(&self.stack().join(".plinth"), self.env)
     }
 }
 

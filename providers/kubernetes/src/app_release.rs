@@ -42,15 +42,20 @@ pub fn schema() -> Schema {
         .attribute(Attribute::optional("secret_env", ValueType::string_map()).sensitive())
         .attribute(any("ports", "[{ name, port, service_port }], default http 8000"))
         .attribute(any("probes", "{ liveness = \"/health\", readiness = \"/ready\" }"))
-        .attribute(any("security", "{ run_as_non_root, run_as_user, network_policy }"))
+        .attribute(any("security", "{ run_as_non_root, run_as_user, run_as_group, fs_group, read_only_root_filesystem, writable_paths, drop_all_capabilities, seccomp_profile, allow_privilege_escalation, automount_service_account_token, network_policy }: restricted by default"))
+        .attribute(Attribute::optional("image_digest", ValueType::String).describe("Pins the image: pods run <image>@<digest>"))
+        .attribute(Attribute::optional("image_pull_policy", ValueType::String).describe("Default IfNotPresent with a digest, else Always"))
         .attribute(any("ingress", "{ host, tls, class, annotations }"))
         .attribute(any("autoscaling", "{ min, max, cpu_percent }"))
         .attribute(Attribute::optional("service_account", ValueType::String))
+        .attribute(Attribute::optional("service_account_annotations", ValueType::string_map()).describe("e.g. eks.amazonaws.com/role-arn (IRSA); empty values are left out"))
         .attribute(any("migrate", "{ command = [...] }: Job run before the rollout"))
         .attribute(any("jobs", "name → { command }: one-shot Jobs after the migration"))
         .attribute(any("cronjobs", "name → { schedule, command }"))
         .attribute(any("pod_disruption_budget", "{ min_available }"))
         .attribute(Attribute::optional("progress_deadline_seconds", ValueType::Int))
+        .attribute(any("names", "{ deployment, service, hpa, ingress, network_policy, pdb, secret, migration, job, cronjob }: name templates over {release}, {job}, {cronjob}"))
+        .attribute(Attribute::optional("container_name", ValueType::String).describe("The app container's name (default: the release name)"))
         .attribute(Attribute::computed("revision", ValueType::Int))
         .attribute(Attribute::computed("history", ValueType::List(Box::new(ValueType::Any))))
         .attribute(Attribute::computed("objects", ValueType::string_list()))
@@ -141,6 +146,7 @@ impl AppRelease {
         let revision = previous + 1;
         let rendered = render(&attributes, revision, None)?;
         let spec = ReleaseSpec::from_attributes(&attributes)?;
+        spec.check()?;
         let deadline = Deadline::new(ctx.timeout, ctx.progress);
         if let Err(failure) = install(&self.objects, &rendered, &deadline).await {
             let what = format!(
@@ -195,6 +201,11 @@ impl AppRelease {
             history_entry(attributes, rendered, revision),
         );
         let mut keep = object_keys(rendered);
+        // The operators' Secret stays when a rollback renders from state (values unknown).
+        keep.insert(format!(
+            "Secret/{}",
+            spec.object_name(&spec.names.secret, "")
+        ));
         // Env Secrets of revisions still in history stay, so rollbacks can use them.
         keep.extend(history.iter().filter_map(|e| {
             e.get("secret_name")?
@@ -232,6 +243,30 @@ fn with_name(desired: &Object, address: &str) -> Object {
         attributes.insert("name".into(), Value::String(label));
     }
     attributes
+}
+
+/// The plan-time checks that need no cluster and no secret: every input known now is parsed
+/// (so a misspelt field is a plan error, not an apply error) and the PodDisruptionBudget is
+/// checked against the replica count. Inputs still unknown, or holding a secret, are skipped.
+fn check_counts(attributes: &Object) -> Result<(), KubeError> {
+    let mut known: Object = attributes
+        .iter()
+        .filter(|(k, v)| INPUTS.contains(&k.as_str()) && !v.has_unknown() && !v.has_sensitive())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for key in ["name", "namespace", "image"] {
+        known
+            .entry(key.to_string())
+            .or_insert_with(|| Value::string("(unknown)"));
+    }
+    let counts_known = ["replicas", "autoscaling", "pod_disruption_budget"]
+        .iter()
+        .all(|k| attributes.get(*k).is_none_or(|v| !v.has_unknown()));
+    let spec = ReleaseSpec::from_attributes(&known)?;
+    if counts_known {
+        spec.check()?;
+    }
+    Ok(())
 }
 
 fn revealed(attributes: &Object) -> Object {
@@ -427,7 +462,11 @@ impl Resource for AppRelease {
             .iter()
             .filter(|(k, _)| INPUTS.contains(&k.as_str()))
             .all(|(_, v)| !v.has_unknown());
-        if !inputs_known || !self.objects.connection().is_reachable().await {
+        check_counts(&attributes)?;
+        if !inputs_known {
+            return Ok(()); // client-side diff only
+        }
+        if !self.objects.connection().is_reachable().await {
             return Ok(()); // client-side diff only
         }
         let previous = prior
@@ -436,6 +475,15 @@ impl Resource for AppRelease {
             .unwrap_or(0);
         let rendered = render(&attributes, previous + 1, None)?;
         for object in rendered.all() {
+            if object["kind"] == "Job" {
+                // A Job of a new revision replaces the live one (its spec is immutable):
+                // a dry-run apply over the old one would be refused.
+                if let Some(live) = self.objects.get(&ObjectRef::of(&object)?).await? {
+                    if rollout::job_changed(&live, &object) {
+                        continue;
+                    }
+                }
+            }
             match self.objects.apply(&object, false, true).await {
                 Ok(_) | Err(KubeError::Api { code: 404, .. }) => {} // namespace created later in the apply
                 Err(error) => return Err(error.into()),

@@ -21,6 +21,9 @@ pub const INSTANCE: &str = "app.kubernetes.io/instance";
 /// Label carrying the release revision that last applied an object.
 pub const REVISION: &str = "plinth.dev/revision";
 const COMPONENT: &str = "app.kubernetes.io/component";
+const VERSION: &str = "app.kubernetes.io/version";
+/// Annotation on a Job: the digest of its spec (a Job is re-created when it changes).
+pub const SPEC_DIGEST: &str = "plinth.dev/spec-digest";
 
 /// A rendered release, grouped in the order it is applied.
 #[derive(Clone, Debug, Default)]
@@ -35,8 +38,11 @@ pub struct Rendered {
     pub deployment: Json,
     /// Service, HPA, Ingress, NetworkPolicy, PodDisruptionBudget, CronJobs.
     pub rest: Vec<Json>,
-    /// Name of the env Secret the pods read (None when the release has no secret env).
+    /// Name of the env Secret the pods read (None when the release has no secret env): the
+    /// immutable copy of this revision.
     pub secret_name: Option<String>,
+    /// The HPA minimum when autoscaled: the Deployment's replica count on create.
+    pub initial_replicas: Option<i64>,
 }
 
 impl Rendered {
@@ -112,17 +118,29 @@ pub fn render(
     secret_entries.extend(spec.secret_env.clone());
     let name = spec.name.as_str();
     let ns = spec.namespace.as_str();
+    let names = &spec.names;
+    let version = kube_label(&spec.image_tag());
     let labels = |component: &str| {
-        json!({"app.kubernetes.io/name": name, INSTANCE: name, MANAGED_BY: "plinth",
-               REVISION: revision.to_string(), COMPONENT: component})
+        json!({"app": name, "app.kubernetes.io/name": name, INSTANCE: name, MANAGED_BY: "plinth",
+               VERSION: version, REVISION: revision.to_string(), COMPONENT: component})
     };
     let selector = json!({"app.kubernetes.io/name": name, INSTANCE: name, COMPONENT: "web"});
     let meta = |object_name: &str, component: &str| json!({"name": object_name, "namespace": ns, "labels": labels(component)});
 
     let mut out = Rendered::default();
     if let Some(account) = &spec.service_account {
+        let mut metadata = meta(account, "web");
+        let annotations: BTreeMap<&String, &String> = spec
+            .service_account_annotations
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        if !annotations.is_empty() {
+            metadata["annotations"] = json!(annotations);
+        }
         out.config.push(
-            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(account, "web")}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata,
+                               "automountServiceAccountToken": security_token(&spec)}),
         );
     }
     if redacted {
@@ -137,25 +155,33 @@ pub fn render(
             None => {}
         }
     } else if !secret_entries.is_empty() {
-        {
-            let digest = short_digest(&json!([ns, name, secret_entries]));
-            let secret = format!("{name}-env-{digest}");
-            let data: serde_json::Map<String, Json> = secret_entries
+        let data = |key: &dyn Fn(&str) -> String| -> serde_json::Map<String, Json> {
+            secret_entries
                 .iter()
                 .map(|(k, v)| {
                     (
-                        k.clone(),
+                        key(k),
                         serde_json::to_value(ByteString(v.clone().into_bytes()))
                             .unwrap_or(Json::Null),
                     )
                 })
-                .collect();
-            out.config.push(
-                json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta(&secret, "config"),
-                                   "type": "Opaque", "data": data}),
-            );
-            out.secret_name = Some(secret);
-        }
+                .collect()
+        };
+        // The Secret operators read, with the guide's key spelling (`database-url`).
+        let stable = spec.object_name(&names.secret, "");
+        out.config.push(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta(&stable, "config"),
+                   "type": "Opaque", "data": data(&secret_key)}),
+        );
+        // The pods read an immutable copy per content (env spelling, through envFrom): a
+        // rollback re-applies a Deployment whose copy still exists with the old values.
+        let digest = short_digest(&json!([ns, name, secret_entries]));
+        let copy = suffixed_name(&stable, &digest);
+        out.config.push(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta(&copy, "config"),
+                   "type": "Opaque", "immutable": true, "data": data(&|k: &str| k.to_string())}),
+        );
+        out.secret_name = Some(copy);
     }
 
     let env: Vec<Json> = spec
@@ -177,12 +203,57 @@ pub fn render(
     if security.run_as_non_root {
         pod_security["runAsNonRoot"] = json!(true);
     }
-    if let Some(user) = security.run_as_user {
-        pod_security["runAsUser"] = json!(user);
+    for (field, value) in [
+        ("runAsUser", security.run_as_user),
+        ("runAsGroup", security.run_as_group),
+        ("fsGroup", security.fs_group),
+    ] {
+        if let Some(id) = value {
+            pod_security[field] = json!(id);
+        }
     }
+    if !security.seccomp_profile.is_empty() {
+        pod_security["seccompProfile"] = json!({"type": security.seccomp_profile});
+    }
+    let mut container_security = json!({
+        "allowPrivilegeEscalation": security.allow_privilege_escalation,
+        "readOnlyRootFilesystem": security.read_only_root_filesystem,
+    });
+    if security.run_as_non_root {
+        container_security["runAsNonRoot"] = json!(true);
+    }
+    if security.drop_all_capabilities {
+        container_security["capabilities"] = json!({"drop": ["ALL"]});
+    }
+    // Writable emptyDir volumes: the configured paths and the Prometheus multiprocess dir.
+    let mut writable = security.writable_paths.clone();
+    if let Some(dir) = spec.env.get("PROMETHEUS_MULTIPROC_DIR") {
+        if !writable.contains(dir) {
+            writable.push(dir.clone());
+        }
+    }
+    let volumes: Vec<(String, String)> = writable
+        .iter()
+        .map(|path| (kube_name(path).chars().take(63).collect(), path.clone()))
+        .collect();
+    let image = spec.image_ref();
+    let pull_policy = spec.image_pull_policy.clone().unwrap_or_else(|| {
+        if image.contains('@') {
+            "IfNotPresent"
+        } else {
+            "Always"
+        }
+        .to_string()
+    });
     let container = |command: Option<&[String]>| {
-        let mut c = json!({"name": name, "image": spec.image, "env": env, "envFrom": env_from,
-                           "securityContext": {"allowPrivilegeEscalation": false}});
+        let mut c = json!({"name": spec.container(), "image": image, "imagePullPolicy": pull_policy,
+                           "env": env, "envFrom": env_from, "securityContext": container_security});
+        if !volumes.is_empty() {
+            c["volumeMounts"] = json!(volumes
+                .iter()
+                .map(|(name, path)| json!({"name": name, "mountPath": path}))
+                .collect::<Vec<_>>());
+        }
         if let Some(r) = &resources {
             c["resources"] = r.clone();
         }
@@ -192,34 +263,44 @@ pub fn render(
         c
     };
     let pod = |component: &str, c: Json, restart: Option<&str>| {
-        let mut spec_json = json!({"securityContext": pod_security, "containers": [c]});
+        let mut spec_json = json!({"securityContext": pod_security, "containers": [c],
+            "automountServiceAccountToken": security.automount_service_account_token});
+        if !volumes.is_empty() {
+            spec_json["volumes"] = json!(volumes
+                .iter()
+                .map(|(name, _)| json!({"name": name, "emptyDir": {}}))
+                .collect::<Vec<_>>());
+        }
         if let Some(account) = &spec.service_account {
             spec_json["serviceAccountName"] = json!(account);
         }
         if let Some(policy) = restart {
             spec_json["restartPolicy"] = json!(policy);
         }
-        let pod_labels = json!({"app.kubernetes.io/name": name, INSTANCE: name, MANAGED_BY: "plinth", COMPONENT: component});
+        let pod_labels = json!({"app": name, "app.kubernetes.io/name": name, INSTANCE: name,
+                                MANAGED_BY: "plinth", VERSION: version, COMPONENT: component});
         json!({"metadata": {"labels": pod_labels}, "spec": spec_json})
     };
-    // A Job's template is immutable: its name carries the image tag and a digest of its spec,
-    // so a new image (or new command/env) runs a new Job and an unchanged one is not re-run.
-    let job = |job_name: &str, component: &str, command: &[String]| {
+    // A Job keeps a stable name (`<release>-migration-latest`) and is re-created when its spec
+    // changes (like a Helm hook with `before-hook-creation`): the spec digest is annotated, so
+    // an unchanged Job is not re-run.
+    let job = |job_name: String, component: &str, command: &[String]| {
         let job_spec = json!({"backoffLimit": 1, "template": pod(component, container(Some(command)), Some("Never"))});
-        let job_name = suffixed_name(
-            &format!("{name}-{job_name}-{}", spec.image_tag()),
-            &short_digest(&job_spec),
-        );
-        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta(&job_name, component), "spec": job_spec})
+        let mut metadata = meta(&job_name, component);
+        metadata["annotations"] = json!({SPEC_DIGEST: short_digest(&job_spec)});
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": job_spec})
     };
-    out.migration = spec
-        .migrate
-        .as_ref()
-        .map(|m| job("migrate", "migrate", &m.command));
+    out.migration = spec.migrate.as_ref().map(|m| {
+        job(
+            spec.object_name(&names.migration, "migration"),
+            "migrate",
+            &m.command,
+        )
+    });
     out.jobs = spec
         .jobs
         .iter()
-        .map(|(job_name, c)| job(job_name, "job", &c.command))
+        .map(|(job_name, c)| job(spec.object_name(&names.job, job_name), "job", &c.command))
         .collect();
 
     let mut web = container(None);
@@ -245,32 +326,36 @@ pub fn render(
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
         "template": pod("web", web, None),
     });
-    if spec.autoscaling.is_none() {
-        // Under an HPA the replica count is the HPA's field: Plinth leaves it out.
-        deployment_spec["replicas"] = json!(spec.replicas);
+    match &spec.autoscaling {
+        // Under an HPA the replica count is the HPA's field: Plinth leaves it out of the
+        // render; the rollout starts a new Deployment at the HPA minimum.
+        Some(scaling) => out.initial_replicas = Some(scaling.min),
+        None => deployment_spec["replicas"] = json!(spec.replicas),
     }
-    out.deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, "web"), "spec": deployment_spec});
+    let deployment_name = spec.object_name(&names.deployment, "");
+    let service_name = spec.object_name(&names.service, "");
+    out.deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(&deployment_name, "web"), "spec": deployment_spec});
 
     let service_ports: Vec<Json> = spec.ports.iter()
         .map(|p| json!({"name": p.name, "port": p.service_port.unwrap_or(p.port), "targetPort": p.name, "protocol": "TCP"}))
         .collect();
-    out.rest.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(name, "web"),
+    out.rest.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(&service_name, "web"),
                          "spec": {"type": "ClusterIP", "selector": selector, "ports": service_ports}}));
     if let Some(scaling) = &spec.autoscaling {
-        out.rest.push(json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(name, "web"),
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+        out.rest.push(json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(&spec.object_name(&names.hpa, ""), "web"),
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name},
                      "minReplicas": scaling.min, "maxReplicas": scaling.max,
                      "metrics": [{"type": "Resource", "resource": {"name": "cpu",
                                   "target": {"type": "Utilization", "averageUtilization": scaling.cpu_percent}}}]}}));
     }
     if let Some(ingress) = &spec.ingress {
-        let mut metadata = meta(name, "web");
+        let mut metadata = meta(&spec.object_name(&names.ingress, ""), "web");
         if !ingress.annotations.is_empty() {
             metadata["annotations"] = json!(ingress.annotations);
         }
         let service_port = spec.ports[0].service_port.unwrap_or(spec.ports[0].port);
         let mut ingress_spec = json!({"rules": [{"host": ingress.host, "http": {"paths": [{"path": "/", "pathType": "Prefix",
-            "backend": {"service": {"name": name, "port": {"number": service_port}}}}]}}]});
+            "backend": {"service": {"name": service_name, "port": {"number": service_port}}}}]}}]});
         if ingress.tls {
             ingress_spec["tls"] =
                 json!([{"hosts": [ingress.host], "secretName": format!("{name}-tls")}]);
@@ -281,20 +366,44 @@ pub fn render(
         out.rest.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": ingress_spec}));
     }
     if security.network_policy {
+        // Every pod of the release (web, jobs, cronjobs): in from the load balancer path only,
+        // out to DNS and the configured services only.
         let ports: Vec<Json> = spec
             .ports
             .iter()
             .map(|p| json!({"port": p.port, "protocol": "TCP"}))
             .collect();
-        out.rest.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(name, "web"),
-            "spec": {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": [{"ports": ports}]}}));
+        let ingress: Vec<Json> = if security.ingress_from.is_empty() {
+            Vec::new()
+        } else {
+            vec![json!({"from": security.ingress_from, "ports": ports})]
+        };
+        let mut egress = vec![json!({
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]})];
+        for rule in &security.egress {
+            let ports: Vec<Json> = rule
+                .ports
+                .iter()
+                .map(|p| json!({"port": int_or_percent(p), "protocol": "TCP"}))
+                .collect();
+            let mut out_rule = json!({"ports": ports});
+            if !rule.to.is_empty() {
+                out_rule["to"] = json!(rule.to);
+            }
+            egress.push(out_rule);
+        }
+        out.rest.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(&spec.object_name(&names.network_policy, ""), "web"),
+            "spec": {"podSelector": {"matchLabels": {INSTANCE: name, MANAGED_BY: "plinth"}},
+                     "policyTypes": ["Ingress", "Egress"], "ingress": ingress, "egress": egress}}));
     }
     if let Some(budget) = &spec.pod_disruption_budget {
-        out.rest.push(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(name, "web"),
-            "spec": {"minAvailable": budget.min_available, "selector": {"matchLabels": selector}}}));
+        out.rest.push(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(&spec.object_name(&names.pdb, ""), "web"),
+            "spec": {"minAvailable": int_or_percent(&budget.min_available), "selector": {"matchLabels": selector}}}));
     }
     for (cron_name, cron) in &spec.cronjobs {
-        let cron_object = kube_name(&format!("{name}-{cron_name}"));
+        let cron_object = spec.object_name(&names.cronjob, cron_name);
         out.rest.push(json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta(&cron_object, "cronjob"),
             "spec": {"schedule": cron.schedule, "concurrencyPolicy": "Forbid", "successfulJobsHistoryLimit": 3,
                      "failedJobsHistoryLimit": 3,
@@ -302,6 +411,13 @@ pub fn render(
                         "template": pod("cronjob", container(Some(&cron.command)), Some("OnFailure"))}}}}));
     }
     Ok(out)
+}
+
+/// Whether pods mount a service-account token (the `security` switch, default false).
+fn security_token(spec: &ReleaseSpec) -> bool {
+    spec.security
+        .as_ref()
+        .is_some_and(|s| s.automount_service_account_token)
 }
 
 /// The input attributes as plain JSON; redacted secrets become `""` and are reported.
@@ -348,6 +464,37 @@ pub fn suffixed_name(prefix: &str, suffix: &str) -> String {
     let room = 63 - suffix.len().min(62) - 1;
     let prefix: String = kube_name(prefix).chars().take(room).collect();
     format!("{}-{suffix}", prefix.trim_end_matches('-'))
+}
+
+/// An IntOrString: `"2"` (e.g. from a variable) is the count 2; `"50%"` stays a string.
+fn int_or_percent(value: &Json) -> Json {
+    match value.as_str().map(str::trim).map(str::parse::<i64>) {
+        Some(Ok(count)) => Json::from(count),
+        _ => value.clone(),
+    }
+}
+
+/// The key of an env entry in the operators' Secret: `DATABASE_URL` → `database-url`.
+pub fn secret_key(env: &str) -> String {
+    env.to_lowercase().replace('_', "-")
+}
+
+/// A valid label value: `[A-Za-z0-9._-]`, at most 63 characters, alphanumeric at both ends.
+fn kube_label(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(63)
+        .collect();
+    cleaned
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
 }
 
 /// A valid object name: lowercase, `[a-z0-9-]`, at most 63 characters.
@@ -431,22 +578,59 @@ mod tests {
     }
 
     #[test]
-    fn migration_job_name_follows_the_image_tag() {
+    fn jobs_keep_stable_names_and_a_digest_of_their_spec() {
         let v1 = render(
-            &release(json!({"migrate": {"command": ["migrate"]}})),
+            &release(json!({"migrate": {"command": ["migrate"]}, "jobs": {"seed-data": {"command": ["seed"]}}})),
             1,
             None,
         )
         .unwrap();
-        let name = v1.migration.as_ref().unwrap()["metadata"]["name"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert!(name.starts_with("mita-migrate-v1-0-0-"), "{name}");
+        let migration = v1.migration.as_ref().unwrap();
+        assert_eq!(migration["metadata"]["name"], "mita-migration-latest");
+        assert_eq!(v1.jobs[0]["metadata"]["name"], "mita-seed-data-latest");
         let mut other = release(json!({"migrate": {"command": ["migrate"]}}));
         other.insert("image".into(), Value::string("ghcr.io/mita/backend:v1.1.0"));
         let v2 = render(&other, 2, None).unwrap();
-        assert_ne!(v2.migration.unwrap()["metadata"]["name"], name.as_str());
+        let next = v2.migration.unwrap();
+        assert_eq!(next["metadata"]["name"], "mita-migration-latest");
+        assert!(crate::rollout::job_changed(migration, &next));
+        let again = render(
+            &release(json!({"migrate": {"command": ["migrate"]}})),
+            3,
+            None,
+        )
+        .unwrap();
+        assert!(!crate::rollout::job_changed(
+            migration,
+            again.migration.as_ref().unwrap()
+        ));
+    }
+
+    #[test]
+    fn names_follow_the_templates_and_the_container_is_named() {
+        let rendered = render(
+            &release(
+                json!({"autoscaling": {"min": 3, "max": 10}, "ingress": {"host": "mita.finance"},
+                "pod_disruption_budget": {"min_available": 2}, "container_name": "backend",
+                "names": {"hpa": "{release}-autoscaler"}}),
+            ),
+            1,
+            None,
+        )
+        .unwrap();
+        let name = |kind: &str| find(&rendered, kind).unwrap()["metadata"]["name"].clone();
+        assert_eq!(name("HorizontalPodAutoscaler"), "mita-autoscaler");
+        assert_eq!(name("Ingress"), "mita-ingress");
+        assert_eq!(name("PodDisruptionBudget"), "mita-pdb");
+        assert_eq!(rendered.deployment["metadata"]["name"], "mita");
+        assert_eq!(rendered.initial_replicas, Some(3));
+        let pod = &rendered.deployment["spec"]["template"];
+        assert_eq!(pod["spec"]["containers"][0]["name"], "backend");
+        assert_eq!(pod["metadata"]["labels"]["app"], "mita");
+        assert_eq!(
+            pod["metadata"]["labels"]["app.kubernetes.io/version"],
+            "v1.0.0"
+        );
     }
 
     #[test]
@@ -459,7 +643,14 @@ mod tests {
             );
         }
         let rendered = render(&attributes, 1, None).unwrap();
-        let secret = find(&rendered, "Secret").unwrap();
+        let stable = find(&rendered, "Secret").unwrap();
+        assert_eq!(stable["metadata"]["name"], "mita-secrets");
+        assert!(stable["data"].get("database-url").is_some());
+        let secret = rendered
+            .config
+            .iter()
+            .find(|o| o["kind"] == "Secret" && o["immutable"] == true)
+            .unwrap();
         assert!(secret["data"].get("DATABASE_URL").is_some());
         let container = &rendered.deployment["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(
@@ -479,6 +670,113 @@ mod tests {
         let again = render(&redacted, 2, rendered.secret_name.as_deref()).unwrap();
         assert!(find(&again, "Secret").is_none());
         assert_eq!(again.secret_name, rendered.secret_name);
+    }
+
+    #[test]
+    fn pods_are_restricted_by_default_and_each_setting_can_be_relaxed() {
+        let rendered = render(
+            &release(json!({"env": {"PROMETHEUS_MULTIPROC_DIR": "/var/prom"},
+                "migrate": {"command": ["migrate"]},
+                "cronjobs": {"backup": {"schedule": "0 2 * * *", "command": ["backup"]}}})),
+            1,
+            None,
+        )
+        .unwrap();
+        let cron = find(&rendered, "CronJob").unwrap();
+        for pod in [
+            &rendered.deployment["spec"]["template"]["spec"],
+            &rendered.migration.as_ref().unwrap()["spec"]["template"]["spec"],
+            &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        ] {
+            assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+            assert_eq!(
+                pod["securityContext"]["seccompProfile"]["type"],
+                "RuntimeDefault"
+            );
+            assert_eq!(pod["automountServiceAccountToken"], false);
+            let c = &pod["containers"][0];
+            assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
+            assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+            assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+            let mounts: Vec<&str> = c["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|m| m["mountPath"].as_str())
+                .collect();
+            assert_eq!(mounts, ["/tmp", "/var/prom"]);
+            assert_eq!(pod["volumes"][0]["emptyDir"], json!({}));
+        }
+        let relaxed = render(
+            &release(json!({"image_digest": "sha256:abc",
+                "security": {"read_only_root_filesystem": false, "writable_paths": [],
+                             "seccomp_profile": "", "drop_all_capabilities": false,
+                             "automount_service_account_token": true}})),
+            1,
+            None,
+        )
+        .unwrap();
+        let pod = &relaxed.deployment["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        assert_eq!(c["image"], "ghcr.io/mita/backend:v1.0.0@sha256:abc");
+        assert_eq!(c["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], false);
+        assert!(c["securityContext"].get("capabilities").is_none());
+        assert!(pod["securityContext"].get("seccompProfile").is_none());
+        assert!(pod.get("volumes").is_none() && c.get("volumeMounts").is_none());
+        assert_eq!(pod["automountServiceAccountToken"], true);
+    }
+
+    #[test]
+    fn the_network_policy_covers_every_pod_and_both_directions() {
+        let open = render(
+            &release(json!({"security": {"network_policy": true}})),
+            1,
+            None,
+        )
+        .unwrap();
+        let policy = find(&open, "NetworkPolicy").unwrap();
+        assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+        // Nobody is admitted unless named; only DNS is allowed out.
+        assert_eq!(policy["spec"]["ingress"], json!([]));
+        assert_eq!(policy["spec"]["egress"].as_array().unwrap().len(), 1);
+        assert!(policy["spec"]["podSelector"]["matchLabels"]
+            .get(COMPONENT)
+            .is_none());
+        let lb = json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}});
+        let rendered = render(
+            &release(json!({"security": {"network_policy": true, "ingress_from": [lb],
+                "egress": [{"name": "postgresql", "ports": [5432], "to": [{"ipBlock": {"cidr": "10.0.0.0/16"}}]},
+                           {"ports": ["443"]}]}})),
+            1,
+            None,
+        )
+        .unwrap();
+        let spec = &find(&rendered, "NetworkPolicy").unwrap()["spec"];
+        assert_eq!(spec["ingress"][0]["from"][0], lb);
+        assert_eq!(spec["ingress"][0]["ports"][0]["port"], 8000);
+        assert_eq!(spec["egress"][1]["ports"][0]["port"], 5432);
+        assert_eq!(spec["egress"][2]["ports"][0]["port"], 443);
+        assert!(spec["egress"][2].get("to").is_none());
+    }
+
+    #[test]
+    fn service_account_annotations_skip_empty_values() {
+        let rendered = render(
+            &release(
+                json!({"service_account": "mita", "service_account_annotations":
+                {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/backup", "unset": ""}}),
+            ),
+            1,
+            None,
+        )
+        .unwrap();
+        let account = find(&rendered, "ServiceAccount").unwrap();
+        assert_eq!(
+            account["metadata"]["annotations"],
+            json!({"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/backup"})
+        );
+        assert_eq!(account["automountServiceAccountToken"], false);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 
 use crate::error::KubeError;
 use crate::objects::{ObjectRef, Objects};
-use crate::render::{Rendered, INSTANCE, MANAGED_BY};
+use crate::render::{Rendered, INSTANCE, MANAGED_BY, SPEC_DIGEST};
 use crate::wait::{self, Deadline};
 
 /// A release owns its objects: like a GitOps controller it applies with force, so a field
@@ -55,7 +55,19 @@ pub async fn roll_out(
 ) -> Result<(), KubeError> {
     let deployment = ObjectRef::of(&rendered.deployment)?;
     deadline.report(&format!("applying {}", deployment.describe()));
-    objects.apply(&rendered.deployment, FORCE, false).await?;
+    let mut desired = rendered.deployment.clone();
+    if let Some(initial) = rendered.initial_replicas {
+        // Autoscaled: a new Deployment starts at the HPA minimum; an existing one keeps the
+        // count the HPA gave it (so the apply neither drops nor fights the field).
+        let live = objects.get(&deployment).await?;
+        let replicas = live
+            .as_ref()
+            .and_then(|l| l.pointer("/spec/replicas"))
+            .and_then(Json::as_i64)
+            .unwrap_or(initial);
+        desired["spec"]["replicas"] = Json::from(replicas);
+    }
+    objects.apply(&desired, FORCE, false).await?;
     wait::deployment_rollout(objects, &deployment, deadline).await?;
     for object in &rendered.rest {
         objects.apply(object, FORCE, false).await?;
@@ -63,13 +75,20 @@ pub async fn roll_out(
     Ok(())
 }
 
-/// Applies a Job and waits for it. A Job of the same name that already failed is deleted
-/// and run again (its spec is immutable; a retry needs a fresh object).
+/// Applies a Job and waits for it. A Job of the same name that failed, or whose spec digest
+/// differs (a new revision), is deleted and run again (its spec is immutable; like a Helm
+/// hook with `before-hook-creation`). An unchanged, completed Job is not re-run.
 async fn run_job(objects: &Objects, job: &Json, deadline: &Deadline<'_>) -> Result<(), KubeError> {
     let reference = ObjectRef::of(job)?;
     if let Some(existing) = objects.get(&reference).await? {
         if wait::job_failed(&existing).is_some() {
             deadline.report(&format!("re-running failed {}", reference.describe()));
+            objects.delete(&reference, deadline).await?;
+        } else if job_changed(&existing, job) {
+            deadline.report(&format!(
+                "re-creating {} for this revision",
+                reference.describe()
+            ));
             objects.delete(&reference, deadline).await?;
         }
     }
@@ -78,13 +97,39 @@ async fn run_job(objects: &Objects, job: &Json, deadline: &Deadline<'_>) -> Resu
     wait::job_completion(objects, &reference, deadline).await
 }
 
+/// Whether a live Job was made from another spec than `desired` (by the spec digest).
+pub fn job_changed(live: &Json, desired: &Json) -> bool {
+    let digest = |o: &Json| {
+        o.pointer(&format!(
+            "/metadata/annotations/{}",
+            SPEC_DIGEST.replace('/', "~1")
+        ))
+        .and_then(Json::as_str)
+        .map(str::to_string)
+    };
+    digest(live) != digest(desired)
+}
+
 /// `managed-by=plinth,instance=<release>`: the selector of a release's objects.
 pub fn selector(release: &str) -> String {
     format!("{MANAGED_BY}=plinth,{INSTANCE}={release}")
 }
 
+/// Whether a live object carries the labels of release `release` managed by Plinth. Checked
+/// on every listed object before a delete: a server that ignores `labelSelector` must not
+/// make Plinth delete what it does not own.
+pub fn owned_by(live: &Json, release: &str) -> bool {
+    let label = |key: &str| {
+        live.pointer("/metadata/labels")
+            .and_then(|labels| labels.get(key))
+            .and_then(Json::as_str)
+    };
+    label(MANAGED_BY) == Some("plinth") && label(INSTANCE) == Some(release)
+}
+
 /// Deletes the release's objects (by label) whose `Kind/name` is not in `keep`.
-/// Objects without Plinth's labels are never listed, so never touched.
+/// Objects without Plinth's labels are never touched: the server filters by label, and each
+/// listed object's labels are checked again here ([`owned_by`]).
 pub async fn prune(
     objects: &Objects,
     namespace: &str,
@@ -100,6 +145,9 @@ pub async fn prune(
         {
             let reference = ObjectRef::of(&live)?;
             let key = format!("{kind}/{}", reference.name);
+            if !owned_by(&live, release) {
+                continue;
+            }
             if !keep.contains(&key) {
                 deadline.report(&format!("pruning {}", reference.describe()));
                 objects.delete(&reference, deadline).await?;
@@ -123,4 +171,28 @@ pub fn object_keys(rendered: &Rendered) -> BTreeSet<String> {
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_objects_labelled_for_the_release_are_owned() {
+        let labelled = |labels: Json| json!({"metadata": {"name": "x", "labels": labels}});
+        assert!(owned_by(
+            &labelled(json!({MANAGED_BY: "plinth", INSTANCE: "mita"})),
+            "mita"
+        ));
+        assert!(!owned_by(
+            &labelled(json!({MANAGED_BY: "plinth", INSTANCE: "other"})),
+            "mita"
+        ));
+        assert!(!owned_by(
+            &labelled(json!({MANAGED_BY: "helm", INSTANCE: "mita"})),
+            "mita"
+        ));
+        assert!(!owned_by(&json!({"metadata": {"name": "x"}}), "mita"));
+    }
 }

@@ -98,11 +98,8 @@ async fn mita_release_creates_every_object_in_order() {
     let deployment = get(&cluster, "apps/v1", "Deployment", Some(NS), "mita")
         .await
         .expect("deployment");
-    assert!(
-        deployment["spec"].get("replicas").is_none(),
-        "replicas are the HPA's: {}",
-        deployment["spec"]
-    );
+    // A new autoscaled Deployment starts at the HPA minimum (then the HPA owns the count).
+    assert_eq!(deployment["spec"]["replicas"], 3, "{}", deployment["spec"]);
     let pod = &deployment["spec"]["template"]["spec"];
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_eq!(pod["serviceAccountName"], "mita");
@@ -131,6 +128,16 @@ async fn mita_release_creates_every_object_in_order() {
     assert!(
         secret["data"].get("DATABASE_URL").is_some() && secret["data"].get("SENTRY_DSN").is_some()
     );
+    assert_eq!(secret["immutable"], true);
+    // The operators' Secret, as the guide names it and spells its keys.
+    let stable = get(&cluster, "v1", "Secret", Some(NS), "mita-secrets")
+        .await
+        .expect("the operators' secret");
+    assert!(
+        stable["data"].get("database-url").is_some() && stable["data"].get("sentry-dsn").is_some(),
+        "{}",
+        stable["data"]
+    );
     assert_eq!(
         deployment["metadata"]["labels"]["app.kubernetes.io/managed-by"],
         "plinth"
@@ -142,7 +149,7 @@ async fn mita_release_creates_every_object_in_order() {
         "autoscaling/v2",
         "HorizontalPodAutoscaler",
         Some(NS),
-        "mita",
+        "mita-hpa",
     )
     .await
     .expect("hpa");
@@ -158,7 +165,7 @@ async fn mita_release_creates_every_object_in_order() {
         "networking.k8s.io/v1",
         "Ingress",
         Some(NS),
-        "mita",
+        "mita-ingress",
     )
     .await
     .expect("ingress");
@@ -186,7 +193,7 @@ async fn mita_release_creates_every_object_in_order() {
         "policy/v1",
         "PodDisruptionBudget",
         Some(NS),
-        "mita"
+        "mita-pdb"
     )
     .await
     .is_some());
@@ -205,9 +212,17 @@ async fn mita_release_creates_every_object_in_order() {
             .trim_start_matches("Job/")
             .to_string()
     };
-    let migration = get(&cluster, "batch/v1", "Job", Some(NS), &job_name("migrate"))
-        .await
-        .expect("migration job");
+    assert_eq!(job_name("migration"), "mita-migration-latest");
+    assert_eq!(job_name("seed-data"), "mita-seed-data-latest");
+    let migration = get(
+        &cluster,
+        "batch/v1",
+        "Job",
+        Some(NS),
+        &job_name("migration"),
+    )
+    .await
+    .expect("migration job");
     let seed = get(
         &cluster,
         "batch/v1",
@@ -310,7 +325,7 @@ async fn failing_migration_leaves_the_deployment_alone() {
     let before = get(&cluster, "apps/v1", "Deployment", Some(NS), "mita")
         .await
         .unwrap();
-    cluster.kmock.job_fails(NS, "mita-migrate-v2");
+    cluster.kmock.job_fails(NS, "mita-migration-latest");
     let error = resource
         .update(
             &ctx("app_release.mita"),
@@ -385,23 +400,77 @@ async fn removed_cronjob_is_pruned_and_foreign_objects_are_kept() {
         .unwrap()
         .iter()
         .filter_map(Value::as_str)
-        .filter(|o| o.starts_with("Job/mita-migrate"))
+        .filter(|o| o.starts_with("Job/mita-migration"))
         .count();
     assert_eq!(jobs, 1);
-    let old_migration = v1.attributes["objects"]
-        .as_list()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .find(|o| o.starts_with("Job/mita-migrate"))
-        .unwrap()
-        .trim_start_matches("Job/")
-        .to_string();
+    // The new revision's migration re-created the Job of the stable name with the new image.
+    let migration = get(
+        &cluster,
+        "batch/v1",
+        "Job",
+        Some(NS),
+        "mita-migration-latest",
+    )
+    .await
+    .expect("the latest migration job");
+    assert_eq!(
+        migration["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/mita-finance/backend:v1.0.1"
+    );
+}
+
+/// A server that ignores `labelSelector` (plain kmock, some proxies) lists every object: the
+/// prune checks each object's labels itself and keeps what the release does not own.
+#[tokio::test]
+async fn prune_keeps_foreign_objects_when_the_server_ignores_label_selectors() {
+    let cluster = prepared().await;
+    let resource = cluster.provider.resource("app_release").unwrap();
+    let v1 = resource
+        .create(&ctx("app_release.mita"), &mita("v1.0.0"))
+        .await
+        .unwrap();
+    let objects = cluster.provider.resource("k8s_object").unwrap();
+    objects
+        .create(
+            &ctx("k8s_object.foreign"),
+            &object(json!({"manifest": {"apiVersion": "batch/v1", "kind": "CronJob",
+                "metadata": {"name": "someone-elses-report", "namespace": NS},
+                "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                    "restartPolicy": "Never", "containers": [{"name": "report", "image": "busybox"}]}}}}}}})),
+        )
+        .await
+        .unwrap();
+    cluster.kmock.control(r#"{"ignore_label_selector": true}"#);
+    let mut v2 = mita("v1.0.1");
+    v2.remove("cronjobs");
+    resource
+        .update(
+            &ctx("app_release.mita"),
+            &v1.id,
+            &v1.attributes,
+            &v2,
+            &["cronjobs".into()],
+        )
+        .await
+        .unwrap();
+    cluster.kmock.reset();
     assert!(
-        get(&cluster, "batch/v1", "Job", Some(NS), &old_migration)
+        get(
+            &cluster,
+            "batch/v1",
+            "CronJob",
+            Some(NS),
+            "someone-elses-report"
+        )
+        .await
+        .is_some(),
+        "an unlabelled CronJob survived the prune"
+    );
+    assert!(
+        get(&cluster, "batch/v1", "CronJob", Some(NS), "mita-backup")
             .await
             .is_none(),
-        "old migration job pruned"
+        "the release's own CronJob was pruned"
     );
 }
 
@@ -429,17 +498,24 @@ async fn env_change_under_the_same_tag_runs_a_new_migration_job() {
         )
         .await
         .unwrap();
-    let migration = |attributes: &Object| {
-        attributes["objects"]
-            .as_list()
+    let job = get(
+        &cluster,
+        "batch/v1",
+        "Job",
+        Some(NS),
+        "mita-migration-latest",
+    )
+    .await
+    .expect("the latest migration job");
+    let env = &job["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert!(
+        env.as_array()
             .unwrap()
             .iter()
-            .filter_map(Value::as_str)
-            .find(|o| o.starts_with("Job/mita-migrate-v1-0-0-"))
-            .unwrap()
-            .to_string()
-    };
-    assert_ne!(migration(&v1.attributes), migration(&v2));
+            .any(|e| e["name"] == "LOG_LEVEL" && e["value"] == "DEBUG"),
+        "the Job was re-created with the new env: {env}"
+    );
+    assert_eq!(job["status"]["succeeded"], 1);
     assert_eq!(v2["revision"], Value::Int(2));
 }
 
