@@ -31,6 +31,8 @@ pub(crate) struct Scope<'a> {
     pub place: &'a str,
     /// What substitution may still build, and the longest string it may make.
     pub budget: &'a Budget,
+    /// Reads `${file("...")}`; None where files may not be read.
+    pub files: Option<&'a super::files::FileReader<'a>>,
 }
 
 /// A piece of a string after substitution.
@@ -231,6 +233,40 @@ fn resolve(inner: &str, here: Origin, scope: &Scope<'_>, diags: &mut Diagnostics
         }
     };
     match target {
+        Target::File(path) => match scope.files {
+            Some(reader) => match reader.read(&path, here, diags) {
+                Some(text) if scope.budget.take(text.len() as u64) => {
+                    Resolved::Value(Value::String(text))
+                }
+                Some(_) => {
+                    if scope.budget.first_overrun() {
+                        diags.push(
+                            Problem::new(
+                                "plinth::expansion_too_large",
+                                format!(
+                                    "`file(\"{path}\")` passes the limit of {} of values built from variables, files and `count`",
+                                    show_size(scope.budget.limit())
+                                ),
+                            )
+                            .at(here, "read here"),
+                        );
+                    }
+                    unknown
+                }
+                None => unknown,
+            },
+            None => {
+                diags.push(
+                    Problem::new(
+                        "plinth::bad_interpolation",
+                        format!("`file(...)` cannot be used {}", scope.place),
+                    )
+                    .at(here, "not here")
+                    .help("read files in resource attributes and outputs"),
+                );
+                unknown
+            }
+        },
         Target::Env => Resolved::Value(Value::String(scope.environment.to_string())),
         Target::Stack => Resolved::Value(Value::String(scope.stack.to_string())),
         Target::Var(name) => {

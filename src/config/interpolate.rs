@@ -78,6 +78,8 @@ pub(crate) enum Target {
     Env,
     Stack,
     CountIndex,
+    /// `file("PATH")`: the text of a file of the stack directory.
+    File(String),
     Resource {
         type_name: String,
         name: String,
@@ -98,6 +100,26 @@ pub(crate) fn parse_target(inner: &str) -> Result<Target, String> {
                  `TYPE.NAME.ATTRIBUTE`";
     if inner.is_empty() {
         return Err(format!("empty interpolation; {usage}"));
+    }
+    if let Some(argument) = inner
+        .strip_prefix("file(")
+        .and_then(|rest| rest.strip_suffix(')'))
+    {
+        let argument = argument.trim();
+        let path = argument
+            .strip_prefix('"')
+            .and_then(|a| a.strip_suffix('"'))
+            .or_else(|| {
+                argument
+                    .strip_prefix('\'')
+                    .and_then(|a| a.strip_suffix('\''))
+            });
+        return match path {
+            Some(path) if !path.is_empty() => Ok(Target::File(path.to_string())),
+            _ => Err(
+                "write `file(\"PATH\")` with a quoted path relative to the stack directory".into(),
+            ),
+        };
     }
     match inner {
         "env" => return Ok(Target::Env),

@@ -123,6 +123,7 @@ pub fn load_with_env(
     );
 
     let secret_names: BTreeSet<String> = raw.secrets.iter().map(|e| e.key.clone()).collect();
+    let reader = super::files::FileReader::new(dir, options.limits.max_file_bytes);
     let base = Scope {
         stack: &header.name,
         environment: &environment,
@@ -132,6 +133,7 @@ pub fn load_with_env(
         counted: false,
         place: "here",
         budget: &budget,
+        files: None,
     };
     let backend = sections::backend(
         raw.backend.as_ref(),
@@ -159,6 +161,7 @@ pub fn load_with_env(
     );
     let resource_scope = Scope {
         secrets: Some(&secret_names),
+        files: Some(&reader),
         ..base
     };
     let index = resources::index(&raw.resources, schemas, &resource_scope, &mut diags);
@@ -181,6 +184,8 @@ pub fn load_with_env(
     if !diags.is_empty() {
         return Err(diags);
     }
+    // A saved plan is refused when a file the stack reads changed, as when a stack file did.
+    let config_hash = reader.extend_hash(config_hash);
     Ok(Stack {
         name: header.name,
         dir: dir.to_path_buf(),
@@ -285,7 +290,11 @@ fn list_stack_files(
 
 /// Reads a file of at most `max_bytes` (read through a bounded reader, so a special file such
 /// as `/dev/zero` passed as a `--var-file` cannot exhaust memory either).
-fn read_text(path: &Path, max_bytes: u64, problems: &mut Vec<Problem>) -> Option<String> {
+pub(crate) fn read_text(
+    path: &Path,
+    max_bytes: u64,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
     let read = std::fs::File::open(path).and_then(|file| {

@@ -17,6 +17,7 @@ mod address;
 mod diagnostics;
 mod document;
 mod expr;
+mod files;
 mod interpolate;
 pub mod limits;
 mod load;

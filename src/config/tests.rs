@@ -611,3 +611,53 @@ fn a_value_for_an_undeclared_variable_is_an_error() {
     ));
     assert_eq!(codes, ["plinth::unknown_variable"]);
 }
+
+#[test]
+fn file_reads_a_file_of_the_stack_directory_into_a_value() {
+    let stack = "[stack]\nname = \"f\"\nenvironments = [\"dev\"]\n\n[plinth_data.dash]\ninput = { \"app.json\" = '${file(\"dashboards/app.json\")}', note = \"v=${file('note.txt')}\" }\n";
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("stack.toml", stack), ("note.txt", "one")]);
+    std::fs::create_dir(dir.path().join("dashboards")).unwrap();
+    std::fs::write(
+        dir.path().join("dashboards/app.json"),
+        "{\n  \"title\": \"MITA\"\n}\n",
+    )
+    .unwrap();
+    let load = || load_with_env(dir.path(), &LoadOptions::default(), &schemas(), &|_| None);
+    let loaded = load().unwrap_or_else(|d| panic!("{}", d.render_plain(100)));
+    let input = format!("{:?}", loaded.resources[0].attributes);
+    assert!(input.contains("\\\"title\\\": \\\"MITA\\\""), "{input}");
+    assert!(input.contains("v=one"), "{input}");
+
+    // The file is part of the configuration digest: a saved plan notices it changed.
+    let before = loaded.config_hash;
+    std::fs::write(dir.path().join("note.txt"), "two").unwrap();
+    assert_ne!(load().unwrap().config_hash, before);
+}
+
+#[test]
+fn file_outside_the_stack_missing_or_in_variables_is_a_diagnostic() {
+    let stack = "[stack]\nname = \"f\"\nenvironments = [\"dev\"]\n\n[variables]\nv = { default = '${file(\"x.txt\")}' }\n\n[plinth_data.a]\ninput = ['${file(\"../secret\")}', '${file(\"/etc/passwd\")}', '${file(\"nope.txt\")}', '${file(nope)}']\n";
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("stack.toml", stack), ("x.txt", "x")]);
+    let result = load_with_env(dir.path(), &LoadOptions::default(), &schemas(), &|_| None);
+    let Err(diags) = result else {
+        panic!("expected errors")
+    };
+    let text = diags.render_plain(200);
+    assert!(
+        text.contains("`file(\"../secret\")` reads outside the stack directory"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`file(\"/etc/passwd\")` reads outside"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`nope.txt` is not a file of the stack"),
+        "{text}"
+    );
+    assert!(text.contains("quoted path"), "{text}");
+    assert!(text.contains("cannot be used in `[variables]`"), "{text}");
+    assert!(text.contains("stack.toml:"), "with file and line: {text}");
+}

@@ -46,6 +46,7 @@ pub(crate) fn resolve(
         counted: false,
         place: VARIABLES_PLACE,
         budget: inputs.budget,
+        files: None,
     };
     let declared: Vec<&str> = declarations.iter().map(|e| e.key.as_str()).collect();
     let max_depth = inputs.options.limits.max_depth;
