@@ -53,7 +53,7 @@ fn mita_stack_end_to_end() {
     assert!(
         apply
             .stdout
-            .contains("Apply complete! Resources: 23 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
         "{}",
         apply.stdout
     );
@@ -406,13 +406,7 @@ fn plan_refuses_an_unsatisfiable_disruption_budget_and_unknown_release_fields() 
         assert!(text.contains(expected), "{expected}\n{text}");
     }
     let copy = dir.path().join("mita");
-    std::fs::create_dir_all(&copy).unwrap();
-    for entry in std::fs::read_dir(&stack).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    crate::mita_env::copy_dir(&stack, &copy);
     let app = std::fs::read_to_string(copy.join("app.toml")).unwrap();
     std::fs::write(
         copy.join("app.toml"),

@@ -224,6 +224,22 @@ pub fn kubernetes_created(env: &MitaEnv) {
         ]
     );
 
+    // The guide's Grafana dashboards: a config map the Grafana sidecar loads, its JSON read
+    // from stacks/mita/dashboards/.
+    let dashboards = env
+        .kube_get("/api/v1/namespaces/monitoring/configmaps/mita-staging-dashboards")
+        .expect("the dashboards config map");
+    assert_eq!(dashboards["metadata"]["labels"]["grafana_dashboard"], "1");
+    for (key, uid) in [
+        ("api-performance.json", "api-performance"),
+        ("data-tier.json", "data-tier"),
+    ] {
+        let text = dashboards["data"][key].as_str().expect(key);
+        let dashboard: Json = serde_json::from_str(text).expect("dashboard JSON");
+        assert_eq!(dashboard["uid"], uid);
+        assert!(!dashboard["panels"].as_array().unwrap().is_empty());
+    }
+
     // Monitoring: /metrics scraped, critical alerts to PagerDuty with the key from a Secret.
     let monitor = env
         .kube_get(&format!(
@@ -370,6 +386,9 @@ pub fn kubernetes_empty(env: &MitaEnv) {
     assert!(env
         .kube_names("/apis/monitoring.coreos.com/v1/namespaces/monitoring/prometheusrules")
         .is_empty());
+    assert!(env
+        .kube_get("/api/v1/namespaces/monitoring/configmaps/mita-staging-dashboards")
+        .is_none());
 }
 
 /// The request path, hop by hop: the ALB's target group (on moto) is bound by a
