@@ -26,7 +26,12 @@ use crate::document::{JournalEntry, StateDocument};
 use crate::encryption::Encryption;
 use crate::error::StateError;
 use crate::local::parse_document;
-use crate::store::{LockInfo, LockRequest, StateStore};
+use crate::store::{Backup, LockInfo, LockRequest, StateStore};
+
+/// Earlier versions of the document listed as backups (the bucket may keep more).
+const KEPT_VERSIONS: usize = 5;
+/// Versions read to find them (newest first by listing time).
+const READ_VERSIONS: usize = 20;
 
 mod objects;
 
@@ -221,6 +226,32 @@ impl S3Store {
             reason: e.to_string(),
         })?;
         Ok(Some((lock, etag)))
+    }
+
+    /// The earlier documents the versioned bucket keeps (at most [`KEPT_VERSIONS`]), newest
+    /// first, with the version id each came from.
+    async fn earlier_documents(&self) -> Result<Vec<(String, StateDocument)>, StateError> {
+        let key = self.state_key();
+        let location = self.location(&key);
+        let mut out = Vec::new();
+        for (version, latest, marker) in self.versions(&key).await? {
+            if marker || latest {
+                continue; // a deletion, or the current document itself
+            }
+            let bytes = self.get_version(&key, &version).await?;
+            let bytes = self.codec.open(bytes, &location)?;
+            out.push((
+                version,
+                parse_document(&bytes, std::path::Path::new(&location))?,
+            ));
+            if out.len() == READ_VERSIONS {
+                break;
+            }
+        }
+        // Listing times have a second's precision: order by serial.
+        out.sort_by_key(|(_, document)| std::cmp::Reverse(document.serial));
+        out.truncate(KEPT_VERSIONS);
+        Ok(out)
     }
 
     fn lock_bytes(lock: &LockInfo) -> Result<Vec<u8>, StateError> {
@@ -487,6 +518,71 @@ impl StateStore for S3Store {
             }
             _ => Err(StateError::NoSuchLock(id.to_string())),
         }
+    }
+
+    async fn evidence(&self) -> Result<Vec<String>, StateError> {
+        let mut evidence = Vec::new();
+        let journal = self.journal_objects().await?;
+        if !journal.is_empty() {
+            evidence.push(format!(
+                "{} journal object(s) of it exist under {}",
+                journal.len(),
+                self.location(&self.journal_prefix())
+            ));
+        }
+        if self.read_lock().await?.is_some() {
+            evidence.push(format!(
+                "its lock {} exists",
+                self.location(&self.lock_key())
+            ));
+        }
+        let key = self.state_key();
+        let versions = self.versions(&key).await?;
+        let earlier = versions.iter().filter(|(_, _, marker)| !marker).count();
+        if earlier > 0 {
+            evidence.push(format!(
+                "the bucket keeps {earlier} earlier version(s) of {}{}",
+                self.location(&key),
+                if versions.first().is_some_and(|v| v.2) {
+                    " (the current one is a deletion)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        Ok(evidence)
+    }
+
+    async fn backups(&self) -> Result<Vec<Backup>, StateError> {
+        let key = self.state_key();
+        Ok(self
+            .earlier_documents()
+            .await?
+            .into_iter()
+            .map(|(version, document)| Backup {
+                id: document.serial.to_string(),
+                serial: document.serial,
+                location: format!("{} (version {version})", self.location(&key)),
+                resources: document.resources.len(),
+            })
+            .collect())
+    }
+
+    async fn read_backup(&self, id: &str) -> Result<StateDocument, StateError> {
+        let serial: u64 = id
+            .parse()
+            .map_err(|_| StateError::Edit(format!("`{id}` is not a backup serial")))?;
+        self.earlier_documents()
+            .await?
+            .into_iter()
+            .map(|(_, document)| document)
+            .find(|d| d.serial == serial)
+            .ok_or_else(|| {
+                StateError::Edit(format!(
+                    "no earlier version of {} has serial {serial}",
+                    self.location(&self.state_key())
+                ))
+            })
     }
 
     async fn ensure_home(&self) -> Result<(), StateError> {

@@ -117,6 +117,83 @@ impl S3Store {
         }
     }
 
+    /// The versions of `key` in a versioned bucket, newest first: `(version id, is the
+    /// current version, is a delete marker)`. Empty when the bucket keeps no versions.
+    pub(super) async fn versions(
+        &self,
+        key: &str,
+    ) -> Result<Vec<(String, bool, bool)>, StateError> {
+        let listed = self
+            .client()
+            .await
+            .list_object_versions()
+            .bucket(&self.settings.bucket)
+            .prefix(key)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("listing the versions of", key, e))?;
+        let mut out: Vec<(String, bool, bool, Option<aws_sdk_s3::primitives::DateTime>)> =
+            Vec::new();
+        for version in listed.versions() {
+            if version.key() == Some(key) {
+                if let Some(id) = version.version_id().filter(|id| *id != "null") {
+                    let latest = version.is_latest().unwrap_or(false);
+                    out.push((
+                        id.to_string(),
+                        latest,
+                        false,
+                        version.last_modified().cloned(),
+                    ));
+                }
+            }
+        }
+        for marker in listed.delete_markers() {
+            if marker.key() == Some(key) {
+                if let Some(id) = marker.version_id() {
+                    let latest = marker.is_latest().unwrap_or(false);
+                    out.push((
+                        id.to_string(),
+                        latest,
+                        true,
+                        marker.last_modified().cloned(),
+                    ));
+                }
+            }
+        }
+        // Newest first: the current one, then by time.
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.3.cmp(&a.3)));
+        Ok(out
+            .into_iter()
+            .map(|(id, latest, marker, _)| (id, latest, marker))
+            .collect())
+    }
+
+    /// One version of `key`.
+    pub(super) async fn get_version(
+        &self,
+        key: &str,
+        version: &str,
+    ) -> Result<Vec<u8>, StateError> {
+        let output = self
+            .client()
+            .await
+            .get_object()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("reading a version of", key, e))?;
+        let body = output.body.collect().await.map_err(|e| {
+            StateError::Backend(format!(
+                "reading {}: {}",
+                self.location(key),
+                DisplayErrorContext(&e)
+            ))
+        })?;
+        Ok(body.into_bytes().to_vec())
+    }
+
     pub(super) async fn list(&self, prefix: &str) -> Result<Vec<String>, StateError> {
         let mut keys = Vec::new();
         let mut pages = self

@@ -283,3 +283,67 @@ async fn s3_refuses_an_endpoint_that_ignores_conditional_writes() {
         }
     }
 }
+
+/// The versioned bucket `plinth bootstrap` makes keeps earlier documents: they are the S3
+/// backend's backups (`plinth state restore --list`), and a deleted document with earlier
+/// versions (or a journal, or a lock) is refused as missing instead of read as a new, empty
+/// state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_earlier_versions_are_backups_and_evidence_of_a_deleted_state() {
+    let backend = S3::start().await;
+    let settings: BTreeMap<String, serde_json::Value> = [
+        ("bucket", BUCKET.into()),
+        ("prefix", PREFIX.into()),
+        ("region", "us-east-1".into()),
+        ("endpoint", backend.endpoint.clone().into()),
+    ]
+    .into_iter()
+    .map(|(k, v): (&str, serde_json::Value)| (k.to_string(), v))
+    .collect();
+    let store = open_store(
+        "s3",
+        &settings,
+        "versions",
+        ENVIRONMENT,
+        Path::new("/unused"),
+    )
+    .unwrap();
+    assert!(store.load().await.unwrap().is_none(), "nothing yet");
+    let mut doc = plinth_state::StateDocument::new("test");
+    for serial in 1..=4 {
+        doc.serial = serial;
+        store.compact(&doc).await.unwrap();
+    }
+    let backups = store.backups().await.unwrap();
+    let serials: Vec<u64> = backups.iter().map(|b| b.serial).collect();
+    assert_eq!(
+        serials,
+        [3, 2, 1],
+        "earlier versions, newest first: {backups:?}"
+    );
+    assert!(backups[0].location.contains("(version "), "{backups:?}");
+
+    // Someone deletes the document: the bucket keeps a delete marker and the versions.
+    backend
+        .client
+        .delete_object()
+        .bucket(BUCKET)
+        .key(format!("{PREFIX}/versions/{ENVIRONMENT}.state.json"))
+        .send()
+        .await
+        .unwrap();
+    let refused = store
+        .load()
+        .await
+        .expect_err("a deleted state is not a new one");
+    assert!(matches!(refused, StateError::Missing { .. }), "{refused}");
+    let text = refused.to_string();
+    assert!(text.contains("earlier version"), "{text}");
+    assert!(text.contains("plinth state restore"), "{text}");
+    let newest = store.read_backup("4").await.unwrap();
+    assert_eq!(
+        newest.serial, 4,
+        "after the deletion, the last document is a backup too"
+    );
+    assert!(store.read_backup("9").await.is_err());
+}
