@@ -65,7 +65,7 @@ fn print_text(environments: &[Option<String>], results: &[miette::Result<Workspa
         match result {
             Ok(workspace) => println!("{}", crate::ops::inspect::validate_summary(workspace)),
             Err(report) => {
-                let text = format!("{report:?}");
+                let text = crate::render::render_error(report.as_ref());
                 match failures.iter_mut().find(|(seen, _)| *seen == text) {
                     Some((_, names)) => names.push(name),
                     None => failures.push((text, vec![name])),

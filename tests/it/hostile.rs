@@ -115,6 +115,29 @@ fn a_diagnostic_on_a_very_long_line_is_printed() {
     );
 }
 
+/// Regression (found by scripts/fuzz-binary.py against the release binary): `validate` without
+/// `--env` printed each environment's report through miette's own handler, which panicked
+/// (`Formatting argument out of range`) on a long line; it now uses the same panic-proof
+/// renderer as every other command.
+#[test]
+fn validate_of_every_environment_prints_a_diagnostic_it_cannot_draw() {
+    let fixture = Fixture::new("fuzz-regressions/validate-text-long-line-related");
+    let run = validate(&fixture, &[]).expect(1);
+    assert_no_crash(&run);
+    assert!(!run.stderr.contains("internal error"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("In environment `staging`, `production`:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("error[plinth::syntax]"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn deep_nesting_and_oversized_files_are_diagnostics() {
     let fixture = Fixture::new("fuzz-regressions/count-2147483648");
