@@ -32,6 +32,13 @@ enum Destroy {
     Recording(OpError),
 }
 
+/// A failed provider call: the verb for the display, when it started, the error.
+pub(super) struct Failed<'a> {
+    pub(super) verb: &'a str,
+    pub(super) started: Instant,
+    pub(super) error: &'a ProviderError,
+}
+
 /// A finished provider call: the resource's id, the verb for the display, the start time.
 pub(super) struct Done<'a> {
     pub(super) id: &'a str,
@@ -272,10 +279,14 @@ impl Executor<'_> {
                 };
                 self.succeeded(change, schema, &desired, &returned, done, journal, known)
             }
+            // The object is still there; the next refresh reads what the update left.
             Err(error) => {
-                let failure = self.fail(change, "Modifications", started, &error);
-                // The object is still there; the next refresh reads what the update left.
-                self.keep_after_failure(change, &prior_record.id, &prior, journal, failure)
+                let failed = Failed {
+                    verb: "Modifications",
+                    started,
+                    error: &error,
+                };
+                self.keep_after_failure(change, &prior_record.id, &prior, journal, failed)
                     .await
             }
         }
@@ -315,8 +326,12 @@ impl Executor<'_> {
             Ok(durable) => Ok(Some(durable)),
             Err(Destroy::Recording(error)) => Err(error),
             Err(Destroy::Provider(error, started)) => {
-                let failure = self.fail(change, "Destruction", started, &error);
-                self.keep_after_failure(change, &prior_record.id, &prior, journal, failure)
+                let failed = Failed {
+                    verb: "Destruction",
+                    started,
+                    error: &error,
+                };
+                self.keep_after_failure(change, &prior_record.id, &prior, journal, failed)
                     .await
             }
         }

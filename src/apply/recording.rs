@@ -11,7 +11,7 @@ use plinth_state::{
 use super::error::OpError;
 use super::executor::{Executor, Known};
 use super::journal::{Durable, JournalWriter};
-use super::operations::Done;
+use super::operations::{Done, Failed};
 use crate::plan::{ActionReason, ResourceChange};
 
 impl Executor<'_> {
@@ -206,8 +206,9 @@ impl Executor<'_> {
         id: &str,
         prior: &Object,
         journal: &JournalWriter,
-        error: OpError,
+        failed: Failed<'_>,
     ) -> Result<Option<Durable>, OpError> {
+        let error = self.fail(change, failed.verb, failed.started, failed.error);
         let record = self.record(
             change,
             Some(id.to_string()),

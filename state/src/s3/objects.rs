@@ -50,14 +50,7 @@ impl S3Store {
         {
             Ok(output) => {
                 let etag = output.e_tag().map(str::to_string);
-                let body = output.body.collect().await.map_err(|e| {
-                    StateError::Backend(format!(
-                        "reading {}: {}",
-                        self.location(key),
-                        DisplayErrorContext(&e)
-                    ))
-                })?;
-                Ok(Some((body.into_bytes().to_vec(), etag)))
+                Ok(Some((self.read_body(key, output.body).await?, etag)))
             }
             Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
             Err(error) if http_status(&error) == Some(404) && !is_no_such_bucket(&error) => {
@@ -184,7 +177,11 @@ impl S3Store {
             .send()
             .await
             .map_err(|e| self.sdk_error("reading a version of", key, e))?;
-        let body = output.body.collect().await.map_err(|e| {
+        self.read_body(key, output.body).await
+    }
+
+    async fn read_body(&self, key: &str, body: ByteStream) -> Result<Vec<u8>, StateError> {
+        let body = body.collect().await.map_err(|e| {
             StateError::Backend(format!(
                 "reading {}: {}",
                 self.location(key),
