@@ -124,7 +124,7 @@ pub struct StackArgs {
     /// Where the local backend keeps state (default: `<stack>/.plinth`).
     #[arg(long, env = "PLINTH_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// At most this many resource instances in the stack, after `count` [default: 250000].
+    /// At most this many resource instances in the stack, after `count` [default: 100000].
     #[arg(long, env = "PLINTH_MAX_RESOURCES", value_name = "N", value_parser = crate::config::limits::parse_count)]
     pub max_resources: Option<u64>,
     /// At most this many instances of one block (`count`) [default: 10000].

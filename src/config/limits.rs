@@ -4,7 +4,7 @@
 //!
 //! | limit | default | raise with |
 //! |---|---|---|
-//! | resource instances in a stack | 250 000 | `--max-resources N`, `PLINTH_MAX_RESOURCES` |
+//! | resource instances in a stack | 100 000 | `--max-resources N`, `PLINTH_MAX_RESOURCES` |
 //! | instances of one block (`count`) | 10 000 | `--max-count N`, `PLINTH_MAX_COUNT` |
 //! | size of one stack or var file | 64 MiB | `--max-file-size SIZE`, `PLINTH_MAX_FILE_SIZE` |
 //! | length of one string after interpolation | 1 MiB | `--max-string-size SIZE`, `PLINTH_MAX_STRING_SIZE` |
@@ -42,7 +42,7 @@ const MIB: u64 = 1024 * 1024;
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_resources: 250_000,
+            max_resources: 100_000,
             max_count: 10_000,
             max_file_bytes: 64 * MIB,
             max_string_bytes: MIB as usize,

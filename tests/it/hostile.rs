@@ -85,6 +85,21 @@ fn the_resource_limit_names_the_block_and_the_flag() {
     validate(&fixture, &["--max-resources", "4"]).expect(0);
 }
 
+/// Regression (found by scripts/fuzz-binary.py): 40 blocks of `count = 5000` are a valid stack
+/// of 200 000 resources, which the old default limit (250 000) let through to a plan of 2 GB
+/// and 10 s. The default is the benchmark's 100 000.
+#[test]
+fn two_hundred_thousand_resources_need_a_deliberate_limit() {
+    let fixture = Fixture::new("fuzz-regressions/two-hundred-thousand-resources");
+    let run = validate(&fixture, &[]).expect(1);
+    assert!(
+        run.stderr.contains("more than the limit of 100000"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--max-resources"), "{}", run.stderr);
+}
+
 /// Regression: a label past column 65 535 made miette's graphical handler panic
 /// (`Formatting argument out of range`, exit 101); with a long `--env` value too.
 #[test]
