@@ -9,6 +9,7 @@ mod markdown;
 mod markdown_fit;
 mod ops_text;
 mod plan_text;
+pub mod value_diff;
 
 use std::io::IsTerminal;
 
