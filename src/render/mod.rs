@@ -9,6 +9,7 @@ mod markdown;
 mod markdown_fit;
 mod ops_text;
 mod plan_text;
+pub mod terraform_json;
 pub mod value_diff;
 
 use std::io::IsTerminal;
@@ -22,6 +23,7 @@ pub use markdown::{
 };
 pub use ops_text::{render_manifests, render_rollback};
 pub use plan_text::{render_plan, show, value_change};
+pub use terraform_json::render_terraform_json;
 
 /// Whether to colour output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
