@@ -58,6 +58,7 @@ pub fn apply_counting_bytes(stack_dir: &Path, state_dir: &Path) -> Result<Writte
                 reporter: &QuietReporter,
                 confirm: &mut confirm,
                 notice: &|_| {},
+                accept_drift: false,
             },
         )
         .await

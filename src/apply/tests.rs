@@ -98,6 +98,7 @@ async fn run_apply(workspace: &Workspace) -> miette::Result<crate::ops::ApplyRes
             reporter: &QuietReporter,
             confirm: &mut confirm,
             notice: &|_| {},
+            accept_drift: false,
         },
     )
     .await

@@ -33,6 +33,10 @@ pub struct ApplyArgs {
     /// Read live resources before diffing (`--refresh=false` to skip).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub refresh: bool,
+    /// With a saved plan: apply it even when resources it changes changed in the cloud since
+    /// it was made (by default apply re-reads them and refuses).
+    #[arg(long)]
+    pub accept_drift: bool,
 }
 
 /// Arguments of `plinth destroy`.
@@ -76,6 +80,7 @@ pub async fn run(args: ApplyArgs) -> miette::Result<i32> {
             true,
             args.parallelism,
             args.lock_timeout,
+            args.accept_drift,
         )
         .await;
     }
@@ -93,6 +98,7 @@ pub async fn run(args: ApplyArgs) -> miette::Result<i32> {
         args.auto_approve,
         args.parallelism,
         args.lock_timeout,
+        false,
     )
     .await
 }
@@ -112,6 +118,7 @@ pub async fn run_destroy(args: DestroyArgs) -> miette::Result<i32> {
         args.auto_approve,
         args.parallelism,
         args.lock_timeout,
+        false,
     )
     .await
 }
@@ -123,6 +130,7 @@ async fn execute(
     auto_approve: bool,
     parallelism: usize,
     lock_timeout: Duration,
+    accept_drift: bool,
 ) -> miette::Result<i32> {
     let style = Style::detect();
     let reporter = Arc::new(TerminalReporter::for_stack(style, &workspace.stack));
@@ -163,6 +171,7 @@ async fn execute(
         reporter: &*reporter,
         confirm: &mut confirm,
         notice: &|message| eprintln!("{message}"),
+        accept_drift,
     };
     let result = match saved {
         Some((plan, digest)) => crate::ops::apply_saved(workspace, plan, digest, options).await,

@@ -53,6 +53,7 @@ pub async fn run(args: BootstrapArgs) -> miette::Result<i32> {
         parallelism: crate::DEFAULT_PARALLELISM,
         lock_timeout: args.lock_timeout,
         refresh: true,
+        accept_drift: false,
     })
     .await
 }

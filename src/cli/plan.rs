@@ -21,13 +21,16 @@ pub enum Format {
     Json,
     /// A pull-request comment that fits `--max-chars`.
     Markdown,
+    /// `terraform show -json`'s document (format 1.2), for checkov, conftest and other tools
+    /// of the Terraform ecosystem; secrets left out.
+    TerraformJson,
 }
 
 /// How a plan is printed (shared by `plan`, `drift` and `show PLANFILE`).
 #[derive(Debug, Args, Clone)]
 pub struct PlanFormatArgs {
-    /// Output format: `text`, `json` (versioned, see docs/plan.schema.json) or `markdown`
-    /// (a pull-request comment).
+    /// Output format: `text`, `json` (versioned, see docs/plan.schema.json), `markdown`
+    /// (a pull-request comment) or `terraform-json` (`terraform show -json`'s document).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Markdown only: the most characters (Unicode characters, as GitHub counts) the comment
@@ -54,6 +57,7 @@ impl PlanFormatArgs {
         match self.format {
             Format::Text => render_plan(plan, Style::detect()),
             Format::Json => render_plan_json(plan),
+            Format::TerraformJson => crate::render::render_terraform_json(plan),
             Format::Markdown => {
                 let options = MarkdownOptions {
                     max_chars: usize::try_from(self.max_chars).unwrap_or(usize::MAX),

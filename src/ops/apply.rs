@@ -30,6 +30,9 @@ pub struct ApplyOptions<'a> {
     pub confirm: &'a mut dyn FnMut(&Plan) -> Result<bool>,
     /// Receives warnings worth showing at once (e.g. an expired lock was taken over).
     pub notice: &'a dyn Fn(&str),
+    /// A saved plan: apply it even when the resources it changes changed in the cloud since
+    /// it was made (`apply --accept-drift`).
+    pub accept_drift: bool,
 }
 
 /// What an apply did.
@@ -138,6 +141,11 @@ async fn apply_locked(
         Some((plan, state_digest)) => {
             check_saved_plan(workspace, &plan, state.as_ref())?;
             super::planfile::check_state_digest(state_digest.as_deref(), state.as_ref())?;
+            if !options.accept_drift {
+                if let Some(state) = state.as_ref() {
+                    check_unchanged_since_plan(workspace, &plan, state).await?;
+                }
+            }
             plan
         }
         None => plan_with_state(workspace, state.as_ref(), &options.plan).await?,
@@ -227,6 +235,94 @@ async fn apply_locked(
         report: Some(report),
         journal: stats,
     })
+}
+
+/// Re-reads (one batched refresh, as `plan` does) the resources a saved plan changes and
+/// refuses the plan, naming each attribute, when any of them changed in the cloud since the
+/// plan was made: the diff that was reviewed would not be the diff applied.
+async fn check_unchanged_since_plan(
+    workspace: &Workspace,
+    plan: &Plan,
+    state: &StateDocument,
+) -> Result<()> {
+    let touched: BTreeMap<&str, &crate::plan::PriorRecord> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp && c.deposed.is_none())
+        .filter_map(|c| c.prior.as_ref().map(|p| (c.address.as_str(), p)))
+        .collect();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let mut subset = state.clone();
+    subset
+        .resources
+        .retain(|address, _| touched.contains_key(address.as_str()));
+    subset.deposed.clear();
+    let secrets = Secrets::resolve(&workspace.stack, &state.secrets);
+    let mut warnings = Vec::new();
+    let refreshed = crate::plan::refresh::refresh(
+        &subset,
+        &secrets,
+        &workspace.stack,
+        &workspace.registry,
+        &workspace.work_dir,
+        true,
+        &mut warnings,
+    )
+    .await
+    .map_err(|e| {
+        miette!(
+            "re-reading {} before applying the saved plan: {}",
+            e.addresses.join(", "),
+            e.error
+        )
+    })?;
+    let mut differences = Vec::new();
+    for (address, prior) in &touched {
+        match refreshed.resources.get(*address) {
+            Some(crate::plan::refresh::Refreshed::Live { attributes, .. }) => {
+                let live = plinth_provider::object_to_persisted_json(attributes, &state.salt);
+                differences.extend(
+                    changed_attributes(&prior.attributes, &live)
+                        .into_iter()
+                        .map(|name| format!("{address}.{name}")),
+                );
+            }
+            Some(crate::plan::refresh::Refreshed::Gone) => {
+                differences.push(format!("{address} (deleted)"));
+            }
+            _ => {}
+        }
+    }
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(miette!(
+        help = "make a new plan and review it, or apply this one anyway with `--accept-drift`",
+        "refusing the saved plan: {} changed outside of Plinth since the plan was made:\n  {}",
+        if differences.len() == 1 {
+            "1 attribute".to_string()
+        } else {
+            format!("{} attributes", differences.len())
+        },
+        differences.join("\n  ")
+    ))
+}
+
+/// The top-level attributes whose persisted values differ between two records.
+fn changed_attributes(
+    planned: &serde_json::Map<String, serde_json::Value>,
+    live: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
+    let mut names: Vec<&String> = planned.keys().chain(live.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|name| planned.get(*name) != live.get(*name))
+        .cloned()
+        .collect()
 }
 
 /// Refuses a saved plan made against other config or state.

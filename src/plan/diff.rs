@@ -69,7 +69,7 @@ pub(crate) fn creation_diffs(schema: &Schema, planned: &Object) -> Vec<Attribute
 
 fn creation_leaves(path: &str, map: &BTreeMap<String, Value>, out: &mut Vec<AttributeDiff>) {
     for (key, value) in map {
-        let path = format!("{path}.{key}");
+        let path = format!("{path}.{}", crate::render::value_diff::key_text(key));
         match value {
             Value::Map(inner) if inner.values().any(Value::has_sensitive) => {
                 creation_leaves(&path, inner, out)
@@ -135,10 +135,23 @@ fn diff_value(
             let x = a.get(key).unwrap_or(&Value::Null);
             let y = b.get(key).unwrap_or(&Value::Null);
             if y.has_unknown() || !x.same_as(y, salt) {
-                diff_value(attribute, &format!("{path}.{key}"), x, y, salt, out);
+                let path = format!("{path}.{}", crate::render::value_diff::key_text(key));
+                diff_value(attribute, &path, x, y, salt, out);
             }
         }
         return;
+    }
+    // A list holding a secret: diffed element-wise so only the secret leaves are masked and
+    // the rest of the change stays readable (Kubernetes lists matched by `name`).
+    if let (Value::List(a), Value::List(b)) = (old, new) {
+        if old.has_sensitive() || new.has_sensitive() {
+            for (selector, x, y) in list_pairs(a, b) {
+                if y.has_unknown() || !x.same_as(y, salt) {
+                    diff_value(attribute, &format!("{path}{selector}"), x, y, salt, out);
+                }
+            }
+            return;
+        }
     }
     let inner = path
         .strip_prefix(attribute.name.as_str())
@@ -150,6 +163,49 @@ fn diff_value(
         after: DiffValue::of(new),
         forces_replacement: attribute.forces_replacement_at(inner),
     });
+}
+
+/// The elements of two lists paired with their selector: `[name="app"]` when every element
+/// on both sides is a table with a distinct string `name` (the merge key of Kubernetes lists
+/// of containers, env, ports and volumes), `[0]` by position otherwise.
+fn list_pairs<'a>(a: &'a [Value], b: &'a [Value]) -> Vec<(String, &'a Value, &'a Value)> {
+    fn name(v: &Value) -> Option<&str> {
+        match v {
+            Value::Map(m) => match m.get("name") {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    let names = |items: &'a [Value]| -> Option<Vec<&'a str>> { items.iter().map(name).collect() };
+    let distinct = |v: &[&str]| v.iter().collect::<BTreeSet<_>>().len() == v.len();
+    const NULL: &Value = &Value::Null;
+    match (names(a), names(b)) {
+        (Some(x), Some(y)) if distinct(&x) && distinct(&y) => {
+            let mut order: Vec<&str> = x.clone();
+            order.extend(y.iter().filter(|n| !x.contains(n)));
+            order
+                .into_iter()
+                .map(|n| {
+                    let find = |items: &'a [Value]| {
+                        items.iter().find(|v| name(v) == Some(n)).unwrap_or(NULL)
+                    };
+                    let selector = format!("[name={}]", serde_json::Value::from(n));
+                    (selector, find(a), find(b))
+                })
+                .collect()
+        }
+        _ => (0..a.len().max(b.len()))
+            .map(|i| {
+                (
+                    format!("[{i}]"),
+                    a.get(i).unwrap_or(NULL),
+                    b.get(i).unwrap_or(NULL),
+                )
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +225,66 @@ mod tests {
         let mut object = Object::new();
         object.insert("manifest".to_string(), Value::Map(m));
         object
+    }
+
+    #[test]
+    fn a_secret_inside_a_list_masks_only_its_leaf() {
+        let schema =
+            Schema::new("k8s_object").attribute(Attribute::required("env", ValueType::Any));
+        let var = |name: &str, value: Value| {
+            let mut m = BTreeMap::new();
+            m.insert("name".to_string(), Value::string(name));
+            m.insert("value".to_string(), value);
+            Value::Map(m)
+        };
+        let object = |level: &str, password: &str| {
+            let mut o = Object::new();
+            o.insert(
+                "env".to_string(),
+                Value::List(vec![
+                    var("LOG_LEVEL", Value::string(level)),
+                    var(
+                        "DB_PASSWORD",
+                        Value::Sensitive(Box::new(Value::string(password))),
+                    ),
+                ]),
+            );
+            o
+        };
+        let diffs = attribute_diffs(
+            &schema,
+            &object("info", "a"),
+            &object("debug", "b"),
+            "s",
+            &[],
+            true,
+        );
+        let paths: Vec<&str> = diffs.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                r#"env[name="LOG_LEVEL"].value"#,
+                r#"env[name="DB_PASSWORD"].value"#
+            ]
+        );
+        assert_eq!(diffs[0].after, DiffValue::Known(serde_json::json!("debug")));
+        assert_eq!(diffs[1].before, DiffValue::Sensitive);
+        assert_eq!(diffs[1].after, DiffValue::Sensitive);
+    }
+
+    #[test]
+    fn keys_with_dots_are_quoted_in_paths() {
+        let schema =
+            Schema::new("k8s_object").attribute(Attribute::required("data", ValueType::Any));
+        let object = |v: &str| {
+            let mut m = BTreeMap::new();
+            m.insert("nginx.conf".to_string(), Value::string(v));
+            let mut o = Object::new();
+            o.insert("data".to_string(), Value::Map(m));
+            o
+        };
+        let diffs = attribute_diffs(&schema, &object("a"), &object("b"), "", &[], true);
+        assert_eq!(diffs[0].path, r#"data."nginx.conf""#);
     }
 
     #[test]

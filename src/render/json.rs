@@ -121,8 +121,11 @@ pub struct ResourceChangeJson<'a> {
 /// One attribute.
 #[derive(Debug, Serialize)]
 pub struct AttributeDiffJson<'a> {
-    /// Path (nested tables per key: `tags.Name`).
+    /// Path (nested tables per key: `tags.Name`; keys that are not identifiers quoted:
+    /// `manifest.data."nginx.conf"`).
     pub path: &'a str,
+    /// The same path as an array of keys, unquoted: `["manifest", "data", "nginx.conf"]`.
+    pub path_segments: Vec<String>,
     /// Before.
     pub before: &'a DiffValue,
     /// After.
@@ -246,6 +249,7 @@ fn output(output: &OutputChange) -> OutputChangeJson<'_> {
 fn diff(diff: &AttributeDiff) -> AttributeDiffJson<'_> {
     AttributeDiffJson {
         path: &diff.path,
+        path_segments: super::value_diff::path_segments(&diff.path),
         before: &diff.before,
         after: &diff.after,
         forces_replacement: diff.forces_replacement,

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use super::markdown_fit::{fit, Item, ItemKind, Section};
 use super::plan_text::value_change;
+use super::value_diff;
 use crate::plan::{
     Action, AttributeDiff, DiffValue, Drift, Plan, ReplaceOrder, ResourceChange, Risk,
 };
@@ -50,6 +51,8 @@ pub struct Markdown {
     pub chars: usize,
     /// Resources whose attribute details were left out.
     pub details_omitted: usize,
+    /// Resources whose attribute diff was cut short (still listed with details).
+    pub details_trimmed: usize,
     /// Resources (changes and drift) not listed at all.
     pub resources_omitted: usize,
 }
@@ -285,7 +288,7 @@ fn change_item(change: &ResourceChange) -> Item {
     let lines: Vec<String> = change
         .diffs
         .iter()
-        .map(|d| diff_line(d, change.action.is_replace()))
+        .flat_map(|d| diff_lines(d, change.action.is_replace()))
         .collect();
     Item::new(ItemKind::Change, summary, &lines)
 }
@@ -303,8 +306,42 @@ fn drift_item(drift: &Drift) -> Item {
         escape(&drift.address),
         drift.diffs.len()
     );
-    let lines: Vec<String> = drift.diffs.iter().map(|d| diff_line(d, false)).collect();
+    let lines: Vec<String> = drift
+        .diffs
+        .iter()
+        .flat_map(|d| diff_lines(d, false))
+        .collect();
     Item::new(ItemKind::Drift, summary, &lines)
+}
+
+/// One attribute as lines of a ```` ```diff ```` block: one line, or for a multi-line value
+/// its line diff or structural diff, signs in the first column as `diff` highlighting wants.
+fn diff_lines(diff: &AttributeDiff, replacing: bool) -> Vec<String> {
+    let Some(block) = value_diff::block(&diff.before, &diff.after) else {
+        return vec![diff_line(diff, replacing)];
+    };
+    let mut first = format!(
+        "{} {} = {}",
+        diff_symbol(&diff.before, &diff.after),
+        diff.path,
+        block.head
+    );
+    if diff.forces_replacement && replacing {
+        first.push_str("   # forces replacement");
+    }
+    let mut lines = vec![first];
+    for line in &block.body {
+        let sign = match line.sign {
+            value_diff::Sign::Add => '+',
+            value_diff::Sign::Remove => '-',
+            value_diff::Sign::Change => '!',
+            value_diff::Sign::Same => ' ',
+        };
+        let text = format!("{sign} {}{}", "    ".repeat(line.depth), line.text);
+        lines.push(cap(&text, MAX_LINE_CHARS));
+    }
+    lines.push(format!("  {}", block.tail));
+    lines
 }
 
 /// One attribute as a line of a ```` ```diff ```` block: `+` added, `-` removed, `!` changed.

@@ -1,13 +1,18 @@
 //! Fitting a Markdown plan into a character budget, deterministically.
 //!
-//! Every listed thing is an [`Item`] with two forms: full (a `<details>` block with its
-//! attribute diff) and line (one list line). Items are shortened in a fixed order — sections
-//! of lower importance first (outputs and warnings, then ordinary changes, then drift, then
-//! risky changes), within a section from the end — first from full to line for every item,
-//! then from line to not listed. Lengths are kept as running sums, so fitting 5,000 changes
+//! Every listed thing is an [`Item`] with up to three forms: full (a `<details>` block with
+//! its attribute diff), trimmed (the same block with the diff cut after [`TRIMMED_LINES`]
+//! lines, saying how many it cut; only for longer diffs) and line (one list line). Items are
+//! shortened in a fixed order — sections of lower importance first (outputs and warnings, then
+//! ordinary changes, then drift, then risky changes), within a section from the end — first
+//! from full to trimmed for every item, then to line, then to not listed: a resource's diff is
+//! cut inside before the resource loses its details. Lengths are kept as running sums, so fitting 5,000 changes
 //! costs a few passes over the items, not a re-render per step.
 
 use super::markdown::Markdown;
+
+/// Diff lines a trimmed item keeps.
+pub(super) const TRIMMED_LINES: usize = 12;
 
 /// What an item describes (for the "left out" counts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,8 +31,10 @@ pub(super) enum ItemKind {
 pub(super) struct Item {
     kind: ItemKind,
     full: String,
+    trimmed: String,
     line: String,
     full_chars: usize,
+    trimmed_chars: usize,
     line_chars: usize,
 }
 
@@ -42,16 +49,31 @@ impl Item {
             .iter()
             .map(|l| l.replace('\r', "\\r").replace('\n', "\\n"))
             .collect();
-        let body = body.join("\n");
-        let fence = "`".repeat(longest_backtick_run(&body).max(2) + 1);
-        let full = format!(
-            "<details><summary>{summary}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n\n"
-        );
+        let details = |body: &[String]| {
+            let body = body.join("\n");
+            let fence = "`".repeat(longest_backtick_run(&body).max(2) + 1);
+            format!(
+                "<details><summary>{summary}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n\n"
+            )
+        };
+        let full = details(&body);
+        let trimmed = if body.len() > TRIMMED_LINES + 1 {
+            let mut cut = body[..TRIMMED_LINES].to_vec();
+            cut.push(format!(
+                "  … {} more diff line(s) cut to fit; see the full plan",
+                body.len() - TRIMMED_LINES
+            ));
+            details(&cut)
+        } else {
+            full.clone()
+        };
         Item {
             kind,
             full_chars: full.chars().count(),
+            trimmed_chars: trimmed.chars().count(),
             line_chars: line.chars().count(),
             full,
+            trimmed,
             line,
         }
     }
@@ -62,10 +84,16 @@ impl Item {
         Item {
             kind,
             full: line.clone(),
+            trimmed: line.clone(),
             line,
             full_chars: chars,
+            trimmed_chars: chars,
             line_chars: chars,
         }
+    }
+
+    fn can_trim(&self) -> bool {
+        self.trimmed_chars != self.full_chars
     }
 
     fn has_details(&self) -> bool {
@@ -88,6 +116,7 @@ pub(super) struct Section {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Level {
     Full,
+    Trimmed,
     Line,
     Omitted,
 }
@@ -100,6 +129,7 @@ struct Fitting<'a> {
     item_chars: Vec<usize>,
     omitted: Vec<usize>,
     details_omitted: usize,
+    details_trimmed: usize,
     omitted_by_kind: [usize; 4],
     max_chars: usize,
     pointer: &'a str,
@@ -123,7 +153,7 @@ impl Fitting<'_> {
     }
 
     fn shortened(&self) -> bool {
-        self.details_omitted > 0 || self.omitted.iter().any(|&n| n > 0)
+        self.details_omitted > 0 || self.details_trimmed > 0 || self.omitted.iter().any(|&n| n > 0)
     }
 
     fn footer(&self) -> String {
@@ -131,6 +161,12 @@ impl Fitting<'_> {
             return String::new();
         }
         let mut parts = Vec::new();
+        if self.details_trimmed > 0 {
+            parts.push(format!(
+                "the attribute diffs of {} resource(s) are cut after {TRIMMED_LINES} lines",
+                self.details_trimmed
+            ));
+        }
         if self.details_omitted > 0 {
             parts.push(format!(
                 "the attribute details of {} resource(s) are left out (one line each instead)",
@@ -174,11 +210,21 @@ impl Fitting<'_> {
         let it = &self.sections[section].items[item];
         let chars = |level: Level| match level {
             Level::Full => it.full_chars,
+            Level::Trimmed => it.trimmed_chars,
             Level::Line => it.line_chars,
             Level::Omitted => 0,
         };
         self.item_chars[section] = self.item_chars[section] - chars(current) + chars(level);
-        if current == Level::Full && level != Level::Full && it.has_details() {
+        if current == Level::Trimmed && level != Level::Trimmed && it.can_trim() {
+            self.details_trimmed -= 1;
+        }
+        if level == Level::Trimmed && it.can_trim() {
+            self.details_trimmed += 1;
+        }
+        if matches!(current, Level::Full | Level::Trimmed)
+            && matches!(level, Level::Line | Level::Omitted)
+            && it.has_details()
+        {
             self.details_omitted += 1;
         }
         if level == Level::Omitted {
@@ -199,6 +245,7 @@ impl Fitting<'_> {
             for (item, level) in section.items.iter().zip(&self.levels[index]) {
                 match level {
                     Level::Full => out.push_str(&item.full),
+                    Level::Trimmed => out.push_str(&item.trimmed),
                     Level::Line => out.push_str(&item.line),
                     Level::Omitted => {}
                 }
@@ -233,6 +280,7 @@ pub(super) fn fit(
             .collect(),
         omitted: vec![0; sections.len()],
         details_omitted: 0,
+        details_trimmed: 0,
         omitted_by_kind: [0; 4],
         sections: &sections,
         max_chars,
@@ -247,10 +295,13 @@ pub(super) fn fit(
             order.push((section, item));
         }
     }
-    for level in [Level::Line, Level::Omitted] {
+    for level in [Level::Trimmed, Level::Line, Level::Omitted] {
         for &(section, item) in &order {
             if fitting.total() <= max_chars {
                 break;
+            }
+            if level == Level::Trimmed && !sections[section].items[item].can_trim() {
+                continue;
             }
             fitting.set(section, item, level);
         }
@@ -272,6 +323,7 @@ pub(super) fn fit(
         text,
         chars,
         details_omitted: fitting.details_omitted,
+        details_trimmed: fitting.details_trimmed,
         resources_omitted: fitting.omitted_by_kind[0] + fitting.omitted_by_kind[1],
     }
 }

@@ -10,6 +10,8 @@ mod markdown;
 mod markdown_fit;
 mod ops_text;
 mod plan_text;
+pub mod terraform_json;
+pub mod value_diff;
 
 pub use apply_text::{render_apply_summary, TerminalReporter};
 pub use diagnostic::render_error;
@@ -20,6 +22,7 @@ pub use markdown::{
 };
 pub use ops_text::{render_manifests, render_rollback};
 pub use plan_text::{render_plan, show, value_change};
+pub use terraform_json::render_terraform_json;
 
 /// `--no-color`: no colour on any stream, whatever the environment says.
 pub fn disable_color() {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value as Json;
 
-use super::Style;
+use super::{value_diff, Style};
 use crate::plan::{Action, AttributeDiff, DiffValue, Plan, ReplaceOrder, ResourceChange, Risk};
 
 /// Renders a plan as text.
@@ -34,7 +34,7 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
                     style.bold(&drift.address)
                 );
                 for diff in &drift.diffs {
-                    let _ = writeln!(out, "      {}", diff_line(diff, style));
+                    drift_lines(diff, style, &mut out);
                 }
             }
         }
@@ -192,12 +192,22 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
             (_, DiffValue::Absent) => style.red("-"),
             _ => style.yellow("~"),
         };
+        let forces = diff.forces_replacement && change.action.is_replace();
+        if let Some(block) = value_diff::block(&diff.before, &diff.after) {
+            let mut line = format!("      {symbol} {} = {}", diff.path, block.head);
+            if forces {
+                line.push_str(&style.red(" # forces replacement"));
+            }
+            let _ = writeln!(out, "{line}");
+            write_block_body(&block, 8, style, out);
+            continue;
+        }
         let mut line = format!(
             "      {symbol} {:<width$} = {}",
             diff.path,
             value_change(&diff.before, &diff.after)
         );
-        if diff.forces_replacement && change.action.is_replace() {
+        if forces {
             line.push_str(&style.red(" # forces replacement"));
         }
         let _ = writeln!(out, "{line}");
@@ -206,11 +216,43 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
     let _ = writeln!(out);
 }
 
+/// The lines of a multi-line value diff below its attribute's line, `indent` columns in for
+/// the attribute's sign, each level four more, then its closing line.
+fn write_block_body(block: &value_diff::Block, indent: usize, style: Style, out: &mut String) {
+    for line in &block.body {
+        let pad = " ".repeat(indent + 4 * line.depth - 2);
+        let sign = line.sign.symbol().to_string();
+        let sign = match line.sign {
+            value_diff::Sign::Add => style.green(&sign),
+            value_diff::Sign::Remove => style.red(&sign),
+            value_diff::Sign::Change => style.yellow(&sign),
+            value_diff::Sign::Same => sign,
+        };
+        let _ = writeln!(out, "{pad}{sign} {}", line.text);
+    }
+    let _ = writeln!(out, "{}{}", " ".repeat(indent), block.tail);
+}
+
 /// `aws_lb.web`, or for a deposed object `aws_lb.web (deposed object 1a2b3c4d)`.
 pub fn display_address(change: &ResourceChange) -> String {
     match &change.deposed {
         Some(key) => format!("{} (deposed object {key})", change.address),
         None => change.address.clone(),
+    }
+}
+
+fn drift_lines(diff: &AttributeDiff, style: Style, out: &mut String) {
+    if let Some(block) = value_diff::block(&diff.before, &diff.after) {
+        let _ = writeln!(
+            out,
+            "      {} {} = {}",
+            style.yellow("~"),
+            diff.path,
+            block.head
+        );
+        write_block_body(&block, 8, style, out);
+    } else {
+        let _ = writeln!(out, "      {}", diff_line(diff, style));
     }
 }
 

@@ -59,9 +59,12 @@ fn values_cannot_break_out_of_the_markup() {
     ));
     plan.changes[0].reason = Some("<b>not bold</b> `code`".to_string());
     let text = markdown(&plan);
-    // The value stays inside its code block (where HTML is not interpreted).
+    // The value stays inside its code block (where HTML is not interpreted), as a multi-line
+    // block now that it holds a newline.
     assert!(
-        text.contains("````diff\n+ bucket = \"```\\n</details><script>alert(1)</script>\"\n"),
+        text.contains(
+            "````diff\n+ bucket = <<-EOT\n+     ```\n+     </details><script>alert(1)</script>\n  EOT\n"
+        ),
         "{text}"
     );
     assert!(

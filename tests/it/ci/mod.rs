@@ -9,6 +9,8 @@ mod markdown;
 pub(crate) mod plans;
 mod saved;
 mod secrets;
+mod shapes;
+mod terraform;
 
 /// A secret value that must never appear anywhere.
 pub const CANARY: &str = "canary-c1-5ec7e7-never-print";

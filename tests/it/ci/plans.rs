@@ -227,3 +227,166 @@ pub fn large(count: usize) -> Plan {
     }
     plan
 }
+
+/// One change of each readable-diff shape (issue 13): a multi-line script, a JSON bucket
+/// policy, a Deployment's containers matched by name, a big create, a replace, a key with a
+/// dot, and secrets inside a nested value.
+pub fn shapes() -> Plan {
+    let mut plan = empty();
+    let script_before = "#!/bin/sh\nset -e\nexport A=1\nexport B=2\nexport C=3\nexport D=4\nexport E=5\nexport F=6\nexec /app/server\n";
+    let script_after = "#!/bin/sh\nset -eu\nexport A=1\nexport B=2\nexport C=3\nexport D=4\nexport E=5\nexport F=6\nexec /app/server --port 8080\n";
+    let mut script = change("sim_resource.boot", Action::Update);
+    script.diffs = vec![diff(
+        "user_data",
+        known(json!(script_before)),
+        known(json!(script_after)),
+    )];
+
+    let policy = |action: &str| {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "ReadOnly",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:role/app"},
+                "Action": action,
+                "Resource": "arn:aws:s3:::mita-backups/*",
+            }, {
+                "Sid": "DenyInsecure",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "arn:aws:s3:::mita-backups/*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }],
+        })
+        .to_string()
+    };
+    let mut bucket_policy = change("aws_s3_bucket_policy.backups", Action::Update);
+    bucket_policy.diffs = vec![
+        diff(
+            "policy",
+            known(json!(policy("s3:GetObject"))),
+            known(json!(policy("s3:*"))),
+        ),
+        diff(
+            "broken",
+            known(json!("{not json\nline 2\n")),
+            known(json!("{not json\nline two\n")),
+        ),
+    ];
+
+    let containers = |level: &str, image: &str, extra_port: bool| {
+        let mut ports = vec![json!({"name": "http", "containerPort": 8080})];
+        if extra_port {
+            ports.push(json!({"name": "metrics", "containerPort": 9090}));
+        }
+        json!([
+            {
+                "name": "app",
+                "image": image,
+                "env": [
+                    {"name": "LOG_LEVEL", "value": level},
+                    {"name": "PORT", "value": "8080"},
+                    {"name": "REGION", "value": "eu-west-1"},
+                ],
+                "ports": ports,
+            },
+            {"name": "sidecar", "image": "envoy:1.30"},
+        ])
+    };
+    let mut deployment = change("k8s_object.backend", Action::Update);
+    deployment.diffs = vec![diff(
+        "manifest.spec.template.spec.containers",
+        known(containers("info", "backend:v1", false)),
+        known(containers("debug", "backend:v2", true)),
+    )];
+    // A list holding a secret is diffed element-wise by the planner: only the leaf is masked.
+    let mut worker = change("k8s_object.worker", Action::Update);
+    worker.diffs = vec![
+        diff(
+            r#"manifest.spec.template.spec.containers[name="worker"].env[name="DB_PASSWORD"].value"#,
+            DiffValue::Sensitive,
+            DiffValue::Sensitive,
+        ),
+        diff(
+            r#"manifest.spec.template.spec.containers[name="worker"].env[name="LOG_LEVEL"].value"#,
+            known(json!("info")),
+            known(json!("debug")),
+        ),
+    ];
+
+    let rules: Vec<serde_json::Value> = (0..40)
+        .map(|i| json!({"alert": format!("Alert{i}"), "expr": format!("rate(errors_total[5m]) > {i}"), "for": "5m"}))
+        .collect();
+    let mut rule = change("k8s_object.alerts", Action::Create);
+    rule.diffs = vec![
+        diff(
+            "manifest.kind",
+            DiffValue::Absent,
+            known(json!("PrometheusRule")),
+        ),
+        diff(
+            "manifest.spec",
+            DiffValue::Absent,
+            known(json!({"groups": [{"name": "mita", "rules": rules}]})),
+        ),
+    ];
+
+    let mut db = change("aws_rds_instance.primary", Action::REPLACE_CBD);
+    db.reason = Some("`engine` forces replacement".to_string());
+    db.diffs = vec![
+        AttributeDiff {
+            forces_replacement: true,
+            ..diff("engine", known(json!("mysql")), known(json!("postgres")))
+        },
+        diff(
+            "parameters",
+            known(
+                json!({"max_connections": "100", "sql_mode": "STRICT_ALL_TABLES", "innodb_buffer_pool_size": "134217728", "character_set_server": "utf8mb4"}),
+            ),
+            DiffValue::Absent,
+        ),
+    ];
+
+    let nginx_before =
+        "server {\n  listen 80;\n  location / {\n    proxy_pass http://backend;\n  }\n}\n";
+    let nginx_after =
+        "server {\n  listen 8080;\n  location / {\n    proxy_pass http://backend;\n  }\n}\n";
+    let mut config_map = change("k8s_object.nginx", Action::Update);
+    config_map.diffs = vec![
+        diff(
+            "manifest.data.\"nginx.conf\"",
+            known(json!(nginx_before)),
+            known(json!(nginx_after)),
+        ),
+        diff(
+            "manifest.metadata.labels.\"app.kubernetes.io/version\"",
+            known(json!("1.0")),
+            known(json!("1.1")),
+        ),
+    ];
+
+    let mut secret = change("app_release.backend", Action::Update);
+    secret.diffs = vec![
+        diff(
+            "env.DATABASE_URL",
+            DiffValue::Sensitive,
+            DiffValue::Sensitive,
+        ),
+        diff("env.LOG_LEVEL", known(json!("info")), known(json!("debug"))),
+        diff("env.\"app.token\"", DiffValue::Absent, DiffValue::Sensitive),
+    ];
+
+    plan.changes = vec![
+        script,
+        bucket_policy,
+        deployment,
+        worker,
+        rule,
+        db,
+        config_map,
+        secret,
+    ];
+    plan
+}

@@ -270,3 +270,42 @@ fn a_saved_plan_is_refused_after_an_interrupted_apply_at_the_same_serial() {
         40
     );
 }
+
+#[test]
+fn a_saved_plan_is_refused_when_what_it_changes_changed_in_the_cloud_since() {
+    let fixture = Fixture::new("engine/lifecycle");
+    let stack = fixture.path().to_str().expect("path").to_string();
+    run(&["apply", "--auto-approve", &stack]).expect(0);
+    fixture.edit("size = { default = 10 }", "size = { default = 20 }");
+    let file = fixture.path().join("reviewed.plan");
+    let file = file.to_str().expect("path").to_string();
+    run(&["plan", "--out", &file, &stack]).expect(0);
+    // Someone changes the database in the cloud after the review.
+    plinth_builtin::tamper(
+        &fixture.cloud(),
+        "db-test",
+        "tags",
+        plinth_provider::Value::from_json(&serde_json::json!({"team": "intruder"})),
+    )
+    .expect("tamper");
+    let refused = run(&["apply", &file]).expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("refusing the saved plan: 1 attribute changed outside of Plinth"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("sim_resource.db.tags"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("--accept-drift"),
+        "{}",
+        refused.stderr
+    );
+    // Accepting the drift applies the reviewed plan.
+    run(&["apply", "--accept-drift", &file]).expect(0);
+}

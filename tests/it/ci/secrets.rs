@@ -31,7 +31,7 @@ fn no_secret_in_any_format_or_plan_file() {
     let file = fixture.path().join("saved.plan");
     let file = file.to_str().expect("path").to_string();
     let mut outputs = Vec::new();
-    for format in ["text", "json", "markdown"] {
+    for format in ["text", "json", "markdown", "terraform-json"] {
         outputs.push(run(&["plan", "--format", format, &stack]).expect(0));
     }
     outputs.push(run(&["plan", "--out", &file, &stack]).expect(0));
@@ -39,7 +39,7 @@ fn no_secret_in_any_format_or_plan_file() {
         &std::fs::metadata(&file).expect("plan file").permissions(),
     );
     assert_eq!(mode & 0o777, 0o600, "plan file mode {mode:o}");
-    for format in ["text", "json", "markdown"] {
+    for format in ["text", "json", "markdown", "terraform-json"] {
         outputs.push(run(&["show", "--format", format, &file]).expect(0));
     }
     outputs.push(run(&["apply", &file]).expect(0));
@@ -58,7 +58,7 @@ fn no_secret_in_any_format_or_plan_file() {
         changed.stdout
     );
     outputs.push(changed);
-    for format in ["text", "json", "markdown"] {
+    for format in ["text", "json", "markdown", "terraform-json"] {
         outputs.push(run(&["show", "--format", format, &file]).expect(0));
         outputs.push(run(&["drift", "--format", format, &stack]).expect(0));
     }
