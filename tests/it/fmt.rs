@@ -131,3 +131,15 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn every_shipped_stack_is_in_the_canonical_layout() {
+    Run::from(
+        plinth()
+            .args(["fmt", "--check", "--recursive"])
+            .arg(repo_path("stacks"))
+            .output()
+            .expect("run plinth"),
+    )
+    .expect(0);
+}

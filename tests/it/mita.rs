@@ -407,16 +407,11 @@ fn plan_refuses_an_unsatisfiable_disruption_budget_and_unknown_release_fields() 
     }
     let copy = dir.path().join("mita");
     crate::mita_env::copy_dir(&stack, &copy);
-    let app = std::fs::read_to_string(copy.join("app.toml")).unwrap();
-    std::fs::write(
-        copy.join("app.toml"),
-        app.replacen(
-            "names           = { hpa",
-            "names           = { hpaa = \"x\", hpa",
-            1,
-        ),
-    )
-    .unwrap();
+    crate::mita_env::edit(
+        &copy.join("app.toml"),
+        "names = { hpa",
+        "names = { hpaa = \"x\", hpa",
+    );
     let typo = plan(&copy, &[]).expect(1);
     let text = format!("{}{}", typo.stdout, typo.stderr);
     assert!(text.contains("unknown field `hpaa`"), "{text}");

@@ -268,10 +268,42 @@ fn kube_send(kmock: &Kmock, method: &str, path: &str, body: &str) -> (u16, Strin
     (status, body.to_string())
 }
 
-fn edit(path: &Path, from: &str, to: &str) {
+/// Replaces the first occurrence of `from` in a stack file. A run of spaces in `from` matches
+/// any run of spaces (or none), so an edit survives `plinth fmt` aligning the `=` signs.
+pub fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).expect("read stack file");
-    assert!(text.contains(from), "{} has no {from:?}", path.display());
-    std::fs::write(path, text.replacen(from, to, 1)).expect("write stack file");
+    let Some((start, end)) = find_loose(&text, from) else {
+        panic!("{} has no {from:?}", path.display());
+    };
+    let edited = format!("{}{to}{}", &text[..start], &text[end..]);
+    std::fs::write(path, edited).expect("write stack file");
+}
+
+fn find_loose(text: &str, pattern: &str) -> Option<(usize, usize)> {
+    let text_bytes = text.as_bytes();
+    let pattern = pattern.as_bytes();
+    'start: for start in 0..text_bytes.len() {
+        let (mut i, mut j) = (start, 0);
+        while j < pattern.len() {
+            if pattern[j] == b' ' {
+                while j < pattern.len() && pattern[j] == b' ' {
+                    j += 1;
+                }
+                while i < text_bytes.len() && text_bytes[i] == b' ' {
+                    i += 1;
+                }
+            } else if i < text_bytes.len() && text_bytes[i] == pattern[j] {
+                i += 1;
+                j += 1;
+            } else {
+                continue 'start;
+            }
+        }
+        if text.is_char_boundary(start) && text.is_char_boundary(i) {
+            return Some((start, i));
+        }
+    }
+    None
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
