@@ -32,8 +32,11 @@ pub const VALIDATE_JSON_FORMAT_VERSION: u32 = 1;
 /// Loads and checks the stack; every problem is reported at once. Without `--env`, a stack
 /// with several environments is checked in each of them.
 pub fn run(args: ValidateArgs) -> miette::Result<i32> {
-    let declared = crate::config::declared_environments(&args.stack.stack);
-    let environments: Vec<Option<String>> = if args.stack.env.is_some() || declared.len() < 2 {
+    let declared = match &args.stack.env {
+        Some(_) => Vec::new(),
+        None => crate::config::declared_environments(&args.stack.stack),
+    };
+    let environments: Vec<Option<String>> = if declared.len() < 2 {
         vec![args.stack.env.clone()]
     } else {
         declared.into_iter().map(Some).collect()

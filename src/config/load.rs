@@ -212,7 +212,12 @@ pub fn declared_environments(dir: &Path) -> Vec<String> {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let Ok(table) = toml::from_str::<toml::Table>(&text) else {
+        // Only the `[stack]` table is parsed: a generated stack of 100 000 resources is one
+        // 14 MB file, and parsing it whole here doubled the time of `validate`.
+        let Some(section) = stack_section(&text) else {
+            continue;
+        };
+        let Ok(table) = toml::from_str::<toml::Table>(section) else {
             continue;
         };
         let environments = table
@@ -227,6 +232,22 @@ pub fn declared_environments(dir: &Path) -> Vec<String> {
         }
     }
     Vec::new()
+}
+
+/// The text of the `[stack]` table: from its header to the next table header.
+fn stack_section(text: &str) -> Option<&str> {
+    let mut offset = 0;
+    let mut start = None;
+    for line in text.split_inclusive('\n') {
+        let header = line.trim_start().starts_with('[');
+        match start {
+            None if line.trim() == "[stack]" => start = Some(offset),
+            Some(begin) if header => return Some(&text[begin..offset]),
+            _ => {}
+        }
+        offset += line.len();
+    }
+    start.map(|begin| &text[begin..])
 }
 
 /// Files ending in this are variable files (`--var-file staging.vars.toml`), never stack code,

@@ -661,3 +661,23 @@ fn file_outside_the_stack_missing_or_in_variables_is_a_diagnostic() {
     assert!(text.contains("cannot be used in `[variables]`"), "{text}");
     assert!(text.contains("stack.toml:"), "with file and line: {text}");
 }
+
+#[test]
+fn declared_environments_read_only_the_stack_table() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("a.toml", "[sim_resource.a]\nname = \"a\"\n"),
+            (
+                "b.toml",
+                "# header\n[stack]\nname = \"x\"\nenvironments = [\"dev\", \"prod\"]\n\n[sim_resource.b]\nname = \"${broken\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        super::declared_environments(dir.path()),
+        ["dev", "prod"],
+        "a syntax error after `[stack]` does not hide the environments"
+    );
+}
