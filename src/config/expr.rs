@@ -453,7 +453,14 @@ fn literal(expr: Expr) -> Value {
 
 /// `var.NAME` when a string is exactly `"${var.NAME}"`.
 pub(crate) fn lone_variable(node: &Node) -> Option<String> {
-    let segments = split(node.as_str()?).ok()?;
+    let text = node.as_str()?;
+    // Cheap refusal first: this runs for every instance of a counted block with a type
+    // error, and splitting a long string each time made a fuzzed stack take seconds.
+    let inner = text.strip_prefix("${")?.strip_suffix('}')?;
+    if inner.contains(['{', '}']) {
+        return None;
+    }
+    let segments = split(text).ok()?;
     match segments.as_slice() {
         [Segment::Interpolation { inner, .. }] => match parse_target(inner) {
             Ok(Target::Var(name)) => Some(name),
