@@ -40,6 +40,7 @@ pub mod graph;
 pub mod logs;
 pub mod ops;
 pub mod plan;
+pub mod policy;
 pub mod registry;
 pub mod render;
 pub mod retry;

@@ -258,6 +258,25 @@ fn sections() -> Map<String, Json> {
             "additionalProperties": { "type": "object" },
         }),
     );
+    out.insert(
+        "waivers".into(),
+        json!({
+            "type": "object",
+            "description": "Accepted policy violations: `[waivers.<name>]` names the policy (a Rego package of `policies/`), the resource address, a reason and the last day it holds; shown in every plan.",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "policy": { "type": "string", "description": "The Rego package, without `data.` (e.g. `mita.encryption_at_rest`)." },
+                    "address": { "type": "string", "description": "The resource (`aws_rds_instance.replica[0]`), or a block for all its instances." },
+                    "reason": { "type": "string", "minLength": 1 },
+                    "expires": { "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "The last day (UTC) the waiver holds; a TOML date or a string." },
+                    "environments": { "type": "array", "items": { "type": "string" }, "description": "Only in these environments (default: all)." },
+                },
+                "required": ["policy", "address", "reason", "expires"],
+                "additionalProperties": false,
+            },
+        }),
+    );
     out
 }
 

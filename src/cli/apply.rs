@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{parse_duration, StackArgs, EXIT_ERROR, EXIT_OK};
+use super::{parse_duration, StackArgs, EXIT_ERROR, EXIT_OK, EXIT_POLICY};
 use crate::ops::{planfile, ApplyOptions, OpenOptions, Workspace};
 use crate::plan::{Plan, PlanOptions};
 use crate::render::{render_apply_summary, render_plan, Style, TerminalReporter};
@@ -180,6 +180,17 @@ async fn execute(
     ticker.abort();
     let result = result?;
     let Some(report) = result.report else {
+        if result.plan.policy_denied() {
+            print!("{}", render_plan(&result.plan, style));
+            eprintln!(
+                "{}",
+                crate::render::policy_refusal(
+                    &result.plan,
+                    if destroy { "destroy" } else { "apply" }
+                )
+            );
+            return Ok(EXIT_POLICY);
+        }
         if result.plan.has_changes() {
             // Terraform exits 1 when the answer is not `yes`: a script must not take a
             // declined apply for a successful one.

@@ -36,6 +36,8 @@ pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_CHANGES: i32 = 2;
 /// Exit code: `plan --detailed-exitcode` found only drift (changes made outside Plinth).
 pub const EXIT_DRIFT: i32 = 3;
+/// Exit code: the policy gate (`policies/*.rego`) denied the plan; nothing was changed.
+pub const EXIT_POLICY: i32 = 4;
 
 /// Plinth: declarative infrastructure from TOML stacks.
 #[derive(Debug, Parser)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{StackArgs, EXIT_CHANGES, EXIT_DRIFT, EXIT_ERROR, EXIT_OK};
+use super::{StackArgs, EXIT_CHANGES, EXIT_DRIFT, EXIT_ERROR, EXIT_OK, EXIT_POLICY};
 use crate::ops::planfile::{self, PlanFile};
 use crate::ops::Workspace;
 use crate::plan::{Plan, PlanOptions};
@@ -143,6 +143,12 @@ pub async fn run(args: PlanArgs) -> miette::Result<i32> {
     }
     if plan.has_blocked() {
         return Ok(EXIT_ERROR);
+    }
+    if plan.policy_denied() {
+        if args.output.format == Format::Text {
+            eprintln!("{}", crate::render::policy_refusal(&plan, "plan"));
+        }
+        return Ok(EXIT_POLICY);
     }
     if !args.detailed_exitcode {
         return Ok(EXIT_OK);

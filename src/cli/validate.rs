@@ -45,7 +45,16 @@ pub fn run(args: ValidateArgs) -> miette::Result<i32> {
     for environment in &environments {
         let mut options = args.stack.open_options()?;
         options.load.environment = environment.clone();
-        results.push(Workspace::open(&args.stack.stack, &options));
+        // The policies must parse too (their evaluation needs a plan).
+        results.push(
+            Workspace::open(&args.stack.stack, &options).and_then(|workspace| {
+                let dir = workspace.stack.dir.join(crate::policy::POLICY_DIR);
+                if dir.is_dir() {
+                    crate::policy::PolicySet::load(&dir)?;
+                }
+                Ok(workspace)
+            }),
+        );
     }
     match args.format {
         ValidateFormat::Json => Ok(print_json(&environments, &results)),

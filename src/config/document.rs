@@ -13,7 +13,7 @@ use super::model::Origin;
 use super::raw::{Entry, NodeValue, Table};
 
 /// The reserved top-level tables.
-pub(crate) const SECTIONS: [&str; 7] = [
+pub(crate) const SECTIONS: [&str; 8] = [
     "stack",
     "backend",
     "providers",
@@ -21,6 +21,7 @@ pub(crate) const SECTIONS: [&str; 7] = [
     "secrets",
     "outputs",
     "preconditions",
+    "waivers",
 ];
 
 /// `[TYPE.NAME]`.
@@ -41,6 +42,7 @@ pub(crate) struct RawStack {
     pub secrets: Vec<Entry>,
     pub outputs: Vec<Entry>,
     pub preconditions: Vec<Entry>,
+    pub waivers: Vec<Entry>,
     pub resources: Vec<RawResource>,
 }
 
@@ -65,7 +67,8 @@ pub(crate) fn assemble(
                         raw.backend = Some(entry);
                     }
                 }
-                section @ ("providers" | "variables" | "secrets" | "outputs" | "preconditions") => {
+                section @ ("providers" | "variables" | "secrets" | "outputs" | "preconditions"
+                | "waivers") => {
                     if !is_table(&entry, diags) {
                         continue;
                     }
@@ -82,6 +85,7 @@ pub(crate) fn assemble(
                             "variables" => raw.variables.push(item),
                             "secrets" => raw.secrets.push(item),
                             "outputs" => raw.outputs.push(item),
+                            "waivers" => raw.waivers.push(item),
                             _ => raw.preconditions.push(item),
                         }
                     }

@@ -159,6 +159,14 @@ pub fn load_with_env(
         },
         &mut diags,
     );
+    let waivers = sections::waivers(
+        &raw.waivers,
+        &Scope {
+            place: "in `[waivers]`",
+            ..base
+        },
+        &mut diags,
+    );
     let resource_scope = Scope {
         secrets: Some(&secret_names),
         files: Some(&reader),
@@ -198,6 +206,7 @@ pub fn load_with_env(
         resources,
         outputs,
         preconditions,
+        waivers,
         sources,
         config_hash,
     })

@@ -40,6 +40,8 @@ pub struct Stack {
     pub outputs: BTreeMap<String, OutputConfig>,
     /// `[requirements]`-style checks a provider runs at plan time, keyed by provider name.
     pub preconditions: BTreeMap<String, BTreeMap<String, Value>>,
+    /// `[waivers.<name>]`: accepted policy violations, for this environment.
+    pub waivers: Vec<Waiver>,
     /// Source text of every file, for diagnostics.
     pub sources: Arc<SourceMap>,
     /// A hash of every file's bytes (binds saved plans to the config).
@@ -130,6 +132,22 @@ pub struct Timeouts {
     pub update: Option<u64>,
     /// Delete.
     pub delete: Option<u64>,
+}
+
+/// `[waivers.<name>]`: one accepted violation of a policy (`policies/*.rego`), with a reason
+/// and an expiry date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    /// The waiver's name (the table key).
+    pub name: String,
+    /// The policy: a Rego package under `policies/` without `data.` (`mita.encryption`).
+    pub policy: String,
+    /// The resource (`aws_rds_instance.replica[0]`), or a block for all its instances.
+    pub address: String,
+    /// Why the violation is accepted (shown in every plan).
+    pub reason: String,
+    /// The last day (UTC, `YYYY-MM-DD`) the waiver holds.
+    pub expires: String,
 }
 
 /// `[outputs] name = "${...}"` or `name = { value = "...", sensitive = true }`.

@@ -320,3 +320,132 @@ pub(crate) fn outputs(
     }
     out
 }
+
+/// Keys of a `[waivers.<name>]` table.
+const WAIVER_KEYS: [&str; 5] = ["policy", "address", "reason", "expires", "environments"];
+
+/// `[waivers.<name>]`: `policy`, `address`, `reason`, `expires` (`YYYY-MM-DD`, a TOML date or
+/// a string) and optionally `environments` (default: every environment). Only the waivers of
+/// the selected environment are kept.
+pub(crate) fn waivers(
+    entries: &[Entry],
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Vec<super::model::Waiver> {
+    let mut out = Vec::new();
+    for entry in entries {
+        let Some(table) = table(entry, "waiver", diags) else {
+            continue;
+        };
+        let mut fields: BTreeMap<&str, String> = BTreeMap::new();
+        let mut environments: Option<Vec<String>> = None;
+        for item in &table.entries {
+            let Some(key) = WAIVER_KEYS.iter().find(|k| **k == item.key) else {
+                unknown_key(
+                    item,
+                    &format!("waiver `{}`", entry.key),
+                    &WAIVER_KEYS,
+                    diags,
+                );
+                continue;
+            };
+            match (key, known(&item.value, scope, diags)) {
+                (&"environments", Value::List(items)) => {
+                    let names: Option<Vec<String>> = items
+                        .into_iter()
+                        .map(|v| match v {
+                            Value::String(s) => Some(s),
+                            _ => None,
+                        })
+                        .collect();
+                    match names {
+                        Some(names) => environments = Some(names),
+                        None => wrong_type(
+                            &item.value,
+                            "`environments`",
+                            "a list of environment names",
+                            diags,
+                        ),
+                    }
+                }
+                (&"environments", _) => wrong_type(
+                    &item.value,
+                    "`environments`",
+                    "a list of environment names",
+                    diags,
+                ),
+                (key, Value::String(text)) if !text.trim().is_empty() => {
+                    if *key == "expires" && !is_date(&text) {
+                        diags.push(
+                            Problem::new(
+                                "plinth::bad_waiver",
+                                format!("waiver `{}`: `expires` is not a date", entry.key),
+                            )
+                            .at(item.value.origin, "expected YYYY-MM-DD")
+                            .help(
+                                "write the last day the waiver holds, e.g. `expires = 2027-03-31`",
+                            ),
+                        );
+                        continue;
+                    }
+                    fields.insert(key, text);
+                }
+                (key, _) => wrong_type(
+                    &item.value,
+                    &format!("`{key}`"),
+                    "a non-empty string",
+                    diags,
+                ),
+            }
+        }
+        let missing: Vec<&str> = WAIVER_KEYS[..4]
+            .iter()
+            .copied()
+            .filter(|k| !fields.contains_key(k))
+            .collect();
+        if !missing.is_empty() {
+            if table
+                .entries
+                .iter()
+                .all(|i| WAIVER_KEYS.contains(&i.key.as_str()))
+            {
+                diags.push(
+                    Problem::new(
+                        "plinth::bad_waiver",
+                        format!(
+                            "waiver `{}` lacks {}",
+                            entry.key,
+                            missing.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .at(entry.key_origin, "incomplete waiver")
+                    .help(
+                        "a waiver names the policy, the resource address, a reason and the last day it holds: \
+                         `policy = \"mita.encryption\"`, `address = \"aws_s3_bucket.logs\"`, \
+                         `reason = \"...\"`, `expires = 2027-03-31`",
+                    ),
+                );
+            }
+            continue;
+        }
+        if let Some(environments) = &environments {
+            if !environments.iter().any(|e| e == scope.environment) {
+                continue;
+            }
+        }
+        let mut take = |k: &str| fields.remove(k).unwrap_or_default();
+        out.push(super::model::Waiver {
+            name: entry.key.clone(),
+            policy: take("policy"),
+            address: take("address"),
+            reason: take("reason"),
+            expires: take("expires"),
+        });
+    }
+    out
+}
+
+/// `YYYY-MM-DD`, a real calendar day.
+pub(crate) fn is_date(text: &str) -> bool {
+    text.len() == 10 && humantime::parse_rfc3339(&format!("{text}T00:00:00Z")).is_ok()
+}

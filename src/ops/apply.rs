@@ -138,7 +138,7 @@ async fn apply_locked(
 ) -> Result<ApplyResult> {
     let state = workspace.store.load().await.into_diagnostic()?;
     let plan = match saved {
-        Some((plan, state_digest)) => {
+        Some((mut plan, state_digest)) => {
             check_saved_plan(workspace, &plan, state.as_ref())?;
             super::planfile::check_state_digest(state_digest.as_deref(), state.as_ref())?;
             if !options.accept_drift {
@@ -146,10 +146,21 @@ async fn apply_locked(
                     check_unchanged_since_plan(workspace, &plan, state).await?;
                 }
             }
+            // The gate runs again on the saved plan with the policies and waivers of now: a
+            // plan made before a policy was added, or while a waiver held, is checked anew.
+            plan.policy = crate::policy::check(&workspace.stack, &plan)?;
             plan
         }
         None => plan_with_state(workspace, state.as_ref(), &options.plan).await?,
     };
+    if plan.policy_denied() {
+        // Nothing is changed; the caller shows the plan with the denials (exit 4).
+        return Ok(ApplyResult {
+            plan,
+            report: None,
+            journal: JournalStats::default(),
+        });
+    }
     // Records of objects already gone and refreshed records are written even when no
     // provider call is needed: otherwise a destroy of what is already gone would say
     // "No changes" and keep the records for ever.

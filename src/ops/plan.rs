@@ -35,10 +35,12 @@ pub async fn plan_with_state(
         secrets: &secrets,
         work_dir: &workspace.work_dir,
     };
-    planner
+    let mut plan = planner
         .plan(state, options)
         .await
-        .map_err(|e| miette!("{e}"))
+        .map_err(|e| miette!("{e}"))?;
+    plan.policy = crate::policy::check(&workspace.stack, &plan)?;
+    Ok(plan)
 }
 
 /// Refuses a `--target` or `--replace` that names nothing in the stack or state, suggesting

@@ -355,6 +355,10 @@ pub struct Plan {
     /// Things the reader should know (unresolved secrets, client-side diff only, ...).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The policy gate's results (None: the stack has no `policies/` directory, or a
+    /// refresh-only plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::policy::PolicyReport>,
 }
 
 /// Counts per action.
@@ -390,6 +394,7 @@ impl Plan {
             drift: Vec::new(),
             outputs: Vec::new(),
             warnings: Vec::new(),
+            policy: None,
         }
     }
 

@@ -173,6 +173,7 @@ impl Planner<'_> {
             drift,
             outputs,
             warnings,
+            policy: None,
         })
     }
 

@@ -45,6 +45,9 @@ pub struct PlanJson<'a> {
     pub output_changes: Vec<OutputChangeJson<'a>>,
     /// Things the reader should know.
     pub warnings: &'a [String],
+    /// The policy gate's results (`null`: the stack has no `policies/` directory, or a
+    /// refresh-only plan).
+    pub policy_checks: Option<&'a crate::policy::PolicyReport>,
 }
 
 /// The state a plan was made against.
@@ -207,6 +210,7 @@ impl<'a> PlanJson<'a> {
             drift: plan.drift.iter().map(drift).collect(),
             output_changes: plan.outputs.iter().map(output).collect(),
             warnings: &plan.warnings,
+            policy_checks: plan.policy.as_ref(),
         }
     }
 }

@@ -70,6 +70,23 @@ pub fn comment_marker(plan: &Plan) -> String {
 pub fn render_plan_markdown(plan: &Plan, options: &MarkdownOptions) -> Markdown {
     let header = header(plan);
     let mut sections = Vec::new();
+    if let Some(report) = &plan.policy {
+        // First and kept longest: a denial decides whether the change may be applied.
+        sections.push(Section {
+            heading: super::policy_text::markdown_heading(report),
+            noun: "policy findings",
+            rank: 0,
+            items: super::policy_text::markdown_lines(report)
+                .iter()
+                .map(|l| {
+                    Item::line_only(
+                        ItemKind::Policy,
+                        format!("- {}\n", code_spans(&cap(l, 500))),
+                    )
+                })
+                .collect(),
+        });
+    }
 
     let mut risky: Vec<&ResourceChange> = plan
         .changes

@@ -25,6 +25,8 @@ pub(super) enum ItemKind {
     Output,
     /// A warning.
     Warning,
+    /// A policy finding.
+    Policy,
 }
 
 /// One listed thing, in both forms, with lengths in characters.
@@ -130,7 +132,7 @@ struct Fitting<'a> {
     omitted: Vec<usize>,
     details_omitted: usize,
     details_trimmed: usize,
-    omitted_by_kind: [usize; 4],
+    omitted_by_kind: [usize; 5],
     max_chars: usize,
     pointer: &'a str,
 }
@@ -141,6 +143,7 @@ fn kind_index(kind: ItemKind) -> usize {
         ItemKind::Drift => 1,
         ItemKind::Output => 2,
         ItemKind::Warning => 3,
+        ItemKind::Policy => 4,
     }
 }
 
@@ -173,7 +176,7 @@ impl Fitting<'_> {
                 self.details_omitted
             ));
         }
-        let [changes, drifted, outputs, warnings] = self.omitted_by_kind;
+        let [changes, drifted, outputs, warnings, findings] = self.omitted_by_kind;
         if changes + drifted > 0 {
             parts.push(format!(
                 "{} resource(s) are not listed ({changes} change(s), {drifted} drifted)",
@@ -185,6 +188,9 @@ impl Fitting<'_> {
         }
         if warnings > 0 {
             parts.push(format!("{warnings} warning(s) are not listed"));
+        }
+        if findings > 0 {
+            parts.push(format!("{findings} policy finding(s) are not listed"));
         }
         format!(
             "---\n\n**Shortened to fit {} characters:** {}. {}\n",
@@ -281,7 +287,7 @@ pub(super) fn fit(
         omitted: vec![0; sections.len()],
         details_omitted: 0,
         details_trimmed: 0,
-        omitted_by_kind: [0; 4],
+        omitted_by_kind: [0; 5],
         sections: &sections,
         max_chars,
         pointer,

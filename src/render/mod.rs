@@ -10,6 +10,7 @@ mod markdown;
 mod markdown_fit;
 mod ops_text;
 mod plan_text;
+mod policy_text;
 pub mod terraform_json;
 pub mod value_diff;
 
@@ -22,6 +23,7 @@ pub use markdown::{
 };
 pub use ops_text::{render_manifests, render_rollback};
 pub use plan_text::{render_plan, show, value_change};
+pub use policy_text::{policy_refusal, render_policy};
 pub use terraform_json::render_terraform_json;
 
 /// `--no-color`: no colour on any stream, whatever the environment says.

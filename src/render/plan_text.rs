@@ -143,6 +143,9 @@ fn render_warnings(plan: &Plan, style: Style, out: &mut String) {
     for warning in &plan.warnings {
         let _ = writeln!(out, "{} {warning}", style.yellow("Warning:"));
     }
+    if let Some(report) = &plan.policy {
+        super::render_policy(report, style, out);
+    }
 }
 
 fn render_change(change: &ResourceChange, style: Style, out: &mut String) {

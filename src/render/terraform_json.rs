@@ -57,7 +57,8 @@ fn name_and_index(address: &str) -> (String, Option<Json>) {
     }
 }
 
-fn tf_address(plinth_type: &str, address: &str) -> String {
+/// The Terraform-format address of a Plinth address (`aws_rds_instance.db` -> `aws_db_instance.db`).
+pub fn tf_address(plinth_type: &str, address: &str) -> String {
     let rest = address.split_once('.').map_or(address, |(_, r)| r);
     format!("{}.{rest}", type_name(plinth_type))
 }

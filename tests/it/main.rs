@@ -15,6 +15,7 @@ mod mita_env;
 mod mita_runbook;
 mod mita_scan;
 mod planning;
+mod policy;
 mod schema;
 mod state_commands;
 mod support;

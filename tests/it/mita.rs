@@ -145,8 +145,11 @@ fn mita_stack_end_to_end() {
         "at_rest_encryption       = true",
         "at_rest_encryption       = false",
     );
-    let replace = env.plinth("plan", &["--detailed-exitcode"]).expect(2);
+    // Turning encryption at rest off is a replacement, and the Security Checklist policies
+    // deny it (exit 4): the plan is shown, it cannot be applied.
+    let replace = env.plinth("plan", &["--detailed-exitcode"]).expect(4);
     for expected in [
+        "✗ deny    mita.encryption_at_rest  aws_elasticache_replication_group.cache  at_rest_encryption_enabled",
         "# aws_s3_bucket.files must be replaced (`bucket` forces replacement)",
         "~ bucket = \"mita-staging-files\" -> \"mita-staging-user-files\" # forces replacement",
         "# aws_elasticache_replication_group.cache must be replaced (`at_rest_encryption` forces replacement)",
