@@ -11,48 +11,52 @@ use super::Style;
 /// attribute, waived ones with their waiver, and the waivers that waived nothing.
 pub fn render_policy(report: &PolicyReport, style: Style, out: &mut String) {
     let (denied, warned, waived) = report.counts();
-    let _ = writeln!(out);
-    if report.findings.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} {} {} in {} passed.",
-            style.bold("Policy checks:"),
-            report.policies.len(),
-            plural(report.policies.len(), "policy", "policies"),
-            report.dir
-        );
+    let outcome = if report.findings.is_empty() {
+        "passed.".to_string()
     } else {
+        format!(
+            "{denied} denied, {warned} {}, {waived} waived",
+            plural(warned, "warning", "warnings")
+        )
+    };
+    let _ = writeln!(
+        out,
+        "\n{} {} {} in {}{}{outcome}",
+        style.bold("Policy checks:"),
+        report.policies.len(),
+        plural(report.policies.len(), "policy", "policies"),
+        report.dir,
+        if report.findings.is_empty() {
+            " "
+        } else {
+            ": "
+        },
+    );
+    for finding in &report.findings {
+        let (mark, word) = label(finding);
+        let mark = match (finding.severity, &finding.waiver) {
+            (_, Some(_)) => mark.to_string(),
+            (Severity::Deny, None) => style.red(mark),
+            (Severity::Warn, None) => style.yellow(mark),
+        };
+        let attribute = finding
+            .attribute
+            .as_deref()
+            .map(|a| format!("  {a}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{} {} {} in {}: {denied} denied, {warned} {}, {waived} waived",
-            style.bold("Policy checks:"),
-            report.policies.len(),
-            plural(report.policies.len(), "policy", "policies"),
-            report.dir,
-            plural(warned, "warning", "warnings"),
+            "  {mark} {word:<6}  {}  {}{attribute}",
+            style.bold(&finding.policy),
+            finding.address.as_deref().unwrap_or("(no resource named)"),
         );
-        for finding in &report.findings {
-            let (mark, word) = label(finding);
-            let mark = match (finding.severity, &finding.waiver) {
-                (_, Some(_)) => mark.to_string(),
-                (Severity::Deny, None) => style.red(mark),
-                (Severity::Warn, None) => style.yellow(mark),
-            };
+        let _ = writeln!(out, "            {}", finding.message);
+        if let Some(w) = &finding.waiver {
             let _ = writeln!(
                 out,
-                "  {mark} {word:<6}  {}  {}  {}",
-                style.bold(&finding.policy),
-                finding.address.as_deref().unwrap_or("(no resource named)"),
-                finding.attribute.as_deref().unwrap_or("")
+                "            waived by `{}` until {}: {}",
+                w.name, w.expires, w.reason
             );
-            let _ = writeln!(out, "            {}", finding.message);
-            if let Some(w) = &finding.waiver {
-                let _ = writeln!(
-                    out,
-                    "            waived by `{}` until {}: {}",
-                    w.name, w.expires, w.reason
-                );
-            }
         }
     }
     for note in &report.notes {

@@ -435,3 +435,52 @@ deny[msg] {
         plan.stdout
     );
 }
+
+/// The part of a plan from "Policy checks" (or "#### ...Policy checks") to the next section,
+/// with the temporary directory replaced.
+fn policy_section(text: &str, dir: &Path, start: &str, end: &str) -> String {
+    let from = text.find(start).expect("a policy section");
+    let rest = &text[from..];
+    let to = rest[start.len()..]
+        .find(end)
+        .map_or(rest.len(), |i| i + start.len());
+    rest[..to]
+        .replace(&dir.display().to_string(), "<stack>")
+        .trim_end()
+        .to_string()
+}
+
+#[test]
+fn the_policy_section_reads_as_a_reviewer_expects_in_text_and_markdown() {
+    let stack = Gated::new(true);
+    stack.append(
+        r#"
+[waivers.web-untagged]
+policy  = "gate.tags"
+address = "sim_resource.web"
+reason  = "tags come with the cost-allocation work (FIN-9)"
+expires = 2999-01-31
+
+[waivers.gone]
+policy  = "gate.tags"
+address = "sim_resource.cache"
+reason  = "the cache was removed"
+expires = 2999-01-31
+"#,
+    );
+    let text = stack.run(&["plan"]).expect(4);
+    insta::assert_snapshot!(
+        "policy_text",
+        policy_section(&text.stdout, stack.path(), "Policy checks:", "\n\n")
+    );
+    let markdown = stack.run(&["plan", "--format", "markdown"]).expect(4);
+    insta::assert_snapshot!(
+        "policy_markdown",
+        policy_section(
+            &markdown.stdout,
+            stack.path(),
+            "#### ❌ Policy checks",
+            "\n####"
+        )
+    );
+}
