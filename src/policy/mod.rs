@@ -140,20 +140,58 @@ pub fn check(stack: &Stack, plan: &Plan) -> miette::Result<Option<PolicyReport>>
     }
     let mut set = PolicySet::load(&dir)?;
     let input = crate::render::terraform_json::terraform_plan_json(plan);
-    let raw = set.evaluate(&input, &stack.name, &stack.environment)?;
+    let partial = is_partial(stack, plan);
+    let context = Context {
+        stack: &stack.name,
+        environment: &stack.environment,
+        partial,
+    };
+    let raw = set.evaluate(&input, &context)?;
     let addresses = address_map(plan);
     let findings = raw
         .into_iter()
         .map(|r| r.into_finding(&addresses))
         .collect();
     let today = today_utc();
-    let (findings, notes) = waivers::apply(findings, &stack.waivers, &today);
+    let (findings, mut notes) = waivers::apply(findings, &stack.waivers, &today);
+    if partial {
+        notes.insert(
+            0,
+            "a targeted plan: the policies saw only the resources it contains (`data.plinth.partial` is true)"
+                .to_string(),
+        );
+    }
     Ok(Some(PolicyReport {
         dir: display_dir(&dir),
         policies: set.policies().to_vec(),
         findings,
         notes,
     }))
+}
+
+/// What policies see besides the plan, as `data.plinth`.
+pub struct Context<'a> {
+    /// The stack's name.
+    pub stack: &'a str,
+    /// The environment planned.
+    pub environment: &'a str,
+    /// The plan leaves configured resources out (`--target`): a rule about the whole stack
+    /// ("a NetworkPolicy exists") cannot be decided on it.
+    pub partial: bool,
+}
+
+/// True when a configured resource is not in the plan (a `--target` plan). A destroy plan
+/// holds every recorded resource and is not partial.
+pub fn is_partial(stack: &Stack, plan: &Plan) -> bool {
+    if plan.destroy {
+        return false;
+    }
+    let planned: std::collections::HashSet<&str> =
+        plan.changes.iter().map(|c| c.address.as_str()).collect();
+    stack
+        .resources
+        .iter()
+        .any(|r| !planned.contains(r.address.to_string().as_str()))
 }
 
 /// Terraform-format addresses (`aws_db_instance.primary`) and Plinth's own, to Plinth's.

@@ -80,18 +80,21 @@ impl PolicySet {
     }
 
     /// Every result of every `deny*`, `violation*` and `warn*` rule of every package, with
-    /// the plan document as `input` and `data.plinth.{stack,environment}`.
+    /// the plan document as `input` and `data.plinth.{stack,environment,partial}`.
     pub fn evaluate(
         &mut self,
         input: &serde_json::Value,
-        stack: &str,
-        environment: &str,
+        context: &super::Context<'_>,
     ) -> miette::Result<Vec<RawFinding>> {
         let input = Value::from_json_str(&input.to_string())
             .map_err(|e| miette::miette!("the plan as policy input: {e}"))?;
         self.engine.set_input(input);
         self.engine.clear_data();
-        let data = serde_json::json!({"plinth": {"stack": stack, "environment": environment}});
+        let data = serde_json::json!({"plinth": {
+            "stack": context.stack,
+            "environment": context.environment,
+            "partial": context.partial,
+        }});
         self.engine
             .add_data(
                 Value::from_json_str(&data.to_string())
@@ -287,6 +290,14 @@ fn offset(text: &str, line: usize, col: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn context(environment: &str) -> crate::policy::Context<'_> {
+        crate::policy::Context {
+            stack: "s",
+            environment,
+            partial: false,
+        }
+    }
+
     fn set(files: &[(&str, &str)]) -> miette::Result<PolicySet> {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
@@ -309,7 +320,7 @@ mod tests {
         ])
         .unwrap();
         let found = policies
-            .evaluate(&serde_json::json!({"x": 1}), "s", "e")
+            .evaluate(&serde_json::json!({"x": 1}), &context("e"))
             .unwrap();
         let mut seen: Vec<(String, String, String)> = found
             .iter()
@@ -325,7 +336,7 @@ mod tests {
             ]
         );
         let found = policies
-            .evaluate(&serde_json::json!({"x": 2}), "s", "e")
+            .evaluate(&serde_json::json!({"x": 2}), &context("e"))
             .unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(policies.policies(), ["a", "main"]);
@@ -340,11 +351,14 @@ mod tests {
         .unwrap();
         let input = serde_json::json!({});
         assert_eq!(
-            policies.evaluate(&input, "s", "production").unwrap().len(),
+            policies
+                .evaluate(&input, &context("production"))
+                .unwrap()
+                .len(),
             1
         );
         assert!(policies
-            .evaluate(&input, "s", "staging")
+            .evaluate(&input, &context("staging"))
             .unwrap()
             .is_empty());
     }

@@ -287,6 +287,24 @@ fn mita_passes_its_security_checklist_and_each_setting_turned_off_fails_naming_i
         "{}",
         plan.stdout
     );
+    // A targeted plan holds only some resources: the whole-stack rules (a default-deny
+    // NetworkPolicy exists, monitoring exists) do not deny it, and the plan says so.
+    let targeted = Run::from(
+        plinth()
+            .args(["plan"])
+            .arg(&stack)
+            .args(["--env", "production", "--target", "app_release.backend"])
+            .output()
+            .expect("run plinth"),
+    )
+    .expect(0);
+    assert!(
+        targeted
+            .stdout
+            .contains("a targeted plan: the policies saw only the resources it contains"),
+        "{}",
+        targeted.stdout
+    );
     // (file, setting as written, turned off, policy, resource, attribute)
     let cases = [
         (

@@ -19,4 +19,8 @@ is_replica(rc) if rc.change.after_unknown.replicate_source_db
 
 production if data.plinth.environment == "production"
 
+# A `--target` plan holds only some resources: rules about the whole stack ("a NetworkPolicy
+# exists") are decided on whole plans only.
+whole_plan if not data.plinth.partial
+
 finding(rc, attribute, msg) := {"msg": msg, "address": rc.address, "attribute": attribute}

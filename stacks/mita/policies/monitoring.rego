@@ -14,6 +14,7 @@ kinds contains kind if {
 
 deny contains lib.finding(ns, kind, sprintf("production needs a %s (monitoring and alerting)", [kind])) if {
 	lib.production
+	lib.whole_plan
 	some ns in lib.of_type("k8s_namespace")
 	some kind in ["ServiceMonitor", "PrometheusRule", "AlertmanagerConfig"]
 	not kind in kinds

@@ -17,6 +17,7 @@ default_deny(namespace) if {
 }
 
 deny contains lib.finding(ns, "NetworkPolicy", "the namespace needs a default-deny NetworkPolicy (ingress and egress)") if {
+	lib.whole_plan
 	some ns in lib.of_type("k8s_namespace")
 	not default_deny(ns.change.after.name)
 }
