@@ -21,8 +21,24 @@ pub struct CompletionsArgs {
 /// ~/.local/share/bash-completion/completions/plinth`.
 pub fn run(args: CompletionsArgs) -> miette::Result<i32> {
     let mut command = Cli::command();
-    clap_complete::generate(args.shell, &mut command, "plinth", &mut std::io::stdout());
+    // Into memory first: clap_complete panics when its writer fails (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "plinth", &mut script);
+    write_stdout(&script, "the completion script")?;
     Ok(EXIT_OK)
+}
+
+/// Writes to standard output; a reader that went away (`| head`) ends Plinth with 141, as
+/// SIGPIPE would, not with an error.
+fn write_stdout(bytes: &[u8], what: &str) -> miette::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::exit(super::panic::EXIT_CLOSED_PIPE)
+        }
+        Err(e) => Err(miette::miette!("writing {what}: {e}")),
+    }
 }
 
 /// Arguments of `plinth man`.
@@ -49,7 +65,7 @@ pub fn run_man(args: ManArgs) -> miette::Result<i32> {
             clap_mangen::Man::new(Cli::command())
                 .render(&mut page)
                 .map_err(fail)?;
-            std::io::stdout().write_all(&page).map_err(fail)?;
+            write_stdout(&page, "the man page")?;
         }
     }
     Ok(EXIT_OK)

@@ -94,19 +94,22 @@ fn the_mita_stack_files_name_the_schema_for_editors() {
 
 #[test]
 fn a_reader_that_goes_away_ends_plinth_quietly() {
-    // `plinth schema | head -c 10`: the schema is larger than a pipe's buffer, so the write
-    // meets a closed pipe.
-    let mut child = plinth()
-        .arg("schema")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    drop(child.stdout.take());
-    let output = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(141), "{stderr}");
-    assert!(!stderr.contains("internal error"), "{stderr}");
+    // `plinth schema | head -c 10`: the reader is gone before the write, which meets a closed
+    // pipe. The same for the generated completion script (clap_complete panicked on it) and
+    // the man page.
+    for args in [&["schema"][..], &["completions", "bash"], &["man"]] {
+        let mut child = plinth()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(!stderr.contains("internal error"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
