@@ -52,10 +52,12 @@ pub async fn aws_created(env: &MitaEnv) {
     assert_eq!(primary.multi_az(), Some(true));
     assert_eq!(primary.storage_encrypted(), Some(true));
     assert_eq!(primary.backup_retention_period(), Some(7));
+    assert_eq!(primary.publicly_accessible(), Some(false));
     let replica = instances
         .iter()
         .find(|i| i.db_instance_identifier() == Some("mita-staging-db-replica-0"))
         .unwrap();
+    assert_eq!(replica.publicly_accessible(), Some(false));
     assert!(replica
         .read_replica_source_db_instance_identifier()
         .unwrap_or("")

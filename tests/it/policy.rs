@@ -283,7 +283,7 @@ fn mita_passes_its_security_checklist_and_each_setting_turned_off_fails_naming_i
     let (_keep, stack) = mita_copy();
     let plan = plan_production(&stack).expect(0);
     assert!(
-        plan.stdout.contains("Policy checks: 9 policies in") && plan.stdout.contains("passed."),
+        plan.stdout.contains("Policy checks: 10 policies in") && plan.stdout.contains("passed."),
         "{}",
         plan.stdout
     );
