@@ -269,13 +269,45 @@ fn diff_line(diff: &AttributeDiff, style: Style) -> String {
 }
 
 /// `old -> new`, `new` for additions, `old -> null` for removals.
+///
+/// A string of a created or destroyed attribute is shown up to [`SHOWN_CHARS`] characters
+/// (`--format json` has it whole): a counted block with a long value would otherwise print it
+/// once per instance (a fuzzed 5 KB name made a 134 MB plan of 5,000 creates). A changed
+/// string is always shown whole, so no change is hidden.
 pub fn value_change(before: &DiffValue, after: &DiffValue) -> String {
     match (before, after) {
-        (DiffValue::Absent, after) => show(after),
+        (DiffValue::Absent, after) => capped(after),
         (DiffValue::Sensitive, DiffValue::Sensitive) => "(sensitive, changed)".to_string(),
-        (before, DiffValue::Absent) => format!("{} -> null", show(before)),
+        (before, DiffValue::Absent) => format!("{} -> null", capped(before)),
         (before, after) => format!("{} -> {}", show(before), show(after)),
     }
+}
+
+/// The most characters of a created or destroyed string a text plan shows.
+pub const SHOWN_CHARS: usize = 1000;
+
+/// [`show`], with a long string cut after [`SHOWN_CHARS`] characters of its quoted form.
+fn capped(value: &DiffValue) -> String {
+    let DiffValue::Known(Json::String(text)) = value else {
+        return show(value);
+    };
+    let mut shown = 0;
+    let mut end = text.len();
+    for (at, c) in text.char_indices() {
+        shown += c.escape_debug().count();
+        if shown > SHOWN_CHARS {
+            end = at;
+            break;
+        }
+    }
+    if end == text.len() {
+        return format!("{text:?}");
+    }
+    let rest = text[end..].chars().count();
+    format!(
+        "{:?}… ({rest} more characters; `--format json` shows the whole value)",
+        &text[..end]
+    )
 }
 
 /// One side of a diff for people.
@@ -303,5 +335,29 @@ fn show_json(json: &Json) -> String {
                 .join(", ")
         ),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_created_string_is_cut_and_a_changed_one_is_shown_whole() {
+        let long = DiffValue::Known(Json::String("\u{200b}".repeat(2000)));
+        let short = DiffValue::Known(Json::String("worker-1".into()));
+        assert_eq!(value_change(&DiffValue::Absent, &short), "\"worker-1\"");
+        let created = value_change(&DiffValue::Absent, &long);
+        assert!(created.chars().count() < SHOWN_CHARS + 100, "{created}");
+        assert!(
+            created.ends_with("… (1875 more characters; `--format json` shows the whole value)"),
+            "{created}"
+        );
+        let destroyed = value_change(&long, &DiffValue::Absent);
+        assert!(destroyed.ends_with(" -> null") && destroyed.len() < 1200);
+        let changed = value_change(&long, &short);
+        assert!(changed.chars().count() > 16_000, "a change is never cut");
+        let exactly = DiffValue::Known(Json::String("a".repeat(SHOWN_CHARS - 2)));
+        assert!(!value_change(&DiffValue::Absent, &exactly).contains('…'));
     }
 }
