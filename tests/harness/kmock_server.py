@@ -61,6 +61,7 @@ CRDS = {
     "monitoring.coreos.com/v1/prometheusrules": ("PrometheusRule", True),
     "monitoring.coreos.com/v1/servicemonitors": ("ServiceMonitor", True),
     "elbv2.k8s.aws/v1beta1/targetgroupbindings": ("TargetGroupBinding", True),
+    "vpcresources.k8s.aws/v1beta1/securitygrouppolicies": ("SecurityGroupPolicy", True),
     "monitoring.coreos.com/v1alpha1/alertmanagerconfigs": ("AlertmanagerConfig", True),
 }
 IMMUTABLE = {  # fields a real API server refuses to change

@@ -14,10 +14,15 @@ the emulator):
 * holds RDS instances, ElastiCache replication groups and load balancers in a transient status
   (`creating` / `modifying` / `deleting` / `provisioning`) for N describes, so wait paths run;
 * fixes moto bugs: ElastiCache `DeleteReplicationGroup` leaving the group `deleting` forever,
+  `DescribeCacheClusters` not knowing a replication group's member clusters, S3
+  `PutObjectLockConfiguration` refused on a lock-enabled bucket that holds objects,
   RDS `ModifyDBSubnetGroup` deleting the group, RDS `ResetDBParameterGroup` and ElastiCache
   `DeleteCacheSubnetGroup` / `ModifyCacheSubnetGroup` / `IncreaseReplicaCount` /
   `DecreaseReplicaCount` missing (HTTP 500), S3
   `GetBucketVersioning` answering with a root element the Rust SDK rejects;
+* answers EC2 `DeleteSecurityGroup` with `DependencyViolation` while the group is in use (another
+  group's rule refers to it, or an RDS instance, ElastiCache replication group or load balancer
+  carries it), as AWS does; moto deletes it regardless;
 * injects faults (`Throttling`, HTTP 500, latency) into chosen actions N times;
 * counts calls per account and action;
 * seeds a VPC with subnets in two AZs and a security group, and imports self-signed ACM
@@ -242,7 +247,47 @@ def patch_elasticache():
         return orig_describe(self, replication_group_id)
 
     ElastiCacheBackend.describe_replication_groups = describe_replication_groups
+
+    # moto lists a replication group's member clusters but keeps no such clusters: describing
+    # one by id answers CacheClusterNotFound. AWS answers with the node, carrying the group's
+    # engine version, subnet group, parameter group and security groups.
+    orig_describe_clusters = ElastiCacheBackend.describe_cache_clusters
+
+    def describe_cache_clusters(self, cache_cluster_id=None):
+        if cache_cluster_id and cache_cluster_id not in self.cache_clusters:
+            for group in self.replication_groups.values():
+                if cache_cluster_id in (group.member_clusters or []):
+                    return [member_cluster(self, group, cache_cluster_id)]
+        return orig_describe_clusters(self, cache_cluster_id)
+
+    ElastiCacheBackend.describe_cache_clusters = describe_cache_clusters
     patch_cache_subnet_groups()
+
+
+def member_cluster(backend, group, cluster_id):
+    """A CacheCluster standing for member `cluster_id` of replication group `group`."""
+    from moto.elasticache.models import CacheCluster
+
+    cluster = CacheCluster(
+        account_id=backend.account_id, region_name=backend.region_name, cache_cluster_id=cluster_id,
+        cache_node_type=group.cache_node_type, replication_group_id=group.replication_group_id,
+        az_mode=None, preferred_availability_zone=None, num_cache_nodes=1, engine=group.engine,
+        engine_version=group.engine_version, cache_parameter_group_name=group.cache_parameter_group_name,
+        cache_subnet_group_name=group.cache_subnet_group_name,
+        transit_encryption_enabled=group.transit_encryption_enabled, network_type=None,
+        ip_discovery=None, snapshot_name=None, preferred_maintenance_window=None, port=6379,
+        notification_topic_arn=None, auto_minor_version_upgrade=None,
+        snapshot_retention_limit=group.snapshot_retention_limit, snapshot_window=group.snapshot_window,
+        auth_token=None, outpost_mode=None, preferred_outpost_arn=None,
+        preferred_availability_zones=None, cache_security_group_names=None,
+        security_group_ids=list(group.security_group_ids or []), tags=None, snapshot_arns=None,
+        preferred_outpost_arns=None, log_delivery_configurations=[], cache_node_ids_to_remove=None,
+        cache_node_ids_to_reboot=None,
+    )
+    # moto's CacheCluster never reports SecurityGroups (the serializer reads this attribute).
+    cluster.security_groups = [{"SecurityGroupId": g, "Status": "active"}
+                               for g in (group.security_group_ids or [])]
+    return cluster
 
 
 def patch_cache_subnet_groups():
@@ -303,6 +348,71 @@ def patch_cache_subnet_groups():
     ElastiCacheResponse.decrease_replica_count = change_replica_count
     ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group
     ElastiCacheResponse.modify_cache_subnet_group = modify_cache_subnet_group
+
+
+def patch_s3_object_lock():
+    """moto refuses PutObjectLockConfiguration on a bucket holding objects even when Object
+    Lock is already on; AWS changes the default retention of a lock-enabled bucket at any time
+    (it applies to new object versions)."""
+    from moto.s3.exceptions import InvalidBucketState
+    from moto.s3.models import S3Backend
+
+    orig_put = S3Backend.put_object_lock_configuration
+
+    def put_object_lock_configuration(self, bucket_name, lock_enabled, mode=None, days=None, years=None):
+        bucket = self.get_bucket(bucket_name)
+        if not getattr(bucket, "object_lock_enabled", False):
+            return orig_put(self, bucket_name, lock_enabled, mode=mode, days=days, years=years)
+        if not bucket.is_versioned:
+            raise InvalidBucketState(
+                "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration")
+        bucket.default_lock_mode = mode
+        bucket.default_lock_days = days
+        bucket.default_lock_years = years
+
+    S3Backend.put_object_lock_configuration = put_object_lock_configuration
+
+
+def patch_ec2():
+    """AWS refuses to delete a security group something still uses; moto deletes it."""
+    from moto.ec2.exceptions import DependencyViolationError
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+    from moto.elasticache.models import elasticache_backends
+    from moto.elbv2.models import elbv2_backends
+    from moto.rds.models import rds_backends
+
+    orig_delete = SecurityGroupBackend.delete_security_group
+
+    def users(backend, group_id):
+        found = []
+        for groups in backend.groups.values():
+            for group in list(groups.values()):
+                if group.id == group_id:
+                    continue
+                for rule in group.ingress_rules + group.egress_rules:
+                    if (rule.source_group or {}).get("GroupId") == group_id:
+                        found.append(f"a rule of {group.id}")
+        account, region = backend.account_id, backend.region_name
+        for name, db in rds_backends[account][region].databases.items():
+            if group_id in (db.vpc_security_group_ids or []):
+                found.append(f"RDS instance {name}")
+        for name, rg in elasticache_backends[account][region].replication_groups.items():
+            if group_id in (rg.security_group_ids or []):
+                found.append(f"replication group {name}")
+        for lb in elbv2_backends[account][region].load_balancers.values():
+            if group_id in (lb.security_groups or []):
+                found.append(f"load balancer {lb.name}")
+        return found
+
+    def delete_security_group(self, name=None, group_id=None):
+        if group_id:
+            found = users(self, group_id)
+            if found:
+                raise DependencyViolationError(
+                    f"resource {group_id} has a dependent object ({', '.join(found)})")
+        return orig_delete(self, name=name, group_id=group_id)
+
+    SecurityGroupBackend.delete_security_group = delete_security_group
 
 
 def patch_elbv2():
@@ -549,6 +659,8 @@ def main() -> None:
     patch_rds()
     patch_elasticache()
     patch_elbv2()
+    patch_ec2()
+    patch_s3_object_lock()
     app = Launcher(DomainDispatcherApplication(create_backend_app), port)
     server = make_server("127.0.0.1", port, app, threaded=True)
     print(f"moto listening on 127.0.0.1:{port}", flush=True)

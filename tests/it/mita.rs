@@ -53,7 +53,7 @@ fn mita_stack_end_to_end() {
     assert!(
         apply
             .stdout
-            .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 29 added, 0 changed, 0 destroyed."),
         "{}",
         apply.stdout
     );

@@ -137,6 +137,221 @@ pub async fn aws_created(env: &MitaEnv) {
     for bucket in ["mita-staging-backups", "mita-staging-files"] {
         aws.s3.head_bucket().bucket(bucket).send().await.unwrap();
     }
+    backup_bucket(&aws).await;
+    network_tiers(env, &aws).await;
+}
+
+/// The backup bucket as S3 stores it: SSE-KMS, TLS-only policy, versioning, lifecycle of
+/// noncurrent versions, Object Lock in governance mode.
+async fn backup_bucket(aws: &plinth_aws::Clients) {
+    let bucket = "mita-staging-backups";
+    let encryption = aws
+        .s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &encryption
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .map(|d| d.sse_algorithm().as_str()),
+        Some("aws:kms")
+    );
+    let policy = aws
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Effect"], "Deny");
+    assert_eq!(
+        statement["Condition"]["Bool"]["aws:SecureTransport"],
+        "false"
+    );
+    assert_eq!(statement["Resource"][1], format!("arn:aws:s3:::{bucket}/*"));
+    let versioning = aws
+        .s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    let lifecycle = aws
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lifecycle.rules()[0]
+            .noncurrent_version_expiration()
+            .and_then(|n| n.noncurrent_days()),
+        Some(90)
+    );
+    let lock = aws
+        .s3
+        .get_object_lock_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let retention = lock
+        .object_lock_configuration()
+        .and_then(|c| c.rule())
+        .and_then(|r| r.default_retention())
+        .expect("a default retention");
+    assert_eq!(retention.mode().map(|m| m.as_str()), Some("GOVERNANCE"));
+    assert_eq!(retention.days(), Some(30));
+}
+
+/// Per-tier security groups, read through EC2, RDS, ElastiCache and ELB (not Plinth's state):
+/// the internet reaches the ALB's group only; PostgreSQL and Redis admit one port each from
+/// the application's group and no address range at all; each tier carries its own group.
+async fn network_tiers(env: &MitaEnv, aws: &plinth_aws::Clients) {
+    let out = aws
+        .ec2
+        .describe_security_groups()
+        .send()
+        .await
+        .expect("DescribeSecurityGroups");
+    let by_name = |name: &str| {
+        out.security_groups()
+            .iter()
+            .find(|g| g.group_name() == Some(name))
+            .unwrap_or_else(|| panic!("no security group {name}"))
+    };
+    let (alb, app, db, cache) = (
+        by_name("mita-staging-alb"),
+        by_name("mita-staging-app"),
+        by_name("mita-staging-db"),
+        by_name("mita-staging-cache"),
+    );
+    let [alb_id, app_id, db_id, cache_id] =
+        [alb, app, db, cache].map(|g| g.group_id().unwrap().to_string());
+    for g in [alb, app, db, cache] {
+        assert_eq!(
+            g.vpc_id(),
+            Some(env.vpc_id.as_str()),
+            "{:?}",
+            g.group_name()
+        );
+    }
+    // Which groups admit the internet (any IPv4 range that is not the VPC's private space).
+    let internet_facing: Vec<&str> = out
+        .security_groups()
+        .iter()
+        .filter(|g| {
+            g.group_name()
+                .is_some_and(|n| n.starts_with("mita-staging-"))
+        })
+        .filter(|g| {
+            g.ip_permissions().iter().any(|p| {
+                p.ip_ranges()
+                    .iter()
+                    .any(|r| !r.cidr_ip().unwrap_or("").starts_with("10."))
+                    || !p.ipv6_ranges().is_empty()
+            })
+        })
+        .filter_map(|g| g.group_name())
+        .collect();
+    assert_eq!(internet_facing, ["mita-staging-alb"]);
+    let mut alb_ports: Vec<(Option<i32>, Option<&str>)> = alb
+        .ip_permissions()
+        .iter()
+        .flat_map(|p| {
+            p.ip_ranges()
+                .iter()
+                .map(move |r| (p.from_port(), r.cidr_ip()))
+        })
+        .collect();
+    alb_ports.sort();
+    assert_eq!(
+        alb_ports,
+        [
+            (Some(80), Some("0.0.0.0/0")),
+            (Some(443), Some("0.0.0.0/0"))
+        ]
+    );
+    // The data tier: exactly one rule each, from the application's group, no range.
+    for (group, port) in [(db, 5432), (cache, 6379)] {
+        let rules = group.ip_permissions();
+        assert_eq!(rules.len(), 1, "{:?}: {rules:?}", group.group_name());
+        let rule = &rules[0];
+        assert_eq!(
+            (rule.ip_protocol(), rule.from_port(), rule.to_port()),
+            (Some("tcp"), Some(port), Some(port))
+        );
+        assert!(rule.ip_ranges().is_empty() && rule.ipv6_ranges().is_empty());
+        let peers: Vec<&str> = rule
+            .user_id_group_pairs()
+            .iter()
+            .filter_map(|p| p.group_id())
+            .collect();
+        assert_eq!(peers, [app_id.as_str()]);
+        // AWS's default allow-all egress was revoked (egress = []).
+        assert!(group.ip_permissions_egress().is_empty());
+    }
+
+    // Each tier carries its own group, and only it.
+    let instances = aws.rds.describe_db_instances().send().await.unwrap();
+    for instance in instances.db_instances().iter().filter(|i| {
+        i.db_instance_identifier()
+            .is_some_and(|n| n.starts_with("mita-"))
+    }) {
+        let groups: Vec<&str> = instance
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id())
+            .collect();
+        assert_eq!(
+            groups,
+            [db_id.as_str()],
+            "{:?}",
+            instance.db_instance_identifier()
+        );
+    }
+    let redis = aws
+        .elasticache
+        .describe_replication_groups()
+        .replication_group_id("mita-staging-redis")
+        .send()
+        .await
+        .unwrap();
+    let mut redis_nodes = 0;
+    for member in redis.replication_groups()[0].member_clusters() {
+        let out = aws
+            .elasticache
+            .describe_cache_clusters()
+            .cache_cluster_id(member)
+            .send()
+            .await
+            .unwrap();
+        redis_nodes += 1;
+        let groups: Vec<&str> = out.cache_clusters()[0]
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.security_group_id())
+            .collect();
+        assert_eq!(groups, [cache_id.as_str()], "Redis node {member}");
+    }
+    assert!(redis_nodes > 0, "no Redis node of mita-staging-redis");
+    let lbs = aws
+        .elbv2
+        .describe_load_balancers()
+        .names("mita-staging")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lbs.load_balancers()[0].security_groups(), [alb_id]);
 }
 
 /// The primary's instance class.
@@ -199,6 +414,14 @@ pub async fn aws_empty(env: &MitaEnv) {
     assert!(target_groups.target_groups().is_empty());
     let buckets = aws.s3.list_buckets().send().await.unwrap();
     assert!(buckets.buckets().is_empty(), "{:?}", buckets.buckets());
+    let groups = aws.ec2.describe_security_groups().send().await.unwrap();
+    assert!(names(
+        groups
+            .security_groups()
+            .iter()
+            .map(|g| g.group_name().map(str::to_string))
+    )
+    .is_empty());
 }
 
 /// Namespace, policies, issuer, alert rules and the whole release with the guide's values.

@@ -43,6 +43,8 @@ pub struct MitaEnv {
     pub vars: Vec<String>,
     /// The stack environment (`staging` unless started with [`MitaEnv::start_in`]).
     pub env: &'static str,
+    /// The seeded VPC the stack's security groups belong to.
+    pub vpc_id: String,
 }
 
 impl MitaEnv {
@@ -118,8 +120,8 @@ impl MitaEnv {
             &var_file,
             format!(
                 "vpc_id = \"{}\"\nprivate_subnet_ids = {subnets}\npublic_subnet_ids = {subnets}\n\
-                 security_group_ids = [\"{}\"]\ncertificate_arn = \"{certificate}\"\n",
-                network.vpc_id, network.security_group_id
+                 vpc_cidr = \"10.42.0.0/16\"\ncertificate_arn = \"{certificate}\"\n",
+                network.vpc_id
             ),
         )
         .expect("var file");
@@ -132,6 +134,7 @@ impl MitaEnv {
             var_file,
             vars: Vec::new(),
             env,
+            vpc_id: network.vpc_id.clone(),
         }
     }
 

@@ -283,7 +283,7 @@ fn mita_passes_its_security_checklist_and_each_setting_turned_off_fails_naming_i
     let (_keep, stack) = mita_copy();
     let plan = plan_production(&stack).expect(0);
     assert!(
-        plan.stdout.contains("Policy checks: 10 policies in") && plan.stdout.contains("passed."),
+        plan.stdout.contains("Policy checks: 11 policies in") && plan.stdout.contains("passed."),
         "{}",
         plan.stdout
     );
@@ -394,6 +394,30 @@ fn mita_passes_its_security_checklist_and_each_setting_turned_off_fails_naming_i
             "mita.backups",
             "aws_rds_instance.primary",
             "backup_retention_period",
+        ),
+        (
+            "network.toml",
+            "to_port = 5432, security_groups = [\"${aws_security_group.app.id}\"]",
+            "to_port = 5432, cidr_blocks = [\"0.0.0.0/0\"]",
+            "mita.network_tiers",
+            "aws_security_group.db",
+            "ingress",
+        ),
+        (
+            "network.toml",
+            "from_port = 443, to_port = 443,",
+            "from_port = 22, to_port = 443,",
+            "mita.network_tiers",
+            "aws_security_group.alb",
+            "ingress",
+        ),
+        (
+            "data.toml",
+            "publicly_accessible = false # never",
+            "publicly_accessible = true # never",
+            "mita.no_public_database",
+            "aws_rds_instance.primary",
+            "publicly_accessible",
         ),
     ];
     for (file, on, off, policy, address, attribute) in cases {

@@ -31,6 +31,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     /// Elastic Load Balancing v2.
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    /// EC2 (security groups).
+    pub ec2: aws_sdk_ec2::Client,
     /// The region in use.
     pub region: String,
     /// First interval of wait polling.
@@ -99,11 +101,15 @@ impl Clients {
         let elbv2 = aws_sdk_elasticloadbalancingv2::config::Builder::from(&shared)
             .http_client(client_for("elbv2"))
             .build();
+        let ec2 = aws_sdk_ec2::config::Builder::from(&shared)
+            .http_client(client_for("ec2"))
+            .build();
         Ok(Clients {
             rds: aws_sdk_rds::Client::from_conf(rds),
             elasticache: aws_sdk_elasticache::Client::from_conf(elasticache),
             s3: aws_sdk_s3::Client::from_conf(s3),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(elbv2),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2),
             region,
             poll_interval: settings.poll_interval,
         })

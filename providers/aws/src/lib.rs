@@ -1,6 +1,6 @@
 //! # plinth-aws: the AWS side of a Plinth stack
 //!
-//! Resource types for RDS, ElastiCache, S3 and Elastic Load Balancing v2, implemented with
+//! Resource types for RDS, ElastiCache, S3, Elastic Load Balancing v2 and EC2 security groups, implemented with
 //! the official AWS SDK for Rust. [`AwsFactory`] is the entry point the engine registers:
 //! its [`schemas`](plinth_provider::ProviderFactory::schemas) need no network or credentials,
 //! and `configure` builds the SDK clients from `[providers.aws]`:
@@ -47,7 +47,9 @@ pub mod rds_parameter_group;
 pub mod rds_subnet_group;
 pub mod s3_bucket;
 pub mod s3_config;
+pub mod security_group;
 pub mod settings;
+pub mod sg_rules;
 pub mod subnet_group_core;
 pub mod tags;
 pub mod waiter;
@@ -88,6 +90,9 @@ fn catalogue() -> Vec<(Schema, Constructor)> {
         }),
         (s3_bucket::schema(), |c| {
             Arc::new(s3_bucket::S3Bucket::new(c))
+        }),
+        (security_group::schema(), |c| {
+            Arc::new(security_group::SecurityGroup::new(c))
         }),
         (lb::schema(), |c| Arc::new(lb::LoadBalancer::new(c))),
         (lb_target_group::schema(), |c| {

@@ -48,6 +48,11 @@ pub fn schema() -> Schema {
         ))
         .attribute(A::optional("policy", T::String).describe("JSON; compared structurally"))
         .attribute(
+            A::optional("object_lock", config::object_lock_type()).describe(
+                "WORM retention of new object versions (needs versioning); turning it on or off means a new bucket, changing it does not",
+            ),
+        )
+        .attribute(
             A::optional("force_destroy", T::Bool)
                 .default(false)
                 .describe("Empty the bucket on delete."),
@@ -89,7 +94,7 @@ impl S3Bucket {
         if absent_on(head, &NO_BUCKET)?.is_none() {
             return Ok(None);
         }
-        let (versioning, encryption, lifecycle, block, tagging, policy) = tokio::join!(
+        let (versioning, encryption, lifecycle, block, tagging, policy, lock) = tokio::join!(
             s3.get_bucket_versioning().bucket(bucket).send(),
             s3.get_bucket_encryption().bucket(bucket).send(),
             s3.get_bucket_lifecycle_configuration()
@@ -98,6 +103,7 @@ impl S3Bucket {
             s3.get_public_access_block().bucket(bucket).send(),
             s3.get_bucket_tagging().bucket(bucket).send(),
             s3.get_bucket_policy().bucket(bucket).send(),
+            s3.get_object_lock_configuration().bucket(bucket).send(),
         );
         let versioning = versioning.map_err(|e| map_sdk("GetBucketVersioning", e))?;
         let encryption = absent_on(
@@ -119,6 +125,10 @@ impl S3Bucket {
         let policy = absent_on(
             policy.map_err(|e| map_sdk("GetBucketPolicy", e)),
             &["NoSuchBucketPolicy"],
+        )?;
+        let lock = absent_on(
+            lock.map_err(|e| map_sdk("GetObjectLockConfiguration", e)),
+            &["ObjectLockConfigurationNotFoundError"],
         )?;
 
         let mut o = Object::new();
@@ -171,6 +181,10 @@ impl S3Bucket {
             tags::to_value(live_tags)
         };
         o.insert("tags".into(), t);
+        o.insert(
+            "object_lock".into(),
+            config::object_lock_from_aws(lock.as_ref().and_then(|l| l.object_lock_configuration())),
+        );
         o.insert(
             "arn".into(),
             Value::String(format!("arn:aws:s3:::{bucket}")),
@@ -271,6 +285,16 @@ impl S3Bucket {
                     .map_err(|e| map_sdk("PutBucketTagging", e))?;
             }
         }
+        if has("object_lock") {
+            if let Some(lock) = config::object_lock_to_aws(desired)? {
+                s3.put_object_lock_configuration()
+                    .bucket(bucket)
+                    .object_lock_configuration(lock)
+                    .send()
+                    .await
+                    .map_err(|e| map_sdk("PutObjectLockConfiguration", e))?;
+            }
+        }
         if has("policy") {
             match attrs::string(desired, "policy") {
                 Some(policy) => s3
@@ -335,8 +359,11 @@ impl S3Bucket {
                     .quiet(true)
                     .build()
                     .map_err(|e| ProviderError::api("InvalidRequest", e.to_string()))?;
+                // force_destroy also lifts a governance-mode Object Lock (compliance mode
+                // cannot be lifted: S3 refuses, and the error says so).
                 s3.delete_objects()
                     .bucket(bucket)
+                    .bypass_governance_retention(true)
                     .delete(delete)
                     .send()
                     .await
@@ -347,7 +374,7 @@ impl S3Bucket {
 }
 
 /// Settings applied after CreateBucket, in order.
-const SETTINGS: [&str; 8] = [
+const SETTINGS: [&str; 9] = [
     "versioning",
     "server_side_encryption",
     "kms_key_id",
@@ -355,6 +382,7 @@ const SETTINGS: [&str; 8] = [
     "lifecycle_rules",
     "public_access_block",
     "tags",
+    "object_lock",
     "policy",
 ];
 
@@ -380,6 +408,7 @@ impl Resource for S3Bucket {
             .create_bucket()
             .bucket(&bucket)
             .set_create_bucket_configuration(location)
+            .object_lock_enabled_for_bucket(attrs::is_set(desired, "object_lock"))
             .send()
             .await
             .map_err(|e| map_sdk("CreateBucket", e))?;
@@ -421,6 +450,16 @@ impl Resource for S3Bucket {
             out.extend(try_join_all(reads).await?);
         }
         Ok(out)
+    }
+
+    /// Object Lock is switched on when the bucket is created and never off: adding or
+    /// removing `object_lock` needs a new bucket; changing its mode or days does not.
+    fn replacement_required(&self, prior: &Object, desired: &Object) -> Vec<String> {
+        if attrs::is_set(prior, "object_lock") != attrs::is_set(desired, "object_lock") {
+            vec!["object_lock".to_string()]
+        } else {
+            Vec::new()
+        }
     }
 
     async fn update(

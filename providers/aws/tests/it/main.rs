@@ -9,4 +9,5 @@ mod mita;
 mod rds_groups;
 mod rds_instance;
 mod s3_bucket;
+mod security_group;
 mod support;

@@ -160,3 +160,71 @@ async fn bucket_reads_are_concurrent_and_retry_slowdown() {
         .unwrap();
     assert_eq!(recovered.id, created[3].id);
 }
+
+/// Object Lock (governance): set at create, its retention changed in place, a locked version
+/// refused deletion without the bypass, `force_destroy` still empties and deletes the bucket;
+/// switching the lock on or off needs a new bucket.
+#[tokio::test]
+async fn object_lock_governance_keeps_versions_and_changes_in_place() {
+    let env = Env::new().await;
+    let name = format!("mita-backups-{}", env.account.id);
+    let buckets = env.resource("aws_s3_bucket");
+    let rec = Recorder::default();
+    let cx = ctx(&rec);
+    let lock = |days: i64| {
+        Value::Map(obj(vec![
+            ("mode", s("GOVERNANCE")),
+            ("days", Value::Int(days)),
+        ]))
+    };
+    let desired = obj(vec![
+        ("bucket", s(&name)),
+        ("versioning", Value::Bool(true)),
+        ("object_lock", lock(30)),
+        ("force_destroy", Value::Bool(true)),
+    ]);
+    let created = buckets.create(&cx, &desired).await.unwrap();
+    assert_inputs(&desired, &created.attributes);
+    let s3 = &env.provider.clients().s3;
+    let put = s3
+        .put_object()
+        .bucket(&name)
+        .key("database_backups/2026-12-03.sql.gz")
+        .body(Vec::from("backup").into())
+        .send()
+        .await
+        .unwrap();
+    let refused = s3
+        .delete_object()
+        .bucket(&name)
+        .key("database_backups/2026-12-03.sql.gz")
+        .set_version_id(put.version_id().map(str::to_string))
+        .send()
+        .await;
+    assert!(refused.is_err(), "a locked version was deleted");
+
+    let (longer, changed) = with(&desired, vec![("object_lock", lock(35))]);
+    assert!(buckets
+        .replacement_required(&created.attributes, &longer)
+        .is_empty());
+    let after = buckets
+        .update(&cx, &created.id, &created.attributes, &longer, &changed)
+        .await
+        .unwrap();
+    assert_inputs(&longer, &after);
+    let (unlocked, _) = with(&desired, vec![("object_lock", Value::Null)]);
+    assert_eq!(
+        buckets.replacement_required(&after, &unlocked),
+        ["object_lock"]
+    );
+
+    buckets
+        .delete(&cx, &created.id, &after)
+        .await
+        .expect("force destroy lifts governance retention");
+    assert!(buckets
+        .read(&cx, &created.id, &after)
+        .await
+        .unwrap()
+        .is_none());
+}
