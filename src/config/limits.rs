@@ -248,6 +248,14 @@ pub(crate) fn nesting_over(text: &str, stop: usize) -> Option<usize> {
     let mut at_key = true;
     let mut i = 0;
     while i < bytes.len() {
+        // Only these bytes change the depth: skip the runs between them (most of a file).
+        if !NESTING_BYTES[bytes[i] as usize] {
+            i += 1;
+            while i < bytes.len() && !NESTING_BYTES[bytes[i] as usize] {
+                i += 1;
+            }
+            continue;
+        }
         let b = bytes[i];
         match b {
             b'#' => {
@@ -290,10 +298,30 @@ pub(crate) fn nesting_over(text: &str, stop: usize) -> Option<usize> {
     None
 }
 
+/// The bytes [`nesting_over`] looks at.
+const NESTING_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let special = b"#\"'[]{}.=\n,";
+    let mut i = 0;
+    while i < special.len() {
+        table[special[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// The offset after the string starting at `start`.
 fn skip_string(bytes: &[u8], start: usize, quote: u8, triple: bool) -> usize {
     let mut i = start + if triple { 3 } else { 1 };
     while i < bytes.len() {
+        // Jump to the next byte that can end the string.
+        match bytes[i..]
+            .iter()
+            .position(|&b| b == quote || b == b'\\' || b == b'\n')
+        {
+            Some(offset) => i += offset,
+            None => return bytes.len(),
+        }
         let b = bytes[i];
         if b == b'\\' && quote == b'"' {
             i += 2;

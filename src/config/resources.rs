@@ -99,16 +99,23 @@ pub(crate) fn within_resource_limit(
     max_resources: usize,
     diags: &mut Diagnostics,
 ) -> bool {
+    let instances = |count: Option<&Count>| match count {
+        Some(Count::Counted(n)) => *n,
+        Some(Count::Single) => 1,
+        _ => 0,
+    };
+    // The common case without a key per block: the index holds every block once.
+    let sum = index.values().fold(0usize, |sum, b| {
+        sum.saturating_add(instances(Some(&b.count)))
+    });
+    if sum <= max_resources {
+        return true;
+    }
     let mut total: usize = 0;
     let mut over: Option<&RawResource> = None;
     for resource in resources {
         let key = format!("{}.{}", resource.type_name, resource.entry.key);
-        let instances = match index.get(&key).map(|b| b.count) {
-            Some(Count::Counted(n)) => n,
-            Some(Count::Single) => 1,
-            _ => 0,
-        };
-        total = total.saturating_add(instances);
+        total = total.saturating_add(instances(index.get(&key).map(|b| &b.count)));
         if total > max_resources && over.is_none() {
             over = Some(resource);
         }

@@ -51,6 +51,9 @@ fn check_selection(
     state: Option<&StateDocument>,
     options: &PlanOptions,
 ) -> Result<()> {
+    if options.replace.is_empty() && options.targets.is_empty() {
+        return Ok(());
+    }
     let mut known: BTreeSet<String> = workspace
         .stack
         .resources

@@ -316,8 +316,9 @@ impl Planner<'_> {
             change.blocked = Some(format!("{address}: {why}"));
             return Ok((Some(change), None));
         }
-        let prior =
-            existing(live.as_ref()).map(|(id, attributes)| (id.to_string(), attributes.clone()));
+        let gone = matches!(live, Some(Refreshed::Gone));
+        // Moved out, not cloned: a 100k-resource no-op plan copied every object here.
+        let mut prior = live.and_then(into_existing);
         if let Some((id, attributes)) = &prior {
             let recorded = record.map(|r| &r.attributes);
             let persisted = object_to_persisted_json(attributes, salt);
@@ -332,11 +333,11 @@ impl Planner<'_> {
             secrets: self.secrets,
         };
         let desired = desired_inputs(resource, schema, &scope);
-        let current = match (&live, &prior) {
+        let current = match (gone, &prior) {
             (_, Some(_)) => Current::Exists {
                 tainted: record.is_some_and(|r| r.status == ResourceStatus::Tainted),
             },
-            (Some(Refreshed::Gone), None) => Current::Gone,
+            (true, None) => Current::Gone,
             _ => Current::Absent,
         };
         if let (Some((_, prior)), false) = (&prior, options.refresh_only) {
@@ -382,10 +383,12 @@ impl Planner<'_> {
         if !change.action.is_replace() {
             change.forced_by.clear();
         }
-        let mut after = match (change.action, &prior) {
+        let mut after = match (change.action, &mut prior) {
             (Action::Create | Action::Replace { .. }, _) => planned_after_create(schema, &desired),
             (Action::Update, Some((_, prior))) => planned_after_update(schema, prior, &desired),
-            (_, Some((_, prior))) => prior.clone(),
+            // Unchanged (or going away): the prior object is the planned one, and nothing
+            // below needs it any more.
+            (_, Some((_, prior))) => std::mem::take(prior),
             (_, None) => {
                 // Refresh-only, nothing there: nothing to plan or show.
                 return Ok((None, None));
@@ -406,6 +409,15 @@ impl Planner<'_> {
             }
         }
         change.risk = risk(schema, change.action);
+        if let (Action::Update, None, Some((_, prior))) = (change.action, change.risk, &prior) {
+            if let Some(why) = self
+                .update_interruption(&change.type_name, prior, &desired, &change.diffs)
+                .await?
+            {
+                change.risk = Some(Risk::Downtime);
+                change.reason = Some(why);
+            }
+        }
         if change.action.is_replace() && resource.lifecycle.prevent_destroy {
             change.blocked = Some(prevent_destroy_message(address, change.reason.as_deref()));
         }
@@ -487,6 +499,35 @@ impl Planner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// How the provider interrupts the resource to update it in place (a reboot, a
+    /// failover), if it does.
+    async fn update_interruption(
+        &self,
+        type_name: &str,
+        prior: &Object,
+        desired: &Object,
+        diffs: &[AttributeDiff],
+    ) -> Result<Option<String>, PlanError> {
+        let resource = self
+            .registry
+            .resource_for(type_name, self.stack, self.work_dir)
+            .await
+            .map_err(|error| PlanError::Provider {
+                context: format!("configuring the provider of `{type_name}`"),
+                error,
+            })?;
+        let revealed: Object = desired
+            .iter()
+            .map(|(k, v)| (k.clone(), v.reveal()))
+            .collect();
+        let changed: BTreeSet<String> = diffs
+            .iter()
+            .map(|d| d.path.split('.').next().unwrap_or(&d.path).to_string())
+            .collect();
+        let changed: Vec<String> = changed.into_iter().collect();
+        Ok(resource.update_interruption(prior, &revealed, &changed))
     }
 
     async fn refine(
@@ -629,6 +670,16 @@ pub(super) fn existing(live: Option<&Refreshed>) -> Option<(&str, &Object)> {
         Some(Refreshed::Live { id, attributes, .. })
         | Some(Refreshed::Recovered { id, attributes })
         | Some(Refreshed::Recorded { id, attributes }) => Some((id, attributes)),
+        _ => None,
+    }
+}
+
+/// The id and attributes of what exists, taken out of the refresh result.
+fn into_existing(live: Refreshed) -> Option<(String, Object)> {
+    match live {
+        Refreshed::Live { id, attributes, .. }
+        | Refreshed::Recovered { id, attributes }
+        | Refreshed::Recorded { id, attributes } => Some((id, attributes)),
         _ => None,
     }
 }
