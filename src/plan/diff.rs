@@ -1,6 +1,6 @@
 //! Attribute-level diffs and the planned objects of creates and updates.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use plinth_provider::{Attribute, AttributeMode, Object, Schema, Value};
 
@@ -43,14 +43,15 @@ pub(crate) fn planned_after_update(schema: &Schema, prior: &Object, desired: &Ob
 }
 
 /// Diffs shown for a create: every set input, and computed attributes (unknown unless the
-/// provider predicted them).
+/// provider predicted them). A table or list holding a secret or a value known only after
+/// apply is shown leaf by leaf, so only those leaves are masked or unknown and the rest stays
+/// readable (a manifest naming a target group ARN still shows its kind, name and ports).
 pub(crate) fn creation_diffs(schema: &Schema, planned: &Object) -> Vec<AttributeDiff> {
     let mut diffs = Vec::new();
     for attribute in &schema.attributes {
         let after = match planned.get(&attribute.name) {
-            // A table holding a secret: show its other keys, mask only the secret leaves.
-            Some(Value::Map(map)) if map.values().any(Value::has_sensitive) => {
-                creation_leaves(&attribute.name, map, &mut diffs);
+            Some(value) if partly_hidden(value) => {
+                creation_leaves(&attribute.name, value, &mut diffs);
                 continue;
             }
             Some(value) if !value.is_null() => DiffValue::of(value),
@@ -67,18 +68,40 @@ pub(crate) fn creation_diffs(schema: &Schema, planned: &Object) -> Vec<Attribute
     diffs
 }
 
-fn creation_leaves(path: &str, map: &BTreeMap<String, Value>, out: &mut Vec<AttributeDiff>) {
-    for (key, value) in map {
-        let path = format!("{path}.{}", crate::render::value_diff::key_text(key));
+/// A table or list some of whose leaves are secret or unknown (not the whole of it).
+fn partly_hidden(value: &Value) -> bool {
+    match value {
+        Value::Map(map) => map.values().any(|v| v.has_sensitive() || v.has_unknown()),
+        Value::List(items) => items.iter().any(|v| v.has_sensitive() || v.has_unknown()),
+        _ => false,
+    }
+}
+
+fn creation_leaves(path: &str, value: &Value, out: &mut Vec<AttributeDiff>) {
+    let children: Vec<(String, &Value)> = match value {
+        Value::Map(map) => map
+            .iter()
+            .map(|(key, v)| {
+                (
+                    format!("{path}.{}", crate::render::value_diff::key_text(key)),
+                    v,
+                )
+            })
+            .collect(),
+        Value::List(items) => list_pairs(&[], items)
+            .into_iter()
+            .map(|(selector, _, v)| (format!("{path}{selector}"), v))
+            .collect(),
+        _ => return,
+    };
+    for (path, value) in children {
         match value {
-            Value::Map(inner) if inner.values().any(Value::has_sensitive) => {
-                creation_leaves(&path, inner, out)
-            }
             Value::Null => {}
-            value => out.push(AttributeDiff {
+            v if partly_hidden(v) => creation_leaves(&path, v, out),
+            v => out.push(AttributeDiff {
                 path,
                 before: DiffValue::Absent,
-                after: DiffValue::of(value),
+                after: DiffValue::of(v),
                 forces_replacement: false,
             }),
         }
@@ -141,10 +164,11 @@ fn diff_value(
         }
         return;
     }
-    // A list holding a secret: diffed element-wise so only the secret leaves are masked and
-    // the rest of the change stays readable (Kubernetes lists matched by `name`).
+    // A list holding a secret or a value known only after apply: diffed element-wise so only
+    // those leaves are masked or unknown and the rest of the change stays readable
+    // (Kubernetes lists matched by `name`).
     if let (Value::List(a), Value::List(b)) = (old, new) {
-        if old.has_sensitive() || new.has_sensitive() {
+        if old.has_sensitive() || new.has_sensitive() || new.has_unknown() {
             for (selector, x, y) in list_pairs(a, b) {
                 if y.has_unknown() || !x.same_as(y, salt) {
                     diff_value(attribute, &format!("{path}{selector}"), x, y, salt, out);
@@ -212,6 +236,7 @@ fn list_pairs<'a>(a: &'a [Value], b: &'a [Value]) -> Vec<(String, &'a Value, &'a
 mod tests {
     use super::*;
     use plinth_provider::ValueType;
+    use std::collections::BTreeMap;
 
     fn manifest(kind: &str, name: &str, replicas: i64) -> Object {
         let mut metadata = BTreeMap::new();

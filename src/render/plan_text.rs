@@ -178,9 +178,12 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
     }
     let _ = writeln!(out);
     if let Some(risk) = change.risk {
-        let text = match risk {
-            Risk::DataLoss => "risk: DATA LOSS — this destroys a resource that holds data",
-            Risk::Downtime => "risk: DOWNTIME — this takes down something serving traffic",
+        let text = match (risk, change.action) {
+            (Risk::DataLoss, _) => "risk: DATA LOSS — this destroys a resource that holds data",
+            (Risk::Downtime, Action::Update) => {
+                "risk: DOWNTIME — the cloud makes this change with a restart or a failover"
+            }
+            (Risk::Downtime, _) => "risk: DOWNTIME — this takes down something serving traffic",
         };
         let _ = writeln!(out, "  # {}", style.red(text));
     }

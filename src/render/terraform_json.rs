@@ -117,13 +117,29 @@ fn is_empty_mark(mark: &Json) -> bool {
 /// when `create`.
 fn child<'a>(node: &'a mut Json, segment: &str, create: bool) -> Option<&'a mut Json> {
     if let Some(selector) = segment.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        // A create shown leaf by leaf (a list holding an unknown or a secret) builds the
+        // list as it goes.
+        if create && !node.is_array() {
+            *node = Json::Array(Vec::new());
+        }
         let items = node.as_array_mut()?;
         if let Ok(i) = selector.parse::<usize>() {
+            if create && items.len() <= i {
+                items.resize(i + 1, Json::Null);
+            }
             return items.get_mut(i);
         }
         let (key, value) = selector.split_once('=')?;
         let value: Json = serde_json::from_str(value).ok()?;
-        return items.iter_mut().find(|item| item.get(key) == Some(&value));
+        let at = items.iter().position(|item| item.get(key) == Some(&value));
+        return match at {
+            Some(i) => items.get_mut(i),
+            None if create => {
+                items.push(serde_json::json!({ key: value }));
+                items.last_mut()
+            }
+            None => None,
+        };
     }
     if !node.is_object() {
         if !create {

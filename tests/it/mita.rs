@@ -79,13 +79,17 @@ fn mita_stack_end_to_end() {
     let noop = env.plinth("plan", &["--detailed-exitcode"]).expect(0);
     assert!(noop.stdout.contains("No changes."), "{}", noop.stdout);
 
-    // 3. A bigger instance class is an in-place update of the primary and its replica.
+    // 3. A bigger instance class is an in-place update of the primary and its replica, tagged
+    //    DOWNTIME with how RDS makes it (the primary is Multi-AZ: a failover).
     env.vars.push("db_instance_class=db.r6g.xlarge".into());
     let resize = env.plinth("plan", &["--detailed-exitcode"]).expect(2);
     assert!(
         resize
             .stdout
-            .contains("# aws_rds_instance.primary will be updated in place")
+            .contains("# aws_rds_instance.primary will be updated in place (instance class db.t4g.medium → db.r6g.xlarge: a failover to the resized standby")
+            && resize
+                .stdout
+                .contains("risk: DOWNTIME — the cloud makes this change with a restart or a failover")
             && resize
                 .stdout
                 .contains("instance_class = \"db.t4g.medium\" -> \"db.r6g.xlarge\"")

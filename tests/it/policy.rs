@@ -412,6 +412,14 @@ fn mita_passes_its_security_checklist_and_each_setting_turned_off_fails_naming_i
             "ingress",
         ),
         (
+            "stack.toml",
+            "skip_final_snapshot = { default = false",
+            "skip_final_snapshot = { default = true",
+            "mita.deletion_protection",
+            "aws_rds_instance.primary",
+            "skip_final_snapshot",
+        ),
+        (
             "data.toml",
             "publicly_accessible = false # never",
             "publicly_accessible = true # never",

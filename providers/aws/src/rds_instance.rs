@@ -1,8 +1,9 @@
 //! `aws_rds_instance`: an RDS DB instance, primary or read replica (`replicate_source_db`).
 //!
 //! Creates wait for `available` (40 min default), modifies apply immediately and wait
-//! (80 min), deletes skip the final snapshot unless `final_snapshot_identifier` is set and
-//! wait until the instance is gone (60 min). Refresh is one paginated `DescribeDBInstances`.
+//! (80 min), deletes take a final snapshot (`final_snapshot_identifier`, else
+//! `<identifier>-final-<UTC time>`) unless `skip_final_snapshot = true` or the instance is a
+//! read replica, and wait until the instance is gone (60 min). Refresh is one paginated `DescribeDBInstances`.
 
 use std::sync::Arc;
 
@@ -22,7 +23,11 @@ use crate::waiter::{minutes, wait_for, Poll, Wait};
 
 const NOT_FOUND: [&str; 1] = ["DBInstanceNotFound"];
 /// Inputs the API never returns: kept from the prior state / desired inputs.
-const WRITE_ONLY: [&str; 2] = ["master_password", "final_snapshot_identifier"];
+const WRITE_ONLY: [&str; 3] = [
+    "master_password",
+    "final_snapshot_identifier",
+    "skip_final_snapshot",
+];
 
 /// The schema of `aws_rds_instance`.
 pub fn schema() -> Schema {
@@ -72,8 +77,14 @@ pub fn schema() -> Schema {
                 .describe("Identifier or ARN."),
         )
         .attribute(
-            A::optional("final_snapshot_identifier", T::String)
-                .describe("Snapshot taken on delete."),
+            A::optional("final_snapshot_identifier", T::String).describe(
+                "Name of the snapshot taken on delete (default `<identifier>-final-<UTC time>`).",
+            ),
+        )
+        .attribute(
+            A::optional("skip_final_snapshot", T::Bool)
+                .default(false)
+                .describe("Delete without a final snapshot (as Terraform, false by default)."),
         )
         .attribute(A::optional("tags", T::string_map()))
         .attribute(A::computed("arn", T::String))
@@ -332,11 +343,23 @@ pub fn to_object(db: &DbInstance, prior: &Object) -> Object {
     o.insert("port".into(), opt_int(db.endpoint().and_then(|e| e.port())));
     o.insert("status".into(), opt_string(db.db_instance_status()));
     attrs::keep_inputs(&mut o, prior, &WRITE_ONLY);
+    if o.get("skip_final_snapshot").is_none_or(Value::is_null) {
+        o.insert("skip_final_snapshot".into(), Value::Bool(false));
+    }
     o
 }
 
 #[async_trait]
 impl Resource for RdsInstance {
+    fn update_interruption(
+        &self,
+        prior: &Object,
+        desired: &Object,
+        changed: &[String],
+    ) -> Option<String> {
+        interruption(prior, desired, changed)
+    }
+
     fn schema(&self) -> &Schema {
         &self.schema
     }
@@ -478,7 +501,11 @@ impl Resource for RdsInstance {
         id: &str,
         prior: &Object,
     ) -> Result<(), ProviderError> {
-        let snapshot = attrs::string(prior, "final_snapshot_identifier");
+        let snapshot = final_snapshot(
+            id,
+            prior,
+            aws_smithy_types::DateTime::from(std::time::SystemTime::now()),
+        );
         let result = self
             .clients
             .rds
@@ -536,6 +563,70 @@ impl Resource for RdsInstance {
     }
 }
 
+/// How RDS interrupts the instance to make an in-place change (applied immediately), as AWS
+/// documents it: an engine upgrade restarts PostgreSQL (on Multi-AZ both instances are
+/// upgraded together: downtime either way); a class change reboots a single-AZ instance, and
+/// fails a Multi-AZ one over to its resized standby. Storage growth, storage type, Multi-AZ,
+/// backups, windows and a new parameter group (its static parameters wait for the next reboot,
+/// which Plinth does not make) keep the instance available: `None`.
+pub fn interruption(prior: &Object, desired: &Object, changed: &[String]) -> Option<String> {
+    let has = |k: &str| changed.iter().any(|c| c == k);
+    let from_to = |k: &str| {
+        format!(
+            "{} → {}",
+            attrs::string(prior, k).unwrap_or_else(|| "?".into()),
+            attrs::string(desired, k).unwrap_or_else(|| "?".into())
+        )
+    };
+    let multi_az = attrs::boolean(prior, "multi_az").unwrap_or(false)
+        && attrs::boolean(desired, "multi_az").unwrap_or(true);
+    let mut why = Vec::new();
+    if has("engine_version") {
+        why.push(format!(
+            "engine upgrade {}: the database restarts{}",
+            from_to("engine_version"),
+            if multi_az {
+                " (Multi-AZ upgrades primary and standby together)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if has("instance_class") {
+        why.push(format!(
+            "instance class {}: {}",
+            from_to("instance_class"),
+            if multi_az {
+                "a failover to the resized standby (connections drop for about a minute)"
+            } else {
+                "a reboot (the database is unavailable for several minutes)"
+            }
+        ));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+/// The snapshot a delete takes: none for a read replica (AWS refuses one) or with
+/// `skip_final_snapshot = true`; else `final_snapshot_identifier`, or the identifier with the
+/// UTC time (`mita-db-final-20261203T061500`), so a second delete never collides.
+pub fn final_snapshot(id: &str, prior: &Object, now: aws_smithy_types::DateTime) -> Option<String> {
+    if attrs::is_set(prior, "replicate_source_db")
+        || attrs::boolean(prior, "skip_final_snapshot").unwrap_or(false)
+    {
+        return None;
+    }
+    if let Some(name) = attrs::string(prior, "final_snapshot_identifier") {
+        return Some(name);
+    }
+    let stamp: String = now
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    Some(format!("{id}-final-{}", stamp.trim_end_matches('Z')))
+}
+
 /// The major part of an engine version (`15.5` → `15`, `5.7.44` → `5.7` for MySQL 5).
 fn major(version: &str) -> &str {
     let mut parts = version.splitn(3, '.');
@@ -560,6 +651,104 @@ mod tests {
         assert_eq!(source_identifier("mita-db"), "mita-db");
         assert_eq!(major("15.5"), "15");
         assert_eq!(major("5.7.44"), "5.7");
+    }
+
+    #[test]
+    fn class_and_engine_changes_interrupt_storage_and_parameters_do_not() {
+        let o = |pairs: &[(&str, Value)]| -> Object {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        let prior = o(&[
+            ("instance_class", Value::string("db.t4g.medium")),
+            ("engine_version", Value::string("15.5")),
+            ("multi_az", Value::Bool(true)),
+            ("allocated_storage", Value::Int(100)),
+        ]);
+        let grown = o(&[
+            ("instance_class", Value::string("db.t4g.medium")),
+            ("engine_version", Value::string("15.5")),
+            ("multi_az", Value::Bool(true)),
+            ("allocated_storage", Value::Int(200)),
+            ("parameter_group_name", Value::string("mita-pg15-v2")),
+        ]);
+        let changed = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            interruption(
+                &prior,
+                &grown,
+                &changed(&[
+                    "allocated_storage",
+                    "parameter_group_name",
+                    "storage_type",
+                    "multi_az"
+                ])
+            ),
+            None
+        );
+        let resized = o(&[
+            ("instance_class", Value::string("db.r6g.large")),
+            ("multi_az", Value::Bool(true)),
+        ]);
+        let why = interruption(&prior, &resized, &changed(&["instance_class"])).unwrap();
+        assert!(
+            why.contains("db.t4g.medium → db.r6g.large") && why.contains("failover"),
+            "{why}"
+        );
+        let single = o(&[("instance_class", Value::string("db.t4g.medium"))]);
+        let why = interruption(&single, &resized, &changed(&["instance_class"])).unwrap();
+        assert!(why.contains("reboot"), "{why}");
+        let upgraded = o(&[
+            ("engine_version", Value::string("15.7")),
+            ("multi_az", Value::Bool(true)),
+        ]);
+        let why = interruption(&prior, &upgraded, &changed(&["engine_version"])).unwrap();
+        assert!(
+            why.contains("15.5 → 15.7") && why.contains("restarts"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn deletes_snapshot_unless_skipped_or_a_replica() {
+        let now = aws_smithy_types::DateTime::from_secs(1_796_278_500);
+        let o = |pairs: &[(&str, Value)]| -> Object {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        assert_eq!(
+            final_snapshot("mita-db", &Object::new(), now).as_deref(),
+            Some("mita-db-final-20261203T061500")
+        );
+        assert_eq!(
+            final_snapshot(
+                "mita-db",
+                &o(&[("final_snapshot_identifier", Value::string("last"))]),
+                now
+            )
+            .as_deref(),
+            Some("last")
+        );
+        assert_eq!(
+            final_snapshot(
+                "mita-db",
+                &o(&[("skip_final_snapshot", Value::Bool(true))]),
+                now
+            ),
+            None
+        );
+        assert_eq!(
+            final_snapshot(
+                "r",
+                &o(&[("replicate_source_db", Value::string("mita-db"))]),
+                now
+            ),
+            None
+        );
     }
 
     #[test]

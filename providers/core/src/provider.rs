@@ -221,6 +221,20 @@ pub trait Resource: Send + Sync {
         Vec::new()
     }
 
+    /// For an in-place update of `changed` input attributes: how the cloud interrupts the
+    /// resource to make it (a reboot, a failover), in words for the plan, or `None` when it
+    /// stays available. The plan tags such an update `DOWNTIME` — an update, never a
+    /// replacement. No I/O. The default: none.
+    fn update_interruption(
+        &self,
+        prior: &Object,
+        desired: &Object,
+        changed: &[String],
+    ) -> Option<String> {
+        let _ = (prior, desired, changed);
+        None
+    }
+
     /// Optional plan refinement: given the prior state (None on create) and the planned
     /// attributes (inputs as desired, computed ones `Unknown` or carried from `prior`), fills in
     /// what the provider can predict — e.g. server defaults from a dry run. Must not change the

@@ -1,5 +1,6 @@
 # Production data and its front door cannot be deleted by one command: the database and the
-# load balancer have deletion protection, the buckets are never force-destroyed.
+# load balancer have deletion protection, the buckets are never force-destroyed, and a deleted
+# database leaves a final snapshot.
 package mita.deletion_protection
 
 import rego.v1
@@ -23,4 +24,11 @@ deny contains lib.finding(rc, "force_destroy", "production buckets must not be f
 	lib.production
 	some rc in lib.of_type("aws_s3_bucket")
 	rc.change.after.force_destroy == true
+}
+
+deny contains lib.finding(rc, "skip_final_snapshot", "deleting the production database must leave a final snapshot") if {
+	lib.production
+	some rc in lib.of_type("aws_db_instance")
+	not lib.is_replica(rc)
+	rc.change.after.skip_final_snapshot == true
 }

@@ -14,10 +14,15 @@ public_ports := {80, 443}
 deny contains lib.finding(rc, "ingress", sprintf("%s is open to the internet on %s; only 80 and 443 may be", [rc.change.after.name, ports(rule)])) if {
 	some rc in lib.of_type("aws_security_group")
 	some rule in rc.change.after.ingress
-	some cidr in rule.cidr_blocks
+	some cidr in cidr_blocks(rule)
 	cidr in internet
 	not web_port(rule)
 }
+
+# A rule that names only peer groups has no ranges (null in the plan).
+cidr_blocks(rule) := rule.cidr_blocks if is_array(rule.cidr_blocks)
+
+cidr_blocks(rule) := [] if not is_array(rule.cidr_blocks)
 
 web_port(rule) if {
 	rule.protocol != "-1"
