@@ -3,9 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use plinth_provider::{
-    object_from_json, object_to_persisted_json, CallContext, NoProgress, Object, Schema, Value,
+    object_from_json, object_to_persisted_json, CallContext, NoProgress, Object, Resource, Schema,
+    Value,
 };
 use plinth_state::{ResourceStatus, StateDocument};
 
@@ -471,6 +473,17 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// The resource implementation of `type_name` (its provider configured on first use).
+    async fn resource_of(&self, type_name: &str) -> Result<Arc<dyn Resource>, PlanError> {
+        self.registry
+            .resource_for(type_name, self.stack, self.work_dir)
+            .await
+            .map_err(|error| PlanError::Provider {
+                context: format!("configuring the provider of `{type_name}`"),
+                error,
+            })
+    }
+
     /// Marks diffs the provider says cannot be made in place (e.g. an engine downgrade).
     async fn provider_replacement_rules(
         &self,
@@ -479,22 +492,10 @@ impl Planner<'_> {
         desired: &Object,
         diffs: &mut [AttributeDiff],
     ) -> Result<(), PlanError> {
-        let resource = self
-            .registry
-            .resource_for(type_name, self.stack, self.work_dir)
-            .await
-            .map_err(|error| PlanError::Provider {
-                context: format!("configuring the provider of `{type_name}`"),
-                error,
-            })?;
-        let revealed: Object = desired
-            .iter()
-            .map(|(k, v)| (k.clone(), v.reveal()))
-            .collect();
-        let forced = resource.replacement_required(prior, &revealed);
+        let resource = self.resource_of(type_name).await?;
+        let forced = resource.replacement_required(prior, &revealed(desired));
         for diff in diffs.iter_mut() {
-            let attribute = diff.path.split('.').next().unwrap_or(&diff.path);
-            if forced.iter().any(|f| f == attribute) {
+            if forced.iter().any(|f| f == top_attribute(&diff.path)) {
                 diff.forces_replacement = true;
             }
         }
@@ -510,24 +511,10 @@ impl Planner<'_> {
         desired: &Object,
         diffs: &[AttributeDiff],
     ) -> Result<Option<String>, PlanError> {
-        let resource = self
-            .registry
-            .resource_for(type_name, self.stack, self.work_dir)
-            .await
-            .map_err(|error| PlanError::Provider {
-                context: format!("configuring the provider of `{type_name}`"),
-                error,
-            })?;
-        let revealed: Object = desired
-            .iter()
-            .map(|(k, v)| (k.clone(), v.reveal()))
-            .collect();
-        let changed: BTreeSet<String> = diffs
-            .iter()
-            .map(|d| d.path.split('.').next().unwrap_or(&d.path).to_string())
-            .collect();
-        let changed: Vec<String> = changed.into_iter().collect();
-        Ok(resource.update_interruption(prior, &revealed, &changed))
+        let resource = self.resource_of(type_name).await?;
+        let changed: BTreeSet<&str> = diffs.iter().map(|d| top_attribute(&d.path)).collect();
+        let changed: Vec<String> = changed.into_iter().map(str::to_string).collect();
+        Ok(resource.update_interruption(prior, &revealed(desired), &changed))
     }
 
     async fn refine(
@@ -672,6 +659,19 @@ pub(super) fn existing(live: Option<&Refreshed>) -> Option<(&str, &Object)> {
         | Some(Refreshed::Recorded { id, attributes }) => Some((id, attributes)),
         _ => None,
     }
+}
+
+/// The desired inputs with secrets revealed (what the provider's pure hooks compare).
+fn revealed(desired: &Object) -> Object {
+    desired
+        .iter()
+        .map(|(k, v)| (k.clone(), v.reveal()))
+        .collect()
+}
+
+/// The attribute a diff path is under (`tags.Name`, `ingress[0].from_port` → `ingress`).
+fn top_attribute(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or(path)
 }
 
 /// The id and attributes of what exists, taken out of the refresh result.
