@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use plinth_provider::{ReadItem, Value};
+use plinth_testkit::moto::{Fault, FaultKind};
 
 use crate::support::*;
 
@@ -304,4 +305,69 @@ async fn recover_finds_the_group_by_name_and_bad_rules_create_nothing() {
         .filter_map(|g| g.group_name().map(str::to_string))
         .collect();
     assert!(!named.contains(&"mita-bad".to_string()), "{named:?}");
+}
+
+/// A provider error after CreateSecurityGroup (AuthorizeSecurityGroupIngress answers 500 on
+/// every one of the SDK's attempts): the create fails, the group it made is found again by name, and
+/// updating it to the desired rules converges — no second group, no orphan.
+#[tokio::test]
+async fn a_failed_rule_call_after_create_leaves_a_group_recover_finds_and_update_converges() {
+    let env = Env::new().await;
+    let network = env.network();
+    let groups = env.resource("aws_security_group");
+    let rec = Recorder::default();
+    let cx = ctx(&rec);
+    let desired = obj(vec![
+        ("name", s("mita-db")),
+        ("vpc_id", s(&network.vpc_id)),
+        (
+            "ingress",
+            Value::List(vec![tcp(5432, &["10.42.0.0/24"], "PostgreSQL")]),
+        ),
+        ("egress", Value::List(vec![])),
+    ]);
+    moto().inject_fault(
+        &env.account,
+        &Fault {
+            action: "AuthorizeSecurityGroupIngress".into(),
+            kind: FaultKind::ServerError,
+            // max_attempts = 4 in the test settings: exactly one failed call.
+            count: 4,
+        },
+    );
+    let err = groups.create(&cx, &desired).await.unwrap_err();
+    assert!(
+        err.message.contains("AuthorizeSecurityGroupIngress"),
+        "{}",
+        err.message
+    );
+    let found = groups
+        .recover(&cx, &desired)
+        .await
+        .unwrap()
+        .expect("the group the failed create made");
+    let after = groups
+        .update(
+            &cx,
+            &found.id,
+            &found.attributes,
+            &desired,
+            &["ingress".into()],
+        )
+        .await
+        .unwrap();
+    assert_inputs(&desired, &after);
+    let named = env
+        .provider
+        .clients()
+        .ec2
+        .describe_security_groups()
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .iter()
+        .filter(|g| g.group_name() == Some("mita-db"))
+        .count();
+    assert_eq!(named, 1);
 }
