@@ -141,7 +141,7 @@ pub struct StackArgs {
     /// Deepest nesting of arrays, tables and dotted keys (at most 256) [default: 64].
     #[arg(long, env = "PLINTH_MAX_DEPTH", value_name = "N", value_parser = crate::config::limits::parse_count, hide_short_help = true)]
     pub max_depth: Option<u64>,
-    /// Most values built by variable substitution and `count`, e.g. `1GiB` [default: 512MiB].
+    /// Most memory the plan may hold for values built by variable substitution and `count` (each counted four times), e.g. `1GiB` [default: 512MiB].
     #[arg(long, env = "PLINTH_MAX_EXPANSION", value_name = "SIZE", value_parser = crate::config::limits::parse_size, hide_short_help = true)]
     pub max_expansion: Option<u64>,
 }

@@ -9,7 +9,7 @@ use plinth_provider::{AttributeMode, Schema, Value};
 use super::diagnostics::{nearest, one_of, suggestion, Diagnostics, Problem};
 use super::document::RawResource;
 use super::expr::{check_view, instantiate, lone_variable, lower, lowered_size, Lowered, Scope};
-use super::limits::{show_size, Limit};
+use super::limits::{show_size, Budget, Limit, HELD_COPIES};
 use super::meta;
 use super::model::{Expr, ResourceConfig};
 use super::raw::Node;
@@ -274,14 +274,15 @@ fn lower_block(
     let cost = instances.saturating_mul(each);
     if !scope.budget.take(cost) {
         if scope.budget.first_overrun() {
+            let held = Budget::charge(cost);
             diags.push(
                 Problem::new(
                     "plinth::expansion_too_large",
                     format!(
-                        "`{}.{}` would build {} of values ({instances} instances of {}), more than the limit of {}",
+                        "`{}.{}` would hold about {} in the plan ({instances} instances of {}, each held {HELD_COPIES} times), more than the limit of {}",
                         resource.type_name,
                         resource.entry.key,
-                        show_size(cost),
+                        show_size(held),
                         show_size(each),
                         show_size(scope.budget.limit()),
                     ),
@@ -291,7 +292,7 @@ fn lower_block(
                     "lower the `count` or shorten the values; {}",
                     Limit::Expansion.how_to_raise(format!(
                         "{}MiB",
-                        (scope.budget.used().saturating_add(cost)) / (1024 * 1024) + 1
+                        (scope.budget.used().saturating_add(held)) / (1024 * 1024) + 1
                     ))
                 )),
             );

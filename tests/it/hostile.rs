@@ -227,3 +227,31 @@ fn a_panic_is_a_short_internal_error_with_exit_code_1() {
     assert!(!run.stderr.contains("stack backtrace"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked at"), "{}", run.stderr);
 }
+
+/// Regression (the project's fuzzer): 5,000 counted copies of a 66 KiB name are 330 MiB of
+/// values by length, within the old budget, and the plan peaked at 2.2 GB in 15 s. Charged
+/// as the plan holds them, they are refused before anything is built; fewer copies plan.
+#[test]
+fn many_counted_copies_of_a_long_value_are_refused_as_the_plan_would_hold_them() {
+    let fixture = Fixture::new("fuzz-regressions/a-66k-name-in-5000-counted-creates");
+    let run = fixture.run(&["plan", "--env", "test"]).expect(1);
+    assert_no_crash(&run);
+    // The message as one line (the report wraps it and draws a margin).
+    let text = run
+        .stderr
+        .split_whitespace()
+        .filter(|word| *word != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("plinth::expansion_too_large")
+            && text.contains("would hold about 1.3 GiB in the plan (5000 instances of 68.5 KiB, each held 4 times)")
+            && text.contains("PLINTH_MAX_EXPANSION=1339MiB"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("stack.toml:6:1"), "{}", run.stderr);
+    fixture.edit("count = 5000", "count = 50");
+    let run = fixture.run(&["plan", "--env", "test"]).expect(0);
+    assert!(run.stdout.contains("50 to add"), "{}", run.stdout);
+}
