@@ -121,6 +121,19 @@ impl Registry {
         })
     }
 
+    /// The data source implementation of a `data.TYPE` schema name.
+    pub async fn data_source_for(
+        &self,
+        type_name: &str,
+        stack: &Stack,
+        work_dir: &std::path::Path,
+    ) -> Result<Arc<dyn plinth_provider::DataSource>, ProviderError> {
+        let provider = self.provider_for(type_name, stack, work_dir).await?;
+        provider.data_source(type_name).ok_or_else(|| {
+            ProviderError::config(format!("the provider does not implement `{type_name}`"))
+        })
+    }
+
     /// Providers configured so far (for limits and preflight).
     pub fn configured_provider(&self, name: &str) -> Option<Arc<dyn Provider>> {
         let index = self.factories.iter().position(|f| f.name() == name)?;

@@ -283,8 +283,27 @@ fn sections() -> Map<String, Json> {
 /// The JSON Schema of a stack file for these resource schemas.
 pub fn stack_schema<'a>(schemas: impl IntoIterator<Item = &'a Schema>) -> Json {
     let mut properties = sections();
+    let mut data = serde_json::Map::new();
     for schema in schemas {
-        properties.insert(schema.type_name.clone(), resource_type_schema(schema));
+        match schema.type_name.strip_prefix(plinth_provider::DATA_PREFIX) {
+            Some(source) => {
+                data.insert(source.to_string(), resource_type_schema(schema));
+            }
+            None => {
+                properties.insert(schema.type_name.clone(), resource_type_schema(schema));
+            }
+        }
+    }
+    if !data.is_empty() {
+        properties.insert(
+            "data".into(),
+            json!({
+                "description": "`[data.TYPE.NAME]`: lookups of what the stack does not own, read on every plan; refer to them as `${data.TYPE.NAME.ATTRIBUTE}`.",
+                "type": "object",
+                "properties": data,
+                "additionalProperties": false,
+            }),
+        );
     }
     json!({
         "$schema": DRAFT,

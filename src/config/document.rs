@@ -11,10 +11,12 @@ use plinth_provider::Schema;
 use super::diagnostics::{suggestion, Diagnostics, Problem};
 use super::model::Origin;
 use super::raw::{Entry, NodeValue, Table};
+use plinth_provider::DATA_PREFIX;
 
 /// The reserved top-level tables.
-pub(crate) const SECTIONS: [&str; 8] = [
+pub(crate) const SECTIONS: [&str; 9] = [
     "stack",
+    "data",
     "backend",
     "providers",
     "variables",
@@ -90,72 +92,94 @@ pub(crate) fn assemble(
                         }
                     }
                 }
-                type_name => {
-                    let type_name = type_name.to_string();
+                "data" => {
+                    if !is_table(&entry, diags) {
+                        continue;
+                    }
                     let NodeValue::Table(table) = entry.value.value else {
-                        diags.push(
-                            Problem::new("plinth::unexpected_key", format!("unexpected top-level key `{type_name}`"))
-                                .at(entry.key_origin, "a top-level key must be a section or a resource type")
-                                .help(format!(
-                                    "resources are written as `[TYPE.NAME]` tables; the sections are {}",
-                                    SECTIONS.map(|s| format!("`[{s}]`")).join(", ")
-                                )),
-                        );
                         continue;
                     };
-                    let known = schemas.contains_key(&type_name);
-                    let top = entry.value.origin;
-                    let mut reported_at_top = false;
-                    for item in table.entries {
-                        let is_table = matches!(item.value.value, NodeValue::Table(_));
-                        if !known {
-                            // A misspelt section (`[variable]`) is reported once, at its header.
-                            let at = if is_table { item.value.origin } else { top };
-                            if is_table || !reported_at_top {
-                                diags.push(unknown_type(&type_name, at, schemas));
-                            }
-                            reported_at_top |= !is_table;
-                        }
-                        if !is_table {
-                            if known {
-                                diags.push(
-                                    Problem::new(
-                                        "plinth::not_a_table",
-                                        format!(
-                                            "resource `{type_name}.{}` must be a table",
-                                            item.key
-                                        ),
-                                    )
-                                    .at(
-                                        item.value.origin,
-                                        format!("this is a {}", item.value.kind_name()),
-                                    )
-                                    .help(format!(
-                                        "write `[{type_name}.{}]` followed by its attributes",
-                                        item.key
-                                    )),
-                                );
-                            }
-                            continue;
-                        }
-                        if duplicate(
-                            &mut seen,
-                            &format!("{type_name}.{}", item.key),
-                            &item,
-                            diags,
-                        ) {
-                            continue;
-                        }
-                        raw.resources.push(RawResource {
-                            type_name: type_name.clone(),
-                            entry: item,
-                        });
+                    for source in table.entries {
+                        let type_name = format!("{DATA_PREFIX}{}", source.key);
+                        resource_blocks(type_name, source, schemas, &mut seen, &mut raw, diags);
                     }
+                }
+                type_name => {
+                    let type_name = type_name.to_string();
+                    resource_blocks(type_name, entry, schemas, &mut seen, &mut raw, diags);
                 }
             }
         }
     }
     raw
+}
+
+/// The `[TYPE.NAME]` blocks under one type's table (`data.TYPE` for `[data.TYPE.NAME]`).
+fn resource_blocks(
+    type_name: String,
+    entry: Entry,
+    schemas: &BTreeMap<String, Schema>,
+    seen: &mut HashMap<String, Origin>,
+    raw: &mut RawStack,
+    diags: &mut Diagnostics,
+) {
+    let NodeValue::Table(table) = entry.value.value else {
+        diags.push(
+            Problem::new(
+                "plinth::unexpected_key",
+                format!("unexpected top-level key `{type_name}`"),
+            )
+            .at(
+                entry.key_origin,
+                "a top-level key must be a section or a resource type",
+            )
+            .help(format!(
+                "resources are written as `[TYPE.NAME]` tables; the sections are {}",
+                SECTIONS.map(|s| format!("`[{s}]`")).join(", ")
+            )),
+        );
+        return;
+    };
+    let known = schemas.contains_key(&type_name);
+    let top = entry.value.origin;
+    let mut reported_at_top = false;
+    for item in table.entries {
+        let is_table = matches!(item.value.value, NodeValue::Table(_));
+        if !known {
+            // A misspelt section (`[variable]`) is reported once, at its header.
+            let at = if is_table { item.value.origin } else { top };
+            if is_table || !reported_at_top {
+                diags.push(unknown_type(&type_name, at, schemas));
+            }
+            reported_at_top |= !is_table;
+        }
+        if !is_table {
+            if known {
+                diags.push(
+                    Problem::new(
+                        "plinth::not_a_table",
+                        format!("resource `{type_name}.{}` must be a table", item.key),
+                    )
+                    .at(
+                        item.value.origin,
+                        format!("this is a {}", item.value.kind_name()),
+                    )
+                    .help(format!(
+                        "write `[{type_name}.{}]` followed by its attributes",
+                        item.key
+                    )),
+                );
+            }
+            continue;
+        }
+        if duplicate(seen, &format!("{type_name}.{}", item.key), &item, diags) {
+            continue;
+        }
+        raw.resources.push(RawResource {
+            type_name: type_name.clone(),
+            entry: item,
+        });
+    }
 }
 
 fn unknown_type(type_name: &str, at: Origin, schemas: &BTreeMap<String, Schema>) -> Problem {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use plinth_provider::Value;
 
 use super::diagnostics::{suggestion, Diagnostics, Problem};
-use super::interpolate::{parse_target, split, Segment, Target};
+use super::interpolate::{parse_target, split, substitute_names, Segment, Target};
 use super::limits::{show_size, value_size, Budget, Limit};
 use super::model::{Expr, Origin, Part, SecretRef};
 use super::raw::{origin, Node, NodeValue};
@@ -221,6 +221,29 @@ enum Resolved {
 
 fn resolve(inner: &str, here: Origin, scope: &Scope<'_>, diags: &mut Diagnostics) -> Resolved {
     let unknown = Resolved::Value(Value::Unknown);
+    let substituted;
+    let inner = if inner.contains("${") {
+        let value_of = |name: &str| scope.variables.get(name).and_then(to_text);
+        match substitute_names(inner, value_of) {
+            Ok(text) => {
+                substituted = text;
+                substituted.as_str()
+            }
+            Err(message) => {
+                diags.push(
+                    Problem::new(
+                        "plinth::bad_interpolation",
+                        format!("invalid interpolation `${{{inner}}}`"),
+                    )
+                    .at(here, message)
+                    .help("a reference may take part of its address from a variable: `${aws_rds_instance.${var.database}.endpoint}`"),
+                );
+                return unknown;
+            }
+        }
+    } else {
+        inner
+    };
     let target = match parse_target(inner) {
         Ok(t) => t,
         Err(message) => {

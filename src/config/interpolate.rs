@@ -34,7 +34,7 @@ pub(crate) fn split(s: &str) -> Result<Vec<Segment>, SyntaxError> {
             text.push_str("${");
             i += 3;
         } else if rest.starts_with("${") {
-            let Some(close) = rest.find('}') else {
+            let Some(close) = closing_brace(rest) else {
                 return Err(SyntaxError {
                     start: i,
                     end: s.len(),
@@ -60,6 +60,72 @@ pub(crate) fn split(s: &str) -> Result<Vec<Segment>, SyntaxError> {
     if !text.is_empty() {
         out.push(Segment::Text(text));
     }
+    Ok(out)
+}
+
+/// The byte offset of the `}` closing the `${` at the start of `s`; a reference may hold
+/// `${var.NAME}` for part of its address (`${aws_rds_instance.${var.database}.endpoint}`).
+fn closing_brace(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
+            depth += 1;
+            i += 2;
+            continue;
+        }
+        if bytes[i] == b'}' {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Replaces each `${var.NAME}` inside a reference with the variable's value, which must be a
+/// name (or `name[N]`): `aws_rds_instance.${var.database}.endpoint` with `database =
+/// "restore[0]"` is `aws_rds_instance.restore[0].endpoint`.
+pub(crate) fn substitute_names(
+    inner: &str,
+    value_of: impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 2..];
+        let close = tail
+            .find('}')
+            .ok_or_else(|| "unclosed `${` inside a reference".to_string())?;
+        let nested = tail[..close].trim();
+        let name = nested
+            .strip_prefix("var.")
+            .filter(|n| is_identifier(n))
+            .ok_or_else(|| {
+                format!("only `${{var.NAME}}` can be used inside a reference, not `${{{nested}}}`")
+            })?;
+        let value = value_of(name).ok_or_else(|| format!("unknown variable `{name}`"))?;
+        let (base, index) = match value.split_once('[') {
+            Some((base, index)) => (base, Some(index)),
+            None => (value.as_str(), None),
+        };
+        let index_ok = index.is_none_or(|i| {
+            i.strip_suffix(']')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if !is_identifier(base) || !index_ok {
+            return Err(format!(
+                "`var.{name}` is `{value}`, which is not a name (or `name[N]`) to put in a reference"
+            ));
+        }
+        out.push_str(&value);
+        rest = &tail[close + 1..];
+    }
+    out.push_str(rest);
     Ok(out)
 }
 
@@ -149,6 +215,21 @@ pub(crate) fn parse_target(inner: &str) -> Result<Target, String> {
         "count" => return Err("the only attribute of `count` is `count.index`".to_string()),
         _ => {}
     }
+    // `data.TYPE.NAME.ATTRIBUTE`: the data source's schema is named `data.TYPE`.
+    let (type_name, rest) = if first == "data" {
+        match rest.split_first() {
+            Some((source, tail)) if is_identifier(source) && tail.len() >= 2 => {
+                (format!("data.{source}"), tail.to_vec())
+            }
+            _ => {
+                return Err(format!(
+                "cannot understand `{inner}`; a data source is read as `data.TYPE.NAME.ATTRIBUTE`"
+            ))
+            }
+        }
+    } else {
+        (first.to_string(), rest)
+    };
     if !is_identifier(first) || rest.is_empty() {
         return Err(format!("cannot understand `{inner}`; {usage}"));
     }
@@ -187,7 +268,7 @@ pub(crate) fn parse_target(inner: &str) -> Result<Target, String> {
         ));
     }
     Ok(Target::Resource {
-        type_name: first.to_string(),
+        type_name,
         name: name.to_string(),
         index,
         path,
@@ -215,6 +296,30 @@ mod tests {
         );
         assert!(split("oops ${var.x").is_err());
         assert_eq!(split("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn references_may_take_part_of_their_address_from_a_variable() {
+        let segments = split("${aws_rds_instance.${var.db}.endpoint}:5432").unwrap();
+        let Segment::Interpolation { inner, start, end } = &segments[0] else {
+            panic!("{segments:?}")
+        };
+        assert_eq!(inner, "aws_rds_instance.${var.db}.endpoint");
+        assert_eq!((*start, *end), (0, 38));
+        let vars = |value: &'static str| move |n: &str| (n == "db").then(|| value.to_string());
+        assert_eq!(
+            substitute_names(inner, vars("restore[0]")).unwrap(),
+            "aws_rds_instance.restore[0].endpoint"
+        );
+        assert_eq!(
+            substitute_names(inner, vars("primary")).unwrap(),
+            "aws_rds_instance.primary.endpoint"
+        );
+        assert!(substitute_names(inner, vars("a.b")).is_err());
+        assert!(substitute_names(inner, vars("x[y]")).is_err());
+        assert!(substitute_names("a.${secret.x}.b", vars("p")).is_err());
+        assert!(substitute_names("a.${var.other}.b", vars("p")).is_err());
+        assert!(split("${a.${var.b}").is_err());
     }
 
     #[test]
@@ -250,6 +355,19 @@ mod tests {
     }
 
     #[test]
+    fn parses_data_source_references() {
+        assert_eq!(
+            parse_target("data.aws_subnets.private.ids").unwrap(),
+            Target::Resource {
+                type_name: "data.aws_subnets".into(),
+                name: "private".into(),
+                index: None,
+                path: vec!["ids".into()],
+            }
+        );
+    }
+
+    #[test]
     fn rejects_malformed_targets() {
         assert!(parse_target("").is_err());
         assert!(parse_target("var").is_err());
@@ -259,6 +377,8 @@ mod tests {
             .unwrap_err()
             .contains("no attribute"));
         assert!(parse_target("aws_x.y[z].id").is_err());
+        assert!(parse_target("data.aws_vpc.main").is_err());
+        assert!(parse_target("data.aws_vpc").is_err());
         assert!(parse_target("just words").is_err());
     }
 }

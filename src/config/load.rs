@@ -181,13 +181,32 @@ pub fn load_with_env(
     ) {
         return Err(diags);
     }
-    let resources = resources::lower_all(&raw.resources, &index, &resource_scope, &mut diags);
+    let lowered = resources::lower_all(&raw.resources, &index, &resource_scope, &mut diags);
+    let (data, resources) = resources::split_data(lowered, &mut diags);
     let output_scope = Scope {
         resources: Some(&index),
         place: "in `[outputs]`",
         ..resource_scope
     };
     let outputs = sections::outputs(&raw.outputs, &output_scope, &mut diags);
+    for output in outputs.values() {
+        for reference in output.value.references() {
+            if reference
+                .target
+                .type_name
+                .starts_with(plinth_provider::DATA_PREFIX)
+            {
+                diags.push(
+                    Problem::new(
+                        "plinth::data_in_output",
+                        format!("an output refers to `{}`", reference.target),
+                    )
+                    .at(reference.origin, "not supported yet")
+                    .help("outputs are evaluated from state, which does not record data sources: output the resource attribute that uses it"),
+                );
+            }
+        }
+    }
 
     if !diags.is_empty() {
         return Err(diags);
@@ -204,6 +223,7 @@ pub fn load_with_env(
         variables,
         secrets,
         resources,
+        data,
         outputs,
         preconditions,
         waivers,

@@ -36,6 +36,8 @@ pub struct Stack {
     pub secrets: BTreeMap<String, SecretDecl>,
     /// Resources after `count` expansion, in file order.
     pub resources: Vec<ResourceConfig>,
+    /// `[data.TYPE.NAME]` lookups (addresses `data.TYPE.NAME`), read during plan.
+    pub data: Vec<ResourceConfig>,
     /// `[outputs]`.
     pub outputs: BTreeMap<String, OutputConfig>,
     /// `[requirements]`-style checks a provider runs at plan time, keyed by provider name.

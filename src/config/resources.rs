@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use plinth_provider::{AttributeMode, Schema, Value};
+use plinth_provider::{AttributeMode, Schema, Value, DATA_PREFIX};
 
 use super::diagnostics::{nearest, one_of, suggestion, Diagnostics, Problem};
 use super::document::RawResource;
@@ -398,4 +398,57 @@ pub(crate) fn mark_sensitive(expr: Expr) -> Expr {
         ),
         other => other,
     }
+}
+
+/// Separates the `[data.TYPE.NAME]` blocks from the resources. A data source is read before
+/// anything is planned, so its arguments may use variables and other data sources, not
+/// resources (reported here).
+pub(crate) fn split_data(
+    lowered: Vec<ResourceConfig>,
+    diags: &mut Diagnostics,
+) -> (Vec<ResourceConfig>, Vec<ResourceConfig>) {
+    let (data, resources): (Vec<_>, Vec<_>) = lowered
+        .into_iter()
+        .partition(|r| r.address.type_name.starts_with(DATA_PREFIX));
+    for block in &data {
+        for expr in block.attributes.values() {
+            for reference in expr.references() {
+                if reference.target.type_name.starts_with(DATA_PREFIX) {
+                    continue;
+                }
+                diags.push(
+                    Problem::new(
+                        "plinth::data_depends_on_resource",
+                        format!(
+                            "`{}` refers to the resource `{}`",
+                            block.address, reference.target
+                        ),
+                    )
+                    .at(reference.origin, "known only after apply")
+                    .help("data sources are read when the plan starts: their arguments may use variables, `${env}` and other data sources, not resources of the stack"),
+                );
+            }
+        }
+        for secret in block.attributes.values().flat_map(|e| e.secrets()) {
+            diags.push(
+                Problem::new(
+                    "plinth::secret_in_data",
+                    format!("`{}` uses the secret `{}`", block.address, secret.name),
+                )
+                .at(secret.origin, "a secret here")
+                .help("what a data source reads is shown in plans: look up by names, ids and tags"),
+            );
+        }
+        if !block.depends_on.is_empty() {
+            diags.push(
+                Problem::new(
+                    "plinth::data_depends_on_resource",
+                    format!("`{}` has `depends_on`", block.address),
+                )
+                .at(block.origin, "read when the plan starts")
+                .help("data sources are read before anything is planned: remove `depends_on`"),
+            );
+        }
+    }
+    (data, resources)
 }

@@ -153,6 +153,7 @@ async fn apply_locked(
         }
         None => plan_with_state(workspace, state.as_ref(), &options.plan).await?,
     };
+    refuse_unread_data(&plan)?;
     if plan.policy_denied() {
         // Nothing is changed; the caller shows the plan with the denials (exit 4).
         return Ok(ApplyResult {
@@ -446,6 +447,29 @@ fn check_secrets(
     ))
 }
 
+/// A plan whose data sources could not all be read (no credentials when it was made) shows
+/// values it does not know: it cannot be applied.
+fn refuse_unread_data(plan: &Plan) -> Result<()> {
+    let unread: Vec<String> = plan
+        .data
+        .iter()
+        .filter_map(|read| {
+            read.unread
+                .as_ref()
+                .map(|why| format!("{}: {why}", read.address))
+        })
+        .collect();
+    if unread.is_empty() {
+        return Ok(());
+    }
+    Err(miette!(
+        help = "run it where the provider's credentials are available (the plan reads data sources when it starts)",
+        "cannot apply: {} data source(s) were not read:\n  {}",
+        unread.len(),
+        unread.join("\n  ")
+    ))
+}
+
 /// Reference values for resources the executor will not produce itself.
 fn known_values(document: &StateDocument, plan: &Plan) -> HashMap<String, Object> {
     let mut known: HashMap<String, Object> = document
@@ -454,6 +478,12 @@ fn known_values(document: &StateDocument, plan: &Plan) -> HashMap<String, Object
         .filter(|(_, r)| r.id.is_some())
         .map(|(address, record)| (address.clone(), object_from_json(&record.attributes)))
         .collect();
+    // Data sources: the values the plan read (references to them are evaluated again).
+    for read in &plan.data {
+        if let Some(attributes) = &read.attributes {
+            known.insert(read.address.clone(), object_from_json(attributes));
+        }
+    }
     // A deposed object's change carries the old object: its address's values are those of
     // the current one.
     for change in plan.changes.iter().filter(|c| c.deposed.is_none()) {

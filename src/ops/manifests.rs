@@ -45,8 +45,8 @@ fn evaluate(
     workspace: &Workspace,
     state: Option<&StateDocument>,
     secrets: &Secrets,
+    mut planned: HashMap<String, Object>,
 ) -> HashMap<String, Object> {
-    let mut planned: HashMap<String, Object> = HashMap::new();
     let mut desired_by_address = HashMap::new();
     let by_address: HashMap<String, &crate::config::ResourceConfig> = workspace
         .stack
@@ -101,7 +101,26 @@ pub async fn render_releases(
         .map(|s| s.secrets.clone())
         .unwrap_or_default();
     let secrets = Secrets::resolve(&workspace.stack, &generated);
-    let desired = evaluate(workspace, state.as_ref(), &secrets);
+    // The stack's lookups (a VPC's CIDR in a network policy) are read as a plan reads them;
+    // one that cannot be read now is shown as known after apply.
+    let mut planned = HashMap::new();
+    let mut warnings = Vec::new();
+    if !workspace.stack.data.is_empty() {
+        crate::plan::data::read_all(
+            &workspace.stack,
+            &workspace.registry,
+            &secrets,
+            &workspace.work_dir,
+            &mut planned,
+            &mut warnings,
+        )
+        .await
+        .map_err(|e| miette!("{e}"))?;
+    }
+    for warning in &warnings {
+        eprintln!("Warning: {warning}");
+    }
+    let desired = evaluate(workspace, state.as_ref(), &secrets, planned);
     let releases: Vec<_> = workspace
         .stack
         .resources

@@ -108,6 +108,35 @@ fn creation_leaves(path: &str, value: &Value, out: &mut Vec<AttributeDiff>) {
     }
 }
 
+/// The create-only attributes (a restore source) whose configured value differs from what the
+/// object was created with; they are left alone (a set value only: removing one after the
+/// create is how a restored instance goes on as an ordinary one).
+pub fn create_only_changes(
+    schema: &Schema,
+    before: &Object,
+    after: &Object,
+    salt: &str,
+) -> Vec<String> {
+    schema
+        .attributes
+        .iter()
+        .filter(|a| a.create_only)
+        .filter(|a| {
+            let new = after.get(&a.name).unwrap_or(&Value::Null);
+            let old = before.get(&a.name).unwrap_or(&Value::Null);
+            !new.is_null() && !new.has_unknown() && !new.same_as(old, salt)
+        })
+        .map(|a| a.name.clone())
+        .collect()
+}
+
+/// The plan's note for a create-only attribute changed on an existing object.
+pub fn left_alone_note(address: &str, attribute: &str) -> String {
+    format!(
+        "`{address}`: `{attribute}` is used only when the object is created, so changing it does nothing to the existing one; `--replace {address}` creates it again from the new value"
+    )
+}
+
 /// Input-attribute differences between `before` and `after`, tables diffed per key.
 /// With `desired_side`, `after` is the configuration: unset optional-computed attributes are
 /// the cloud's to choose, and `ignore` lists attributes not to compare.
@@ -122,6 +151,10 @@ pub fn attribute_diffs(
     let mut diffs = Vec::new();
     for attribute in schema.attributes.iter().filter(|a| a.is_input()) {
         if ignore.iter().any(|i| i == &attribute.name) {
+            continue;
+        }
+        // Read only when the object is created (a restore source): never an update.
+        if desired_side && attribute.create_only {
             continue;
         }
         let old = before.get(&attribute.name).unwrap_or(&Value::Null);
@@ -234,6 +267,42 @@ fn list_pairs<'a>(a: &'a [Value], b: &'a [Value]) -> Vec<(String, &'a Value, &'a
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn create_only_changes_are_left_alone_and_named() {
+        use plinth_provider::ValueType;
+        let schema = Schema::new("t")
+            .attribute(Attribute::optional("restore", ValueType::string_map()).create_only())
+            .attribute(Attribute::optional("size", ValueType::Int));
+        let obj = |restore: Option<&str>, size: i64| -> Object {
+            let mut o = Object::new();
+            if let Some(r) = restore {
+                o.insert(
+                    "restore".into(),
+                    Value::Map([("snapshot".to_string(), Value::String(r.into()))].into()),
+                );
+            }
+            o.insert("size".into(), Value::Int(size));
+            o
+        };
+        let before = obj(Some("snap-1"), 1);
+        // A new restore source on an existing object: no diff, one note.
+        let after = obj(Some("snap-2"), 1);
+        assert!(attribute_diffs(&schema, &before, &after, "", &[], true).is_empty());
+        assert_eq!(
+            create_only_changes(&schema, &before, &after, ""),
+            ["restore"]
+        );
+        // Removed after the create: nothing to say.
+        let after = obj(None, 2);
+        assert!(create_only_changes(&schema, &before, &after, "").is_empty());
+        let diffs = attribute_diffs(&schema, &before, &after, "", &[], true);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].path, "size");
+        // Unchanged.
+        assert!(create_only_changes(&schema, &before, &before, "").is_empty());
+        assert!(left_alone_note("a.b", "restore").contains("--replace a.b"));
+    }
+
     use super::*;
     use plinth_provider::ValueType;
     use std::collections::BTreeMap;

@@ -355,6 +355,10 @@ pub struct Plan {
     /// Things the reader should know (unresolved secrets, client-side diff only, ...).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The data sources read (`[data.TYPE.NAME]`): apply evaluates references to them with
+    /// these values, so it does what the plan showed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<super::data::DataRead>,
     /// The policy gate's results (None: the stack has no `policies/` directory, or a
     /// refresh-only plan).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -394,6 +398,7 @@ impl Plan {
             drift: Vec::new(),
             outputs: Vec::new(),
             warnings: Vec::new(),
+            data: Vec::new(),
             policy: None,
         }
     }

@@ -12,7 +12,10 @@ use plinth_provider::{
 use plinth_state::{ResourceStatus, StateDocument};
 
 use super::decide::{decide, Current, Inputs};
-use super::diff::{attribute_diffs, creation_diffs, planned_after_create, planned_after_update};
+use super::diff::{
+    attribute_diffs, create_only_changes, creation_diffs, left_alone_note, planned_after_create,
+    planned_after_update,
+};
 use super::model::*;
 use super::refresh::{refresh, Refresh, RefreshError, Refreshed};
 use crate::config::{ResourceConfig, Stack};
@@ -141,7 +144,21 @@ impl Planner<'_> {
         let drift = self.drift(doc, &live);
 
         let mut planned: HashMap<String, Object> =
-            HashMap::with_capacity(self.stack.resources.len());
+            HashMap::with_capacity(self.stack.resources.len() + self.stack.data.len());
+        // Data sources are read on every plan that evaluates the configuration.
+        let data = if options.destroy || options.refresh_only || self.stack.data.is_empty() {
+            Vec::new()
+        } else {
+            super::data::read_all(
+                self.stack,
+                self.registry,
+                self.secrets,
+                self.work_dir,
+                &mut planned,
+                &mut warnings,
+            )
+            .await?
+        };
         let mut changes = Vec::with_capacity(self.stack.resources.len() + doc.resources.len());
         self.configured_changes(
             doc,
@@ -151,7 +168,8 @@ impl Planner<'_> {
             &mut planned,
             &mut changes,
         )
-        .await?;
+        .await
+        .map(|notes| warnings.extend(notes))?;
         self.unconfigured_changes(doc, &live, &selected, options, &mut changes);
         self.deposed_changes(doc, &deposed, &selected, options, &mut changes);
         propagate_blocks(&mut changes);
@@ -175,6 +193,7 @@ impl Planner<'_> {
             drift,
             outputs,
             warnings,
+            data,
             policy: None,
         })
     }
@@ -238,7 +257,9 @@ impl Planner<'_> {
         options: &PlanOptions,
         planned: &mut HashMap<String, Object>,
         changes: &mut Vec<ResourceChange>,
-    ) -> Result<(), PlanError> {
+    ) -> Result<Vec<String>, PlanError> {
+        let mut notes = Vec::new();
+        let warnings = &mut notes;
         let config_by_address: HashMap<String, &ResourceConfig> = self
             .stack
             .resources
@@ -272,7 +293,9 @@ impl Planner<'_> {
                 }
                 continue;
             }
-            let (change, after) = self.configured_change(doc, item, options, planned).await?;
+            let (change, after) = self
+                .configured_change(doc, item, options, planned, warnings)
+                .await?;
             if let Some(after) = after {
                 planned.insert(address.clone(), after);
             }
@@ -280,7 +303,7 @@ impl Planner<'_> {
                 changes.push(change);
             }
         }
-        Ok(())
+        Ok(notes)
     }
 
     /// The change of one configured address and its planned values.
@@ -290,6 +313,7 @@ impl Planner<'_> {
         item: Planned<'_>,
         options: &PlanOptions,
         planned: &HashMap<String, Object>,
+        warnings: &mut Vec<String>,
     ) -> Result<(Option<ResourceChange>, Option<Object>), PlanError> {
         let Planned {
             address,
@@ -343,6 +367,11 @@ impl Planner<'_> {
             _ => Current::Absent,
         };
         if let (Some((_, prior)), false) = (&prior, options.refresh_only) {
+            warnings.extend(
+                create_only_changes(schema, prior, &desired, salt)
+                    .into_iter()
+                    .map(|name| left_alone_note(address, &name)),
+            );
             let mut diffs = attribute_diffs(
                 schema,
                 prior,

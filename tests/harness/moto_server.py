@@ -35,7 +35,7 @@ Control endpoints (JSON bodies; `account` defaults to moto's 123456789012):
 * `POST /_plinth/holds` `{"account", "service": "rds"|"elasticache"|"elbv2",
   "on": "create"|"modify"|"delete", "id": optional, "describes": N}`
 * `GET /_plinth/calls?account=A` → `{"service:Action": count}`; `POST /_plinth/calls/reset`
-* `POST /_plinth/seed-network` `{"account", "region"}` → `{"vpc_id", "subnet_ids",
+* `POST /_plinth/seed-network` `{"account", "region", "name"?}` → `{"vpc_id", "subnet_ids",
   "security_group_id"}`
 * `POST /_plinth/acm-certificate` `{"account", "region", "domain"}` → `{"certificate_arn"}`
 * `POST /_plinth/reset` wipes moto and the launcher's registries; `GET /_plinth/ping`.
@@ -570,7 +570,7 @@ class Launcher:
                 with LOCK:
                     CALLS.pop(account, None)
             elif path == "/_plinth/seed-network" and method == "POST":
-                result = self.seed_network(account, body.get("region", "us-east-1"))
+                result = self.seed_network(account, body.get("region", "us-east-1"), body.get("name"))
             elif path == "/_plinth/acm-certificate" and method == "POST":
                 result = self.import_certificate(account, body.get("region", "us-east-1"),
                                                  body.get("domain", "example.test"))
@@ -595,16 +595,25 @@ class Launcher:
         return boto3.client(name, region_name=region, endpoint_url=f"http://127.0.0.1:{self.port}",
                             aws_access_key_id=f"AKPLINTH{account}", aws_secret_access_key="test")
 
-    def seed_network(self, account, region):
+    def seed_network(self, account, region, name=None):
+        """A VPC with two subnets; with a `name`, as a platform team tags its network: the VPC
+        `Name=<name>`, the two subnets `Tier=private`, and two more `Tier=public`."""
         ec2 = self.client("ec2", account, region)
         vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-        subnets = []
-        for index, zone in enumerate(["a", "b"]):
+        tiers = [("private", "a"), ("private", "b")]
+        if name:
+            ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": name}])
+            tiers += [("public", "a"), ("public", "b")]
+        subnets, public = [], []
+        for index, (tier, zone) in enumerate(tiers):
             subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{index}.0/24",
-                                       AvailabilityZone=f"{region}{zone}")
-            subnets.append(subnet["Subnet"]["SubnetId"])
+                                       AvailabilityZone=f"{region}{zone}")["Subnet"]["SubnetId"]
+            if name:
+                ec2.create_tags(Resources=[subnet], Tags=[{"Key": "Tier", "Value": tier}])
+            (subnets if tier == "private" else public).append(subnet)
         group = ec2.create_security_group(GroupName=f"plinth-{vpc}", Description="plinth tests", VpcId=vpc)
-        return {"vpc_id": vpc, "subnet_ids": subnets, "security_group_id": group["GroupId"]}
+        return {"vpc_id": vpc, "subnet_ids": subnets, "public_subnet_ids": public,
+                "security_group_id": group["GroupId"]}
 
     def import_certificate(self, account, region, domain):
         from cryptography import x509

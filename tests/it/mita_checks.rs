@@ -72,6 +72,19 @@ pub async fn aws_created(env: &MitaEnv) {
         ),
         ["mita-staging-db"]
     );
+    // The lookups found the platform team's private subnets (`[data.aws_subnets.private]`).
+    let mut in_group: Vec<String> = subnet_groups.db_subnet_groups()[0]
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_identifier().map(str::to_string))
+        .collect();
+    in_group.sort();
+    let mut private = env.private_subnets.clone();
+    private.sort();
+    assert_eq!(
+        in_group, private,
+        "the database is in the private subnets only"
+    );
     let parameter_groups = aws.rds.describe_db_parameter_groups().send().await.unwrap();
     assert_eq!(
         names(
@@ -114,6 +127,11 @@ pub async fn aws_created(env: &MitaEnv) {
     let https = listeners.iter().find(|l| l.port() == Some(443)).unwrap();
     assert_eq!(https.protocol().map(|p| p.as_str()), Some("HTTPS"));
     assert_eq!(https.certificates().len(), 1);
+    // `[data.aws_acm_certificate.api]` found the certificate of the environment's domain.
+    assert_eq!(
+        https.certificates()[0].certificate_arn(),
+        Some(env.certificate_arn.as_str())
+    );
     let http = listeners.iter().find(|l| l.port() == Some(80)).unwrap();
     let redirect = http.default_actions()[0].redirect_config().unwrap();
     assert_eq!(redirect.protocol(), Some("HTTPS"));

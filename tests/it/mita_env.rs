@@ -1,5 +1,6 @@
 //! The environment of the MITA end-to-end test: moto and kmock from the test kit, a copy of
-//! `stacks/mita`, a var file with the seeded network and certificate, and the real binary run
+//! `stacks/mita`, the network and certificate seeded as a platform team tags them (the stack
+//! looks them up), and the real binary run
 //! with `AWS_ENDPOINT_URL`, static test credentials, `KUBECONFIG` and the guide's secrets.
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,10 @@ pub struct MitaEnv {
     pub env: &'static str,
     /// The seeded VPC the stack's security groups belong to.
     pub vpc_id: String,
+    /// Its subnets tagged `Tier=private` (where the data tier must be).
+    pub private_subnets: Vec<String>,
+    /// The certificate imported for the environment's domain.
+    pub certificate_arn: String,
 }
 
 impl MitaEnv {
@@ -57,13 +62,14 @@ impl MitaEnv {
     pub fn start_in(env: &'static str) -> MitaEnv {
         let moto = MotoServer::start();
         let account = moto.new_account();
-        let network = moto.seed_network(&account, REGION);
+        // The platform team's network, found by the stack's `[data.*]` lookups by its tags.
+        let network = moto.seed_named_network(&account, REGION, &format!("mita-{env}"));
         let domain = if env == "production" {
             "mita.finance".to_string()
         } else {
             format!("{env}.mita.finance")
         };
-        let certificate = moto.import_certificate(&account, REGION, &domain);
+        let certificate_arn = moto.import_certificate(&account, REGION, &domain);
         let kmock = Kmock::start();
         // The Prometheus operator (guide: "Monitoring and Alerting") is a cluster prerequisite,
         // like the CRDs the launcher registers: it brings the `monitoring` namespace.
@@ -114,15 +120,11 @@ impl MitaEnv {
             ),
         )
         .expect("kubeconfig");
-        let subnets = format!("{:?}", network.subnet_ids);
+        // No network ids: the stack looks them up. The var file stays for tests that add to it.
         let var_file = dir.path().join(format!("{env}.vars.toml"));
         std::fs::write(
             &var_file,
-            format!(
-                "vpc_id = \"{}\"\nprivate_subnet_ids = {subnets}\npublic_subnet_ids = {subnets}\n\
-                 vpc_cidr = \"10.42.0.0/16\"\ncertificate_arn = \"{certificate}\"\n",
-                network.vpc_id
-            ),
+            "# the network and the certificate are looked up by the stack (network.toml)\n",
         )
         .expect("var file");
         MitaEnv {
@@ -135,6 +137,8 @@ impl MitaEnv {
             vars: Vec::new(),
             env,
             vpc_id: network.vpc_id.clone(),
+            private_subnets: network.subnet_ids.clone(),
+            certificate_arn,
         }
     }
 

@@ -31,8 +31,15 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     /// Elastic Load Balancing v2.
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    /// EC2 (security groups).
+    /// EC2 (security groups, VPC and subnet lookups).
     pub ec2: aws_sdk_ec2::Client,
+    /// ACM (certificate lookups).
+    pub acm: aws_sdk_acm::Client,
+    /// The credential chain (data sources check it before reading, so a plan without an
+    /// account can say so instead of failing).
+    pub credentials: Option<aws_sdk_ec2::config::SharedCredentialsProvider>,
+    /// Whether `credentials` yielded credentials, once asked (asked once per run).
+    pub credentials_checked: Arc<tokio::sync::OnceCell<Result<(), ProviderError>>>,
     /// The region in use.
     pub region: String,
     /// First interval of wait polling.
@@ -104,7 +111,13 @@ impl Clients {
         let ec2 = aws_sdk_ec2::config::Builder::from(&shared)
             .http_client(client_for("ec2"))
             .build();
+        let acm = aws_sdk_acm::config::Builder::from(&shared)
+            .http_client(client_for("acm"))
+            .build();
         Ok(Clients {
+            acm: aws_sdk_acm::Client::from_conf(acm),
+            credentials: shared.credentials_provider(),
+            credentials_checked: Arc::new(tokio::sync::OnceCell::new()),
             rds: aws_sdk_rds::Client::from_conf(rds),
             elasticache: aws_sdk_elasticache::Client::from_conf(elasticache),
             s3: aws_sdk_s3::Client::from_conf(s3),

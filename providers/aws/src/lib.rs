@@ -1,6 +1,7 @@
 //! # plinth-aws: the AWS side of a Plinth stack
 //!
-//! Resource types for RDS, ElastiCache, S3, Elastic Load Balancing v2 and EC2 security groups, implemented with
+//! Resource types for RDS, ElastiCache, S3, Elastic Load Balancing v2 and EC2 security groups, and
+//! [`data_sources`] (VPC, subnets, ACM certificate), implemented with
 //! the official AWS SDK for Rust. [`AwsFactory`] is the entry point the engine registers:
 //! its [`schemas`](plinth_provider::ProviderFactory::schemas) need no network or credentials,
 //! and `configure` builds the SDK clients from `[providers.aws]`:
@@ -31,6 +32,7 @@
 pub mod attrs;
 pub mod batch;
 pub mod clients;
+pub mod data_sources;
 pub mod elasticache_common;
 pub mod elasticache_replication_group;
 pub mod elasticache_subnet_group;
@@ -58,7 +60,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use plinth_provider::{
-    async_trait, Provider, ProviderConfig, ProviderError, ProviderFactory, Resource, Schema,
+    async_trait, DataSource, Provider, ProviderConfig, ProviderError, ProviderFactory, Resource,
+    Schema,
 };
 
 pub use clients::Clients;
@@ -114,7 +117,15 @@ impl ProviderFactory for AwsFactory {
     }
 
     fn schemas(&self) -> Vec<Schema> {
-        catalogue().into_iter().map(|(schema, _)| schema).collect()
+        catalogue()
+            .into_iter()
+            .map(|(schema, _)| schema)
+            .chain(
+                data_sources::catalogue()
+                    .into_iter()
+                    .map(|(schema, _)| schema),
+            )
+            .collect()
     }
 
     async fn configure(&self, config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError> {
@@ -127,6 +138,7 @@ impl ProviderFactory for AwsFactory {
 pub struct AwsProvider {
     clients: Arc<Clients>,
     resources: BTreeMap<String, Arc<dyn Resource>>,
+    data: BTreeMap<String, Arc<dyn DataSource>>,
 }
 
 impl AwsProvider {
@@ -137,7 +149,15 @@ impl AwsProvider {
             .into_iter()
             .map(|(schema, construct)| (schema.type_name.clone(), construct(clients.clone())))
             .collect();
-        Ok(AwsProvider { clients, resources })
+        let data = data_sources::catalogue()
+            .into_iter()
+            .map(|(schema, construct)| (schema.type_name.clone(), construct(clients.clone())))
+            .collect();
+        Ok(AwsProvider {
+            clients,
+            resources,
+            data,
+        })
     }
 
     /// The SDK clients (tests use them to change resources behind Plinth's back).
@@ -150,5 +170,9 @@ impl AwsProvider {
 impl Provider for AwsProvider {
     fn resource(&self, type_name: &str) -> Option<Arc<dyn Resource>> {
         self.resources.get(type_name).cloned()
+    }
+
+    fn data_source(&self, type_name: &str) -> Option<Arc<dyn DataSource>> {
+        self.data.get(type_name).cloned()
     }
 }

@@ -28,8 +28,8 @@ mod value;
 
 pub use error::{ErrorKind, ProviderError};
 pub use provider::{
-    CallContext, Created, NoProgress, Progress, Provider, ProviderConfig, ProviderFactory,
-    ProviderLimits, ReadItem, Resource,
+    CallContext, Created, DataRequest, DataSource, NoProgress, Progress, Provider, ProviderConfig,
+    ProviderFactory, ProviderLimits, ReadItem, Resource, DATA_PREFIX,
 };
 pub use schema::{Attribute, AttributeMode, Schema, TypeMismatch, ValueType};
 pub use value::{object_from_json, object_to_persisted_json, Object, Value, REDACTED_KEY};

@@ -61,6 +61,13 @@ pub trait Provider: Send + Sync {
     /// The implementation of one resource type.
     fn resource(&self, type_name: &str) -> Option<Arc<dyn Resource>>;
 
+    /// The implementation of one data source, by its schema's type name (`data.aws_vpc`).
+    /// The default: the provider offers none.
+    fn data_source(&self, type_name: &str) -> Option<Arc<dyn DataSource>> {
+        let _ = type_name;
+        None
+    }
+
     /// Limits for the engine's scheduler.
     fn limits(&self) -> ProviderLimits {
         ProviderLimits::default()
@@ -248,4 +255,31 @@ pub trait Resource: Send + Sync {
         let _ = (ctx, prior, planned);
         Ok(())
     }
+}
+
+/// The schema type name of a data source: `data.` and the source's name (`data.aws_vpc`), as
+/// stacks write `[data.aws_vpc.main]` and `${data.aws_vpc.main.id}`.
+pub const DATA_PREFIX: &str = "data.";
+
+/// One lookup of a data source: the block's address and its arguments (known, secrets
+/// revealed).
+#[derive(Clone, Debug)]
+pub struct DataRequest<'a> {
+    /// `data.aws_vpc.main`.
+    pub address: &'a str,
+    /// The arguments as configured.
+    pub arguments: &'a Object,
+}
+
+/// Reads what a stack does not own (a VPC, subnets, a certificate), during plan. Never
+/// writes to the cloud.
+#[async_trait]
+pub trait DataSource: Send + Sync {
+    /// The source's schema (`data.TYPE`): arguments are inputs, results are computed.
+    fn schema(&self) -> &Schema;
+
+    /// Reads every request, ideally in one batch of API calls for all of them. The result has
+    /// one entry per request, in order: the attributes (arguments included), or why the
+    /// lookup failed (no match, more than one match, an API error).
+    async fn read(&self, requests: &[DataRequest<'_>]) -> Vec<Result<Object, ProviderError>>;
 }

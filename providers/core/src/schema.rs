@@ -161,6 +161,9 @@ pub struct Attribute {
     /// Paths inside a table-valued attribute whose change requires a new resource
     /// (e.g. `kind` and `metadata.name` of a Kubernetes manifest), when not all of it does.
     pub force_new_keys: Vec<String>,
+    /// Used only when the resource is created (a restore source): a later change is not
+    /// planned as an update or a replacement, and the plan says it was left alone.
+    pub create_only: bool,
     /// Its value is secret.
     pub sensitive: bool,
     /// Default used when the user does not set it.
@@ -177,6 +180,7 @@ impl Attribute {
             mode,
             force_new: false,
             force_new_keys: Vec::new(),
+            create_only: false,
             sensitive: false,
             default: None,
             description: String::new(),
@@ -206,6 +210,12 @@ impl Attribute {
     /// Marks the attribute as forcing replacement when it changes.
     pub fn force_new(mut self) -> Self {
         self.force_new = true;
+        self
+    }
+
+    /// Marks the attribute as read only on create (see [`Attribute::create_only`]).
+    pub fn create_only(mut self) -> Self {
+        self.create_only = true;
         self
     }
 

@@ -263,10 +263,20 @@ impl MotoServer {
 
     /// Creates a VPC with subnets in two AZs and a security group in the account.
     pub fn seed_network(&self, account: &Account, region: &str) -> Network {
+        self.seed(account, region, Json::Null)
+    }
+
+    /// [`MotoServer::seed_network`] as a platform team tags its network: the VPC `Name=name`,
+    /// its two subnets `Tier=private`, two more `Tier=public` (not in `subnet_ids`).
+    pub fn seed_named_network(&self, account: &Account, region: &str, name: &str) -> Network {
+        self.seed(account, region, Json::String(name.to_string()))
+    }
+
+    fn seed(&self, account: &Account, region: &str, name: Json) -> Network {
         let out = self.control(
             "POST",
             "/_plinth/seed-network",
-            &json!({"account": account.id, "region": region}),
+            &json!({"account": account.id, "region": region, "name": name}),
         );
         let text = |v: &Json| v.as_str().expect("seed-network answer").to_string();
         Network {

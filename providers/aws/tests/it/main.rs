@@ -2,6 +2,7 @@
 //! wrapped by Plinth's launcher (`tests/harness/moto_server.py`) for status holds, fault
 //! injection and call counting. One server per test binary, one account per test.
 
+mod data_sources;
 mod elasticache;
 mod factory;
 mod lb;

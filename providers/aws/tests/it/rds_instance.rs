@@ -399,3 +399,110 @@ async fn injected_latency_slows_the_call_down() {
         "latency is not an error: no retry"
     );
 }
+
+fn restored(
+    identifier: &str,
+    restore: Vec<(&str, Value)>,
+    subnet_group: &str,
+) -> plinth_provider::Object {
+    obj(vec![
+        ("identifier", s(identifier)),
+        ("restore", Value::Map(obj(restore))),
+        ("instance_class", s("db.t4g.large")),
+        ("backup_retention_days", Value::Int(14)),
+        ("db_subnet_group_name", s(subnet_group)),
+        ("publicly_accessible", Value::Bool(false)),
+        ("deletion_protection", Value::Bool(false)),
+        ("skip_final_snapshot", Value::Bool(true)),
+        ("tags", Value::Map(obj(vec![("role", s("restore"))]))),
+    ])
+}
+
+#[tokio::test]
+async fn a_restore_from_the_final_snapshot_brings_back_the_data_settings_and_sets_the_rest() {
+    let env = Env::new().await;
+    let group = subnet_group(&env).await;
+    let rds = env.resource("aws_rds_instance");
+    let rec = Recorder::default();
+    let cx = ctx(&rec);
+    let mut desired = primary("mita-lost", &group);
+    desired.insert("final_snapshot_identifier".into(), s("mita-lost-last"));
+    let lost = rds.create(&cx, &desired).await.expect("primary");
+    rds.delete(&cx, &lost.id, &lost.attributes)
+        .await
+        .expect("delete with a final snapshot");
+
+    let want = restored("mita-back", vec![("snapshot", s("mita-lost-last"))], &group);
+    let back = rds.create(&cx, &want).await.expect("restore");
+    assert_eq!(env.calls("rds:RestoreDBInstanceFromDBSnapshot"), 1);
+    assert_eq!(
+        env.calls("rds:CreateDBInstance"),
+        1,
+        "only the first primary"
+    );
+    // From the snapshot: engine, encryption, master user.
+    let a = &back.attributes;
+    assert_eq!(a["engine"], s("postgres"));
+    assert_eq!(a["storage_encrypted"], Value::Bool(true));
+    assert_eq!(a["master_username"], s("mita"));
+    // From the configuration: the class at restore, the retention by a modify afterwards.
+    assert_eq!(a["instance_class"], s("db.t4g.large"));
+    assert_eq!(a["backup_retention_days"], Value::Int(14));
+    assert_eq!(env.calls("rds:ModifyDBInstance"), 1);
+    assert_eq!(a["publicly_accessible"], Value::Bool(false));
+    assert_eq!(a["tags"], Value::Map(obj(vec![("role", s("restore"))])));
+    // The restore source is kept (a create-only input), and a read is no drift.
+    let live = rds.read(&cx, &back.id, a).await.unwrap().unwrap();
+    assert_no_op(rds.schema(), &want, &live);
+    assert_eq!(live["restore"], want["restore"]);
+    rds.delete(&cx, &back.id, &live).await.expect("delete");
+    assert!(rds.read(&cx, &back.id, &live).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_point_in_time_restore_makes_a_new_instance_and_leaves_the_source_alone() {
+    let env = Env::new().await;
+    let group = subnet_group(&env).await;
+    let rds = env.resource("aws_rds_instance");
+    let rec = Recorder::default();
+    let cx = ctx(&rec);
+    let source = rds
+        .create(&cx, &primary("mita-prod", &group))
+        .await
+        .expect("primary");
+    for (identifier, time) in [
+        ("mita-prod-restore", "latest"),
+        ("mita-prod-restore-0930", "2026-12-03T09:30:00Z"),
+    ] {
+        let want = restored(
+            identifier,
+            vec![("source", s("mita-prod")), ("time", s(time))],
+            &group,
+        );
+        let made = rds.create(&cx, &want).await.expect("restore");
+        assert_eq!(made.id, identifier);
+        assert_eq!(made.attributes["engine"], s("postgres"));
+        assert_eq!(made.attributes["master_username"], s("mita"));
+        assert_eq!(made.attributes["backup_retention_days"], Value::Int(14));
+        assert_eq!(made.attributes["instance_class"], s("db.t4g.large"));
+    }
+    assert_eq!(env.calls("rds:RestoreDBInstanceToPointInTime"), 2);
+    let still = rds
+        .read(&cx, &source.id, &source.attributes)
+        .await
+        .unwrap()
+        .expect("the source is still there");
+    assert_eq!(still["status"], s("available"));
+    assert_eq!(still["instance_class"], s("db.t4g.medium"));
+
+    // A bad restore is refused before any call.
+    let before = env.calls("rds:RestoreDBInstanceToPointInTime");
+    let bad = restored(
+        "mita-bad",
+        vec![("source", s("mita-prod")), ("time", s("last tuesday"))],
+        &group,
+    );
+    let error = rds.create(&cx, &bad).await.unwrap_err();
+    assert!(error.message.contains("RFC 3339"), "{error}");
+    assert_eq!(env.calls("rds:RestoreDBInstanceToPointInTime"), before);
+}
