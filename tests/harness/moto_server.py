@@ -146,6 +146,19 @@ def patch_rds():
     RDSBackend.create_db_instance = wrap_create(RDSBackend.create_db_instance)
     RDSBackend.create_db_instance_read_replica = wrap_create(RDSBackend.create_db_instance_read_replica)
 
+    orig_pitr = RDSBackend.restore_db_instance_to_point_in_time
+
+    def restore_db_instance_to_point_in_time(self, source_db_identifier, target_db_identifier,
+                                             overrides):
+        # moto passes the request's SourceDBInstanceIdentifier on to the new instance, which
+        # then reports itself as a read replica of the source; a restore is an independent
+        # instance (AWS: ReadReplicaSourceDBInstanceIdentifier unset).
+        overrides = {k: v for k, v in overrides.items()
+                     if k not in ("source_db_instance_identifier", "target_db_instance_identifier")}
+        return orig_pitr(self, source_db_identifier, target_db_identifier, overrides)
+
+    RDSBackend.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time
+
     orig_modify = RDSBackend.modify_db_instance
 
     def modify_db_instance(self, db_instance_identifier, db_kwargs):

@@ -11,6 +11,7 @@ mod hostile;
 mod lifecycle;
 mod mita;
 mod mita_checks;
+mod mita_dr;
 mod mita_env;
 mod mita_runbook;
 mod mita_scan;
