@@ -14,7 +14,7 @@ use super::raw::{Entry, NodeValue, Table};
 use plinth_provider::DATA_PREFIX;
 
 /// The reserved top-level tables.
-pub(crate) const SECTIONS: [&str; 9] = [
+pub(crate) const SECTIONS: [&str; 11] = [
     "stack",
     "data",
     "backend",
@@ -24,6 +24,8 @@ pub(crate) const SECTIONS: [&str; 9] = [
     "outputs",
     "preconditions",
     "waivers",
+    "moved",
+    "removed",
 ];
 
 /// `[TYPE.NAME]`.
@@ -45,6 +47,9 @@ pub(crate) struct RawStack {
     pub outputs: Vec<Entry>,
     pub preconditions: Vec<Entry>,
     pub waivers: Vec<Entry>,
+    /// The tables of `[[moved]]` and `[[removed]]`, in file order.
+    pub moved: Vec<super::raw::Node>,
+    pub removed: Vec<super::raw::Node>,
     pub resources: Vec<RawResource>,
 }
 
@@ -92,6 +97,34 @@ pub(crate) fn assemble(
                         }
                     }
                 }
+                "moved" | "removed" => match entry.value.value {
+                    NodeValue::Array(items) => {
+                        if entry.key == "moved" {
+                            raw.moved.extend(items);
+                        } else {
+                            raw.removed.extend(items);
+                        }
+                    }
+                    _ => diags.push(
+                        Problem::new(
+                            "plinth::bad_moved",
+                            format!(
+                                "`{}` must be written as `[[{}]]` tables",
+                                entry.key, entry.key
+                            ),
+                        )
+                        .at(entry.key_origin, "not an array of tables")
+                        .help(format!(
+                            "write `[[{}]]` then `from = \"TYPE.NAME\"`{}",
+                            entry.key,
+                            if entry.key == "moved" {
+                                " and `to = \"TYPE.NEW\"`"
+                            } else {
+                                ""
+                            }
+                        )),
+                    ),
+                },
                 "data" => {
                     if !is_table(&entry, diags) {
                         continue;

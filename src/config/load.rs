@@ -183,6 +183,26 @@ pub fn load_with_env(
     }
     let lowered = resources::lower_all(&raw.resources, &index, &resource_scope, &mut diags);
     let (data, resources) = resources::split_data(lowered, &mut diags);
+    let instances: std::collections::HashSet<String> =
+        resources.iter().map(|r| r.address.to_string()).collect();
+    let counted_blocks: std::collections::HashSet<String> = resources
+        .iter()
+        .filter(|r| r.address.index().is_some())
+        .map(|r| r.address.block())
+        .collect();
+    let (moved, removed) = super::moves::moves(
+        &raw.moved,
+        &raw.removed,
+        &super::moves::Declared {
+            instances: &instances,
+            counted_blocks: &counted_blocks,
+        },
+        &Scope {
+            place: "in `[[moved]]` and `[[removed]]`",
+            ..base
+        },
+        &mut diags,
+    );
     let output_scope = Scope {
         resources: Some(&index),
         place: "in `[outputs]`",
@@ -227,6 +247,8 @@ pub fn load_with_env(
         outputs,
         preconditions,
         waivers,
+        moved,
+        removed,
         sources,
         config_hash,
     })

@@ -23,6 +23,7 @@ pub mod limits;
 mod load;
 mod meta;
 pub mod model;
+mod moves;
 mod raw;
 mod references;
 mod resources;

@@ -44,6 +44,10 @@ pub struct Stack {
     pub preconditions: BTreeMap<String, BTreeMap<String, Value>>,
     /// `[waivers.<name>]`: accepted policy violations, for this environment.
     pub waivers: Vec<Waiver>,
+    /// `[[moved]]` blocks.
+    pub moved: Vec<Moved>,
+    /// `[[removed]]` blocks.
+    pub removed: Vec<Removed>,
     /// Source text of every file, for diagnostics.
     pub sources: Arc<SourceMap>,
     /// A hash of every file's bytes (binds saved plans to the config).
@@ -150,6 +154,28 @@ pub struct Waiver {
     pub reason: String,
     /// The last day (UTC, `YYYY-MM-DD`) the waiver holds.
     pub expires: String,
+}
+
+/// `[[moved]] from = "TYPE.NAME" to = "TYPE.OTHER"`: what the state records at `from` is
+/// now `to` (a rename, not a destroy and a create). A block address moves every instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Moved {
+    /// The old address (`aws_s3_bucket.logs`, `sim_resource.a[1]`).
+    pub from: String,
+    /// The new one, declared in the stack.
+    pub to: String,
+    /// The `[[moved]]` table.
+    pub origin: Origin,
+}
+
+/// `[[removed]] from = "TYPE.NAME"` (`destroy = false`): the object leaves the stack and the
+/// state but stays in the cloud (Terraform's `removed` with `lifecycle { destroy = false }`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Removed {
+    /// The address forgotten (a block address: every instance).
+    pub from: String,
+    /// The `[[removed]]` table.
+    pub origin: Origin,
 }
 
 /// `[outputs] name = "${...}"` or `name = { value = "...", sensitive = true }`.

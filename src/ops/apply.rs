@@ -143,7 +143,8 @@ async fn apply_locked(
             super::planfile::check_state_digest(state_digest.as_deref(), state.as_ref())?;
             if !options.accept_drift {
                 if let Some(state) = state.as_ref() {
-                    check_unchanged_since_plan(workspace, &plan, state).await?;
+                    let moved = crate::plan::moves::moved_document(state, &plan.moved);
+                    check_unchanged_since_plan(workspace, &plan, &moved).await?;
                 }
             }
             // The gate runs again on the saved plan with the policies and waivers of now: a
@@ -188,6 +189,10 @@ async fn apply_locked(
     let mut secrets = Secrets::resolve(&workspace.stack, &document.secrets);
     let mut early = Vec::new();
     check_secrets(workspace, &plan, &mut secrets, &mut early)?;
+    // `[[moved]]` / `[[removed]]` first, in the same durable append as the generated secrets:
+    // a kill before it leaves the old addresses (the next plan moves them again), after it
+    // the new ones.
+    early.extend(crate::plan::moves::move_entries(&document, &plan.moved));
 
     let salt = document.salt.clone();
     let (journal, writer) = JournalWriter::start(workspace.store.clone(), document.clone());

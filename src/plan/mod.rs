@@ -4,6 +4,7 @@ pub mod data;
 pub mod decide;
 pub mod diff;
 pub mod model;
+pub mod moves;
 pub mod planner;
 pub mod refresh;
 mod removals;

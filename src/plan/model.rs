@@ -270,6 +270,9 @@ pub struct ResourceChange {
     /// Recovered after an interrupted apply (adopted from the cloud by its creation token).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recovered: bool,
+    /// The recorded address this one was moved from (`[[moved]]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 impl ResourceChange {
@@ -291,6 +294,7 @@ impl ResourceChange {
             blocked: None,
             prior: None,
             recovered: false,
+            moved_from: None,
         }
     }
 }
@@ -359,6 +363,10 @@ pub struct Plan {
     /// these values, so it does what the plan showed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<super::data::DataRead>,
+    /// Recorded addresses renamed by `[[moved]]` or forgotten by `[[removed]]` (made in state
+    /// before any provider call).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<super::moves::StateMove>,
     /// The policy gate's results (None: the stack has no `policies/` directory, or a
     /// refresh-only plan).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -399,6 +407,7 @@ impl Plan {
             outputs: Vec::new(),
             warnings: Vec::new(),
             data: Vec::new(),
+            moved: Vec::new(),
             policy: None,
         }
     }
@@ -428,7 +437,9 @@ impl Plan {
 
     /// True when applying would change something (resources or outputs).
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp) || !self.outputs.is_empty()
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+            || !self.outputs.is_empty()
+            || !self.moved.is_empty()
     }
 
     /// True when applying would change the state even without a provider call: a refreshed

@@ -122,8 +122,19 @@ impl Planner<'_> {
         options: &PlanOptions,
     ) -> Result<Plan, PlanError> {
         let empty = StateDocument::new(env!("CARGO_PKG_VERSION"));
-        let doc = state.unwrap_or(&empty);
+        let recorded = state.unwrap_or(&empty);
         let mut warnings = self.unresolved_secrets();
+        // `[[moved]]` / `[[removed]]`: the plan sees the state with the moves made.
+        let (moved, notes) =
+            super::moves::planned_moves(recorded, &self.stack.moved, &self.stack.removed);
+        warnings.extend(notes);
+        let moved_state;
+        let doc = if moved.is_empty() {
+            recorded
+        } else {
+            moved_state = super::moves::moved_document(recorded, &moved);
+            &moved_state
+        };
         self.preflight(doc, &mut warnings).await?;
         let refreshed = refresh(
             doc,
@@ -173,6 +184,12 @@ impl Planner<'_> {
         self.unconfigured_changes(doc, &live, &selected, options, &mut changes);
         self.deposed_changes(doc, &deposed, &selected, options, &mut changes);
         propagate_blocks(&mut changes);
+        for change in changes.iter_mut().filter(|c| c.deposed.is_none()) {
+            change.moved_from = moved
+                .iter()
+                .find(|m| m.to.as_deref() == Some(change.address.as_str()))
+                .map(|m| m.from.clone());
+        }
 
         let outputs = if options.destroy {
             Vec::new()
@@ -194,6 +211,7 @@ impl Planner<'_> {
             outputs,
             warnings,
             data,
+            moved,
             policy: None,
         })
     }

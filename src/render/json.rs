@@ -45,6 +45,10 @@ pub struct PlanJson<'a> {
     pub output_changes: Vec<OutputChangeJson<'a>>,
     /// Things the reader should know.
     pub warnings: &'a [String],
+    /// The `[data.TYPE.NAME]` lookups as read (values), or why one was not read.
+    pub data_sources: &'a [crate::plan::DataRead],
+    /// Recorded addresses renamed (`[[moved]]`) or forgotten (`[[removed]]`, `to` absent).
+    pub moved: &'a [crate::plan::moves::StateMove],
     /// The policy gate's results (`null`: the stack has no `policies/` directory, or a
     /// refresh-only plan).
     pub policy_checks: Option<&'a crate::policy::PolicyReport>,
@@ -109,6 +113,8 @@ pub struct ResourceChangeJson<'a> {
     /// For a deposed object of the address (an old object left by a replacement): its key
     /// (format 2).
     pub deposed: Option<&'a str>,
+    /// The recorded address this one was moved from (`[[moved]]`), or `null`.
+    pub moved_from: Option<&'a str>,
     /// The attributes that force a replacement.
     pub forced_by: &'a [String],
     /// `data-loss`, `downtime` or `null`.
@@ -210,6 +216,8 @@ impl<'a> PlanJson<'a> {
             drift: plan.drift.iter().map(drift).collect(),
             output_changes: plan.outputs.iter().map(output).collect(),
             warnings: &plan.warnings,
+            data_sources: &plan.data,
+            moved: &plan.moved,
             policy_checks: plan.policy.as_ref(),
         }
     }
@@ -225,6 +233,7 @@ fn change(change: &ResourceChange) -> ResourceChangeJson<'_> {
         reason: change.reason.as_deref(),
         reason_code: change.reason_code.map(|r| r.code()),
         deposed: change.deposed.as_deref(),
+        moved_from: change.moved_from.as_deref(),
         forced_by: &change.forced_by,
         risk: change.risk,
         blocked: change.blocked.as_deref(),

@@ -128,6 +128,20 @@ pub fn render_plan_markdown(plan: &Plan, options: &MarkdownOptions) -> Markdown 
             items: ordinary,
         });
     }
+    if !plan.moved.is_empty() && !plan.refresh_only {
+        sections.push(Section {
+            heading: format!(
+                "#### Moved or forgotten, state only ({})\n\n",
+                plan.moved.len()
+            ),
+            noun: "moves",
+            rank: 2,
+            items: super::plan_text::moved_lines(plan)
+                .iter()
+                .map(|l| Item::line_only(ItemKind::Warning, format!("- {}\n", escape(l))))
+                .collect(),
+        });
+    }
     if !plan.drift.is_empty() {
         sections.push(Section {
             heading: format!(
@@ -234,6 +248,13 @@ fn header(plan: &Plan) -> String {
         );
         if summary.replace > 0 {
             let _ = write!(out, " ({} replaced)", summary.replace);
+        }
+        let (to_move, to_forget) = super::plan_text::move_counts(plan);
+        if to_move > 0 {
+            let _ = write!(out, ", {to_move} to move");
+        }
+        if to_forget > 0 {
+            let _ = write!(out, ", {to_forget} to forget");
         }
         let _ = write!(out, ".**");
         let count = |risk: Risk| {

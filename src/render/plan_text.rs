@@ -71,7 +71,18 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         }
         let _ = writeln!(out);
     }
-    if changes.is_empty() && plan.outputs.is_empty() {
+    if !plan.moved.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bold("State only (nothing in the cloud changes for these):")
+        );
+        for line in moved_lines(plan) {
+            let _ = writeln!(out, "  # {line}");
+        }
+        let _ = writeln!(out);
+    }
+    if changes.is_empty() && plan.outputs.is_empty() && plan.moved.is_empty() {
         let _ = writeln!(
             out,
             "No changes. The infrastructure of {} ({}) matches the configuration.",
@@ -126,6 +137,13 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     if summary.replace > 0 {
         let _ = write!(out, " ({} replaced)", summary.replace);
     }
+    let (to_move, to_forget) = move_counts(plan);
+    if to_move > 0 {
+        let _ = write!(out, ", {to_move} to move");
+    }
+    if to_forget > 0 {
+        let _ = write!(out, ", {to_forget} to forget");
+    }
     let _ = writeln!(out, ".");
     if summary.blocked > 0 {
         let _ = writeln!(
@@ -137,6 +155,26 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     }
     render_warnings(plan, style, &mut out);
     out
+}
+
+/// One line per `[[moved]]` / `[[removed]]` effect, as Terraform words them.
+pub(crate) fn moved_lines(plan: &Plan) -> Vec<String> {
+    plan.moved
+        .iter()
+        .map(|m| match &m.to {
+            Some(to) => format!("{} has moved to {to}", m.from),
+            None => format!(
+                "{} will no longer be managed by Plinth (forgotten: it stays in the cloud)",
+                m.from
+            ),
+        })
+        .collect()
+}
+
+/// How many addresses the plan moves and forgets.
+pub(crate) fn move_counts(plan: &Plan) -> (usize, usize) {
+    let moves = plan.moved.iter().filter(|m| m.to.is_some()).count();
+    (moves, plan.moved.len() - moves)
 }
 
 fn render_warnings(plan: &Plan, style: Style, out: &mut String) {
@@ -177,6 +215,9 @@ fn render_change(change: &ResourceChange, style: Style, out: &mut String) {
         let _ = write!(out, " ({reason})");
     }
     let _ = writeln!(out);
+    if let Some(from) = &change.moved_from {
+        let _ = writeln!(out, "  # (moved from {from})");
+    }
     if let Some(risk) = change.risk {
         let text = match (risk, change.action) {
             (Risk::DataLoss, _) => "risk: DATA LOSS — this destroys a resource that holds data",

@@ -314,6 +314,12 @@ fn resource_change(change: &ResourceChange) -> Json {
     if let Some(key) = &change.deposed {
         m.insert("deposed".into(), json!(key));
     }
+    if let Some(from) = &change.moved_from {
+        m.insert(
+            "previous_address".into(),
+            json!(tf_address(&change.type_name, from)),
+        );
+    }
     let mut c = Map::new();
     c.insert("actions".into(), json!(actions(change)));
     c.insert("before".into(), s.before);
