@@ -68,6 +68,7 @@ impl Executor<'_> {
                     dependencies: change.dependencies.clone(),
                     status: ResourceStatus::Ready,
                     pending: None,
+                    prevent_destroy: change.prevent_destroy,
                 }))
             }
             None => match &change.deposed {

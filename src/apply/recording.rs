@@ -151,6 +151,7 @@ impl Executor<'_> {
                 ResourceStatus::Ready
             },
             pending: None,
+            prevent_destroy: false,
         }
     }
 
@@ -195,6 +196,7 @@ impl Executor<'_> {
             dependencies: change.dependencies.clone(),
             status,
             pending,
+            prevent_destroy: change.prevent_destroy,
         }
     }
 

@@ -94,7 +94,12 @@ pub(crate) fn depends_on(
 }
 
 /// `lifecycle = { prevent_destroy = bool, create_before_destroy = bool, ignore_changes = [..] }`.
-pub(crate) fn lifecycle(node: &Node, schema: &Schema, diags: &mut Diagnostics) -> Lifecycle {
+pub(crate) fn lifecycle(
+    node: &Node,
+    schema: &Schema,
+    variables: &std::collections::BTreeMap<String, plinth_provider::Value>,
+    diags: &mut Diagnostics,
+) -> Lifecycle {
     let mut out = Lifecycle::default();
     let Some(table) = node.as_table() else {
         wrong_type(
@@ -106,16 +111,43 @@ pub(crate) fn lifecycle(node: &Node, schema: &Schema, diags: &mut Diagnostics) -
         return out;
     };
     for item in &table.entries {
-        match (item.key.as_str(), &item.value.value) {
-            ("prevent_destroy", NodeValue::Boolean(b)) => out.prevent_destroy = *b,
-            ("create_before_destroy", NodeValue::Boolean(b)) => out.create_before_destroy = *b,
-            ("prevent_destroy" | "create_before_destroy", _) => wrong_type(
+        // `prevent_destroy = "${var.protect}"`: a variable known at load time, so production
+        // can be protected while staging is not.
+        let from_variable =
+            super::expr::lone_variable(&item.value).and_then(|name| match variables.get(&name) {
+                Some(plinth_provider::Value::Bool(b)) => Some(Ok(*b)),
+                Some(plinth_provider::Value::String(t)) if t == "true" || t == "false" => {
+                    Some(Ok(t == "true"))
+                }
+                Some(_) => Some(Err(format!("`var.{name}` is not `true` or `false`"))),
+                None => Some(Err(format!("unknown variable `{name}`"))),
+            });
+        let value = match (&item.value.value, from_variable) {
+            (NodeValue::Boolean(b), _) => Some(*b),
+            (_, Some(Ok(b))) => Some(b),
+            (_, Some(Err(message))) if item.key != "ignore_changes" => {
+                diags.push(
+                    Problem::new(
+                        "plinth::wrong_type",
+                        format!("`{}` must be `true` or `false`", item.key),
+                    )
+                    .at(item.value.origin, message)
+                    .help("declare the variable with a boolean default, e.g. `protect = { default = true, staging = false }`"),
+                );
+                continue;
+            }
+            _ => None,
+        };
+        match (item.key.as_str(), value, &item.value.value) {
+            ("prevent_destroy", Some(b), _) => out.prevent_destroy = b,
+            ("create_before_destroy", Some(b), _) => out.create_before_destroy = b,
+            ("prevent_destroy" | "create_before_destroy", None, _) => wrong_type(
                 &item.value,
                 &format!("`{}`", item.key),
                 "`true` or `false`",
                 diags,
             ),
-            ("ignore_changes", NodeValue::Array(names)) => {
+            ("ignore_changes", _, NodeValue::Array(names)) => {
                 for name in names {
                     match name.as_str() {
                         Some(n) if schema.get(n).is_some() => {
@@ -142,7 +174,7 @@ pub(crate) fn lifecycle(node: &Node, schema: &Schema, diags: &mut Diagnostics) -
                     }
                 }
             }
-            ("ignore_changes", _) => wrong_type(
+            ("ignore_changes", _, _) => wrong_type(
                 &item.value,
                 "`ignore_changes`",
                 "a list of attribute names",

@@ -196,7 +196,9 @@ fn lower_block(
         match entry.key.as_str() {
             "count" => {}
             "depends_on" => meta_args.depends_on = meta::depends_on(&entry.value, index, diags),
-            "lifecycle" => meta_args.lifecycle = meta::lifecycle(&entry.value, schema, diags),
+            "lifecycle" => {
+                meta_args.lifecycle = meta::lifecycle(&entry.value, schema, scope.variables, diags)
+            }
             "timeouts" => meta_args.timeouts = meta::timeouts(&entry.value, diags),
             name => match schema.get(name) {
                 None => {

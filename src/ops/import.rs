@@ -110,6 +110,7 @@ pub async fn import(workspace: &Workspace, address: &str, id: &str) -> Result<Im
             dependencies,
             status: ResourceStatus::Ready,
             pending: None,
+            prevent_destroy: false,
         };
         let count = record.attributes.len();
         session

@@ -160,6 +160,7 @@ async fn rollback_locked(
         attributes,
         status: ResourceStatus::Ready,
         pending: None,
+        prevent_destroy: false,
         id: Some(id.clone()),
         ..record
     }));

@@ -273,6 +273,9 @@ pub struct ResourceChange {
     /// The recorded address this one was moved from (`[[moved]]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
+    /// The configuration's `lifecycle.prevent_destroy`, recorded with the resource by apply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prevent_destroy: bool,
 }
 
 impl ResourceChange {
@@ -295,6 +298,7 @@ impl ResourceChange {
             prior: None,
             recovered: false,
             moved_from: None,
+            prevent_destroy: false,
         }
     }
 }

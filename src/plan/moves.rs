@@ -131,6 +131,7 @@ mod tests {
             attributes: Default::default(),
             dependencies: depends_on.iter().map(|d| d.to_string()).collect(),
             pending: None,
+            prevent_destroy: false,
         }
     }
 

@@ -363,12 +363,16 @@ impl Planner<'_> {
         let gone = matches!(live, Some(Refreshed::Gone));
         // Moved out, not cloned: a 100k-resource no-op plan copied every object here.
         let mut prior = live.and_then(into_existing);
+        change.prevent_destroy = resource.lifecycle.prevent_destroy;
         if let Some((id, attributes)) = &prior {
             let recorded = record.map(|r| &r.attributes);
             let persisted = object_to_persisted_json(attributes, salt);
+            // A protection turned on or off is recorded even when nothing else changes.
+            let protection_changed =
+                record.is_some_and(|r| r.prevent_destroy != resource.lifecycle.prevent_destroy);
             change.prior = Some(PriorRecord {
                 id: id.clone(),
-                refreshed: recorded != Some(&persisted) || change.recovered,
+                refreshed: recorded != Some(&persisted) || change.recovered || protection_changed,
                 attributes: persisted,
             });
         }
@@ -729,6 +733,16 @@ fn into_existing(live: Refreshed) -> Option<(String, Object)> {
         | Refreshed::Recorded { id, attributes } => Some((id, attributes)),
         _ => None,
     }
+}
+
+/// Why a recorded resource whose block is gone may not be destroyed: it was protected when
+/// last applied.
+pub(super) fn recorded_protection_message(address: &str) -> String {
+    format!(
+        "`{address}` was applied with `lifecycle.prevent_destroy = true` and its block is gone, so the \
+         protection holds: put the block back with `prevent_destroy = false` and apply, or forget it \
+         with `[[removed]] from = \"{address}\"` and `destroy = false`"
+    )
 }
 
 pub(super) fn prevent_destroy_message(address: &str, reason: Option<&str>) -> String {

@@ -9,7 +9,9 @@ use plinth_state::StateDocument;
 
 use super::decide::{decide, decide_deposed, Current, Inputs};
 use super::model::*;
-use super::planner::{existing, prevent_destroy_message, risk, PlanOptions, Planner};
+use super::planner::{
+    existing, prevent_destroy_message, recorded_protection_message, risk, PlanOptions, Planner,
+};
 use super::refresh::{DeposedRefreshed, Refreshed};
 use crate::config::ResourceConfig;
 
@@ -87,8 +89,13 @@ impl Planner<'_> {
                     .registry
                     .schema(&record.type_name)
                     .and_then(|s| risk(s, Action::Delete));
-                change.blocked =
-                    prevent.then(|| prevent_destroy_message(address, reason.as_deref()));
+                change.blocked = if prevent {
+                    Some(prevent_destroy_message(address, reason.as_deref()))
+                } else if !in_config && record.prevent_destroy {
+                    Some(recorded_protection_message(address))
+                } else {
+                    None
+                };
                 change.prior = Some(PriorRecord {
                     id: id.to_string(),
                     attributes: object_to_persisted_json(attributes, &doc.salt),

@@ -83,6 +83,7 @@ impl StateDocument {
                         dependencies: intent.dependencies.clone(),
                         status: ResourceStatus::Pending,
                         pending: None,
+                        prevent_destroy: false,
                     });
                 record.pending = Some(intent.clone());
             }
@@ -185,6 +186,11 @@ pub struct ResourceRecord {
     /// An operation started but not known to have finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Intent>,
+    /// `lifecycle.prevent_destroy` when last applied: deleting the block does not delete the
+    /// protection (the plan blocks the delete until the block says `prevent_destroy = false`
+    /// or `[[removed]]` forgets it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prevent_destroy: bool,
 }
 
 /// An object that left its address but not the cloud (see [`StateDocument::deposed`]).
@@ -341,6 +347,7 @@ mod tests {
             dependencies: vec![],
             status: ResourceStatus::Ready,
             pending: None,
+            prevent_destroy: false,
         };
         doc.apply(&JournalEntry::Put(Box::new(record)));
         assert_eq!(doc.pending().count(), 0);
@@ -374,6 +381,7 @@ mod tests {
                 dependencies: vec![],
                 started: 1,
             }),
+            prevent_destroy: false,
         }
     }
 

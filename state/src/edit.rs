@@ -156,6 +156,7 @@ mod tests {
             dependencies: dependencies.iter().map(|d| d.to_string()).collect(),
             status: ResourceStatus::Ready,
             pending: None,
+            prevent_destroy: false,
         }
     }
 

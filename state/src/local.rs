@@ -589,6 +589,7 @@ mod tests {
             dependencies: vec![],
             status: ResourceStatus::Ready,
             pending: None,
+            prevent_destroy: false,
         }))
     }
 

@@ -116,3 +116,88 @@ fn bad_moves_are_reported_with_their_spans_in_one_run() {
         );
     }
 }
+
+#[test]
+fn prevent_destroy_comes_from_a_variable_and_outlives_its_block() {
+    let fixture = Fixture::new("engine/protected");
+    fixture
+        .run(&["apply", "--env", "test", "--auto-approve"])
+        .expect(0);
+    assert_eq!(
+        fixture.state()["resources"]["sim_resource.db"]["prevent_destroy"],
+        true
+    );
+    assert!(fixture.state()["resources"]["sim_resource.cache"]["prevent_destroy"].is_null());
+    let original = std::fs::read_to_string(fixture.path().join("stack.toml")).unwrap();
+    let db_block = "[sim_resource.db]\nname      = \"db-${env}\"\nlifecycle = { prevent_destroy = \"${var.protect}\" }\n";
+    assert!(original.contains(db_block));
+
+    // The block deleted: the recorded protection still blocks the destroy.
+    write(&fixture, &original.replace(db_block, ""));
+    let plan = fixture.run(&["plan", "--env", "test"]);
+    assert!(
+        plan.stdout
+            .contains("its block is gone, so the protection holds")
+            || plan
+                .stderr
+                .contains("its block is gone, so the protection holds"),
+        "{}\n{}",
+        plan.stdout,
+        plan.stderr
+    );
+    fixture.run(&["apply", "--env", "test", "--auto-approve"]);
+    assert!(!fixture.state()["resources"]["sim_resource.db"].is_null());
+    assert_eq!(cloud_objects(&fixture), 2, "nothing destroyed");
+
+    // Turned off on purpose (the block back, the variable false): recorded without a change,
+    // then the delete goes ahead.
+    write(&fixture, &original);
+    let off = fixture
+        .run(&[
+            "plan",
+            "--env",
+            "test",
+            "--var",
+            "protect=false",
+            "--detailed-exitcode",
+        ])
+        .expect(0);
+    assert!(off.stdout.contains("No changes."), "{}", off.stdout);
+    fixture
+        .run(&[
+            "apply",
+            "--env",
+            "test",
+            "--var",
+            "protect=false",
+            "--auto-approve",
+        ])
+        .expect(0);
+    assert!(fixture.state()["resources"]["sim_resource.db"]["prevent_destroy"].is_null());
+    write(&fixture, &original.replace(db_block, ""));
+    let plan = fixture
+        .run(&["plan", "--env", "test", "--detailed-exitcode"])
+        .expect(2);
+    assert!(
+        plan.stdout.contains("# sim_resource.db will be destroyed"),
+        "{}",
+        plan.stdout
+    );
+
+    // A variable that is not a boolean is an error with its span.
+    write(
+        &fixture,
+        &original.replace(
+            "protect = { default = true, scratch = false }",
+            "protect = { default = \"maybe\" }",
+        ),
+    );
+    let validate = fixture.run(&["validate", "--env", "test"]).expect(1);
+    assert!(
+        validate
+            .stderr
+            .contains("`prevent_destroy` must be `true` or `false`"),
+        "{}",
+        validate.stderr
+    );
+}

@@ -67,6 +67,7 @@ fn put(address: &str, value: &str) -> JournalEntry {
         dependencies: vec![],
         status: ResourceStatus::Ready,
         pending: None,
+        prevent_destroy: false,
     }))
 }
 
