@@ -114,13 +114,13 @@ pub(crate) fn lifecycle(
         // `prevent_destroy = "${var.protect}"`: a variable known at load time, so production
         // can be protected while staging is not.
         let from_variable =
-            super::expr::lone_variable(&item.value).and_then(|name| match variables.get(&name) {
-                Some(plinth_provider::Value::Bool(b)) => Some(Ok(*b)),
+            super::expr::lone_variable(&item.value).map(|name| match variables.get(&name) {
+                Some(plinth_provider::Value::Bool(b)) => Ok(*b),
                 Some(plinth_provider::Value::String(t)) if t == "true" || t == "false" => {
-                    Some(Ok(t == "true"))
+                    Ok(t == "true")
                 }
-                Some(_) => Some(Err(format!("`var.{name}` is not `true` or `false`"))),
-                None => Some(Err(format!("unknown variable `{name}`"))),
+                Some(_) => Err(format!("`var.{name}` is not `true` or `false`")),
+                None => Err(format!("unknown variable `{name}`")),
             });
         let value = match (&item.value.value, from_variable) {
             (NodeValue::Boolean(b), _) => Some(*b),
