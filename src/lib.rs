@@ -46,6 +46,7 @@ pub mod render;
 pub mod retry;
 pub mod schema;
 pub mod secrets;
+pub mod stack_outputs;
 
 /// Default `--parallelism`: operations in flight at once (provider limits apply too).
 pub const DEFAULT_PARALLELISM: usize = 64;

@@ -40,6 +40,9 @@ impl Registry {
                 schemas.insert(schema.type_name.clone(), schema);
             }
         }
+        // The engine's own lookup: another stack's outputs, from its backend.
+        let outputs = crate::stack_outputs::schema();
+        schemas.insert(outputs.type_name.clone(), outputs);
         let configured = factories.iter().map(|_| OnceCell::new()).collect();
         Registry {
             factories,
@@ -128,6 +131,13 @@ impl Registry {
         stack: &Stack,
         work_dir: &std::path::Path,
     ) -> Result<Arc<dyn plinth_provider::DataSource>, ProviderError> {
+        if type_name == crate::stack_outputs::TYPE {
+            return Ok(Arc::new(crate::stack_outputs::StackOutputs::new(
+                &stack.dir,
+                &stack.environment,
+                &stack.backend,
+            )));
+        }
         let provider = self.provider_for(type_name, stack, work_dir).await?;
         provider.data_source(type_name).ok_or_else(|| {
             ProviderError::config(format!("the provider does not implement `{type_name}`"))

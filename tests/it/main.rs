@@ -19,6 +19,7 @@ mod moves;
 mod planning;
 mod policy;
 mod schema;
+mod stack_outputs;
 mod state_commands;
 mod support;
 mod team_locks;
