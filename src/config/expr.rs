@@ -106,6 +106,9 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
         }
     };
     if let [Segment::Interpolation { inner, start, end }] = segments.as_slice() {
+        if let Some((block, path)) = inner.split_once("[*].") {
+            return splat(block, path, at(*start, *end), scope, diags);
+        }
         return match resolve(inner, at(*start, *end), scope, diags) {
             Resolved::Value(v) => Lowered::Value(v),
             Resolved::Piece(p) => Lowered::Single(p),
@@ -178,6 +181,53 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
         return Lowered::Value(Value::String(text));
     }
     Lowered::Template(pieces)
+}
+
+/// `${TYPE.NAME[*].ATTR}`: the attribute of every instance of a counted resource, as a list
+/// (the count is known at load, so the splat is the list of the instances' references).
+fn splat(
+    block: &str,
+    path: &str,
+    here: Origin,
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Lowered {
+    let count = scope
+        .resources
+        .and_then(|index| index.get(block.trim()))
+        .map(|info| info.count);
+    match count {
+        Some(super::references::Count::Counted(n)) => Lowered::List(
+            (0..n)
+                .map(|i| {
+                    match resolve(&format!("{}[{i}].{path}", block.trim()), here, scope, diags) {
+                        Resolved::Value(v) => Lowered::Value(v),
+                        Resolved::Piece(p) => Lowered::Single(p),
+                    }
+                })
+                .collect(),
+        ),
+        Some(super::references::Count::Invalid) => Lowered::Value(Value::Unknown),
+        Some(super::references::Count::Single) => {
+            diags.push(
+                Problem::new(
+                    "plinth::unexpected_index",
+                    format!(
+                        "`{}` has no `count`, so `[*]` has nothing to spread",
+                        block.trim()
+                    ),
+                )
+                .at(here, "not a counted resource")
+                .help(format!("write `${{{}.{path}}}`", block.trim())),
+            );
+            Lowered::Value(Value::Unknown)
+        }
+        None => {
+            // Reports the unknown resource (or that references are not allowed here).
+            let _ = resolve(&format!("{}.{path}", block.trim()), here, scope, diags);
+            Lowered::Value(Value::Unknown)
+        }
+    }
 }
 
 /// An estimate of the memory an expression takes (see [`value_size`]).

@@ -240,6 +240,11 @@ pub(crate) fn parse_target(inner: &str) -> Result<Target, String> {
             };
             let index = match idx.trim() {
                 "#" => IndexSpec::CountIndex,
+                "*" => {
+                    return Err(
+                        "`[*]` makes a list of every instance: use it as the whole value (`\"${TYPE.NAME[*].ATTR}\"`), not inside a longer string".to_string(),
+                    )
+                }
                 other => match other.parse::<usize>() {
                     Ok(i) => IndexSpec::Literal(i),
                     Err(_) => {

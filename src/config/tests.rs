@@ -681,3 +681,53 @@ fn declared_environments_read_only_the_stack_table() {
         "a syntax error after `[stack]` does not hide the environments"
     );
 }
+
+#[test]
+fn a_splat_is_the_list_of_every_instance_and_is_refused_where_it_makes_no_sense() {
+    let text = "[sim_resource.web]\ncount = 3\nname = \"web-${count.index}\"\n\
+                [plinth_data.lb]\ninput = { targets = \"${sim_resource.web[*].arn}\" }\n";
+    let stack = load_files(&[("a.toml", text)], &LoadOptions::default(), &[]).unwrap();
+    let lb = stack
+        .resources
+        .iter()
+        .find(|r| r.address.to_string() == "plinth_data.lb")
+        .unwrap();
+    let targets: Vec<String> = lb.attributes["input"]
+        .references()
+        .iter()
+        .map(|r| r.target.to_string())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "sim_resource.web[0]",
+            "sim_resource.web[1]",
+            "sim_resource.web[2]"
+        ]
+    );
+    for (payload, code) in [
+        ("\"${sim_resource.lb2[*].arn}\"", "plinth::unexpected_index"),
+        (
+            "\"x-${sim_resource.web[*].arn}\"",
+            "plinth::bad_interpolation",
+        ),
+        (
+            "\"${sim_resource.nope[*].arn}\"",
+            "plinth::unknown_reference",
+        ),
+    ] {
+        let text = format!(
+            "[sim_resource.web]\ncount = 2\nname = \"w\"\n[sim_resource.lb2]\nname = \"b\"\n\
+             [plinth_data.lb]\ninput = {{ t = {payload} }}\n"
+        );
+        assert_eq!(
+            codes(load_files(
+                &[("a.toml", &text)],
+                &LoadOptions::default(),
+                &[]
+            )),
+            [code],
+            "{payload}"
+        );
+    }
+}
