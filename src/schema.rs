@@ -277,6 +277,34 @@ fn sections() -> Map<String, Json> {
             },
         }),
     );
+    let address =
+        json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+(\\[[0-9]+\\])?$" });
+    out.insert(
+        "moved".into(),
+        json!({
+            "type": "array",
+            "description": "`[[moved]]`: a recorded address renamed, with no destroy (a block moves every instance).",
+            "items": {
+                "type": "object",
+                "properties": { "from": address, "to": address },
+                "required": ["from", "to"],
+                "additionalProperties": false,
+            },
+        }),
+    );
+    out.insert(
+        "removed".into(),
+        json!({
+            "type": "array",
+            "description": "`[[removed]]`: an address the stack no longer declares; `destroy = false` forgets it and leaves the object in the cloud.",
+            "items": {
+                "type": "object",
+                "properties": { "from": address, "destroy": { "type": "boolean" } },
+                "required": ["from"],
+                "additionalProperties": false,
+            },
+        }),
+    );
     out
 }
 
