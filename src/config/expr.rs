@@ -106,6 +106,9 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
         }
     };
     if let [Segment::Interpolation { inner, start, end }] = segments.as_slice() {
+        if let Some(lowered) = super::functions::call(inner, at(*start, *end), scope, diags) {
+            return lowered;
+        }
         if let Some((block, path)) = inner.split_once("[*].") {
             return splat(block, path, at(*start, *end), scope, diags);
         }
@@ -120,6 +123,28 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
             Segment::Text(t) => pieces.push(Piece::Text(t.clone())),
             Segment::Interpolation { inner, start, end } => {
                 let here = at(*start, *end);
+                // A call whose result is text goes into the string like a value.
+                if let Some(lowered) = super::functions::call(inner, here, scope, diags) {
+                    match lowered {
+                        Lowered::Value(Value::Unknown) => {}
+                        Lowered::Value(v) if to_text(&v).is_some() => {
+                            pieces.push(Piece::Text(to_text(&v).unwrap_or_default()))
+                        }
+                        Lowered::Single(p) => pieces.push(p),
+                        Lowered::Template(parts) => pieces.extend(parts),
+                        _ => diags.push(
+                            Problem::new(
+                                "plinth::bad_interpolation",
+                                "cannot put a list or a table inside a string".to_string(),
+                            )
+                            .at(here, "this call makes a list or a table")
+                            .help(
+                                "use the call as the whole value (`\"${...}\"`), or `join(...)` it",
+                            ),
+                        ),
+                    }
+                    continue;
+                }
                 match resolve(inner, here, scope, diags) {
                     // Already reported where it came from.
                     Resolved::Value(Value::Unknown) => {}
@@ -185,7 +210,7 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
 
 /// `${TYPE.NAME[*].ATTR}`: the attribute of every instance of a counted resource, as a list
 /// (the count is known at load, so the splat is the list of the instances' references).
-fn splat(
+pub(crate) fn splat(
     block: &str,
     path: &str,
     here: Origin,
@@ -267,6 +292,25 @@ fn to_text(value: &Value) -> Option<String> {
 enum Resolved {
     Value(Value),
     Piece(Piece),
+}
+
+/// One `${...}` operand as a lowered expression: a splat, or what [`resolve`] gives.
+pub(crate) fn operand(
+    inner: &str,
+    here: Origin,
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Lowered {
+    if let Some(lowered) = super::functions::call(inner, here, scope, diags) {
+        return lowered;
+    }
+    if let Some((block, path)) = inner.split_once("[*].") {
+        return splat(block, path, here, scope, diags);
+    }
+    match resolve(inner, here, scope, diags) {
+        Resolved::Value(v) => Lowered::Value(v),
+        Resolved::Piece(p) => Lowered::Single(p),
+    }
 }
 
 fn resolve(inner: &str, here: Origin, scope: &Scope<'_>, diags: &mut Diagnostics) -> Resolved {

@@ -18,6 +18,7 @@ mod diagnostics;
 mod document;
 mod expr;
 mod files;
+mod functions;
 mod interpolate;
 pub mod limits;
 mod load;

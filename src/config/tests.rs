@@ -731,3 +731,90 @@ fn a_splat_is_the_list_of_every_instance_and_is_refused_where_it_makes_no_sense(
         );
     }
 }
+
+#[test]
+fn collection_functions_work_on_what_is_known_at_load() {
+    let text = r#"[variables]
+tags    = { default = { team = "core", tier = "web" } }
+extra   = { default = { tier = "api" } }
+sizes   = { default = { prod = "large" } }
+a       = { default = ["x", "y"] }
+
+[sim_resource.web]
+count = 3
+name  = "web-${count.index}"
+
+[plinth_data.all]
+input = { n = '${length(sim_resource.web[*].arn)}', joined = 'arns: ${join(",", sim_resource.web[*].arn)}', both = '${concat(var.a, var.a)}', k = '${keys(var.tags)}', v = '${values(var.tags)}', m = '${merge(var.tags, var.extra)}', size = '${lookup(var.sizes, "dev", "small")}', known = '${join("-", var.a)}' }
+"#;
+    let stack = load_files(&[("a.toml", text)], &LoadOptions::default(), &[]).unwrap();
+    let all = stack
+        .resources
+        .iter()
+        .find(|r| r.address.to_string() == "plinth_data.all")
+        .unwrap();
+    let Expr::Map(input) = &all.attributes["input"] else {
+        panic!("{:?}", all.attributes["input"])
+    };
+    assert_eq!(input["n"], Expr::Literal(Value::Int(3)));
+    assert_eq!(input["known"], Expr::Literal(Value::string("x-y")));
+    assert_eq!(input["size"], Expr::Literal(Value::string("small")));
+    assert_eq!(
+        input["k"],
+        Expr::Literal(Value::List(vec![
+            Value::string("team"),
+            Value::string("tier")
+        ]))
+    );
+    assert_eq!(
+        input["m"],
+        Expr::Literal(Value::Map(
+            [
+                ("team".to_string(), Value::string("core")),
+                ("tier".to_string(), Value::string("api"))
+            ]
+            .into()
+        ))
+    );
+    assert_eq!(
+        input["both"],
+        Expr::Literal(Value::List(
+            ["x", "y", "x", "y"].map(Value::string).to_vec()
+        ))
+    );
+    // The join of references is a template of the three instances: exact dependencies.
+    let joined: Vec<String> = input["joined"]
+        .references()
+        .iter()
+        .map(|r| r.target.to_string())
+        .collect();
+    assert_eq!(
+        joined,
+        [
+            "sim_resource.web[0]",
+            "sim_resource.web[1]",
+            "sim_resource.web[2]"
+        ]
+    );
+    for (call, code) in [
+        ("${lookup(var.sizes, \"dev\")}", "plinth::bad_function"),
+        ("${join(var.a)}", "plinth::bad_function"),
+        ("${keys(var.a)}", "plinth::bad_function"),
+        ("${length(var.nope)}", "plinth::unknown_variable"),
+        ("x-${keys(var.sizes)}", "plinth::bad_interpolation"),
+    ] {
+        let text = format!(
+            "[variables]\nsizes = {{ default = {{ prod = \"large\" }} }}\na = {{ default = [\"x\"] }}\n\
+             [plinth_data.x]\ninput = '{call}'\n"
+        );
+        assert_eq!(
+            codes(load_files(
+                &[("a.toml", &text)],
+                &LoadOptions::default(),
+                &[]
+            )),
+            [code],
+            "{call}"
+        );
+    }
+}
