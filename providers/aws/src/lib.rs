@@ -46,6 +46,7 @@ pub mod rate_limit;
 pub mod rds_common;
 pub mod rds_instance;
 pub mod rds_parameter_group;
+pub mod rds_restore;
 pub mod rds_subnet_group;
 pub mod s3_bucket;
 pub mod s3_config;
