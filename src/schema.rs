@@ -117,6 +117,13 @@ fn meta_arguments() -> Map<String, Json> {
         }),
     );
     meta.insert(
+        "for_each".into(),
+        json!({
+            "description": "One instance per key (addresses `type.name[\"key\"]`): a table (`each.value` is its value) or a list of strings; may come from a variable.",
+            "anyOf": [{ "type": "object" }, { "type": "array", "items": { "type": "string" } }, interpolation()],
+        }),
+    );
+    meta.insert(
         "depends_on".into(),
         json!({
             "description": "Addresses this resource waits for beyond its references.",
@@ -212,7 +219,11 @@ fn sections() -> Map<String, Json> {
                 "anyOf": [
                     {
                         "type": "object",
-                        "properties": { "default": {}, "description": { "type": "string" } },
+                        "properties": {
+                            "default": {},
+                            "description": { "type": "string" },
+                            "type": { "enum": crate::config::VARIABLE_TYPES },
+                        },
                     },
                     { "not": { "type": "object" } },
                 ],
@@ -277,8 +288,28 @@ fn sections() -> Map<String, Json> {
             },
         }),
     );
-    let address =
-        json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+(\\[[0-9]+\\])?$" });
+    let key = "(\\[([0-9]+|\"([^\"\\\\]|\\\\.)*\")\\])?";
+    let address = json!({
+        "type": "string",
+        "pattern": format!("^(module\\.[A-Za-z0-9_-]+{key}\\.)*([A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+|module\\.[A-Za-z0-9_-]+){key}$"),
+    });
+    out.insert(
+        "module".into(),
+        json!({
+            "type": "object",
+            "description": "`[module.NAME]`: a directory of stack files used as a block; its other keys are the module's variables. Outputs are `${module.NAME.OUTPUT}`.",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "source": { "type": "string", "description": "The module's directory, relative to this stack's (`../modules/NAME`)." },
+                    "count": { "anyOf": [{ "type": "integer", "minimum": 0 }, interpolation()] },
+                    "for_each": { "anyOf": [{ "type": "object" }, { "type": "array", "items": { "type": "string" } }, interpolation()] },
+                    "depends_on": { "type": "array", "items": { "type": "string" } },
+                },
+                "required": ["source"],
+            },
+        }),
+    );
     out.insert(
         "moved".into(),
         json!({

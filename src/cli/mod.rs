@@ -165,6 +165,7 @@ impl StackArgs {
                 vars,
                 var_files: self.var_files.clone(),
                 limits: self.limits(),
+                as_module: false,
             },
             state_dir: self.state_dir.clone(),
         })

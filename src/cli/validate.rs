@@ -42,9 +42,11 @@ pub fn run(args: ValidateArgs) -> miette::Result<i32> {
         declared.into_iter().map(Some).collect()
     };
     let mut results = Vec::new();
+    let as_module = crate::config::is_module_directory(&args.stack.stack);
     for environment in &environments {
         let mut options = args.stack.open_options()?;
         options.load.environment = environment.clone();
+        options.load.as_module = as_module;
         // The policies must parse too (their evaluation needs a plan).
         results.push(
             Workspace::open(&args.stack.stack, &options).and_then(|workspace| {

@@ -220,6 +220,13 @@ impl Diagnostics {
         self.problems.len() + self.omitted
     }
 
+    /// Adds a file (a module's) to the sources problems may point into; its index.
+    pub(crate) fn add_source(&mut self, name: String, text: Arc<String>) -> usize {
+        let sources = Arc::make_mut(&mut self.sources);
+        sources.files.push((name, text));
+        sources.files.len() - 1
+    }
+
     /// The sources the problems point into.
     pub fn sources(&self) -> &Arc<SourceMap> {
         &self.sources

@@ -14,8 +14,9 @@ use super::raw::{Entry, NodeValue, Table};
 use plinth_provider::DATA_PREFIX;
 
 /// The reserved top-level tables.
-pub(crate) const SECTIONS: [&str; 11] = [
+pub(crate) const SECTIONS: [&str; 12] = [
     "stack",
+    "module",
     "data",
     "backend",
     "providers",
@@ -51,6 +52,8 @@ pub(crate) struct RawStack {
     pub moved: Vec<super::raw::Node>,
     pub removed: Vec<super::raw::Node>,
     pub resources: Vec<RawResource>,
+    /// `[module.NAME]` calls.
+    pub modules: Vec<Entry>,
 }
 
 /// Sorts the top-level tables of every file into a [`RawStack`].
@@ -125,6 +128,22 @@ pub(crate) fn assemble(
                         )),
                     ),
                 },
+                "module" => {
+                    if !is_table(&entry, diags) {
+                        continue;
+                    }
+                    let NodeValue::Table(table) = entry.value.value else {
+                        continue;
+                    };
+                    for call in table.entries {
+                        if !is_table(&call, diags)
+                            || duplicate(&mut seen, &format!("module.{}", call.key), &call, diags)
+                        {
+                            continue;
+                        }
+                        raw.modules.push(call);
+                    }
+                }
                 "data" => {
                     if !is_table(&entry, diags) {
                         continue;

@@ -9,9 +9,9 @@ use plinth_provider::Value;
 use super::diagnostics::{suggestion, Diagnostics, Problem};
 use super::interpolate::{parse_target, split, substitute_names, Segment, Target};
 use super::limits::{show_size, value_size, Budget, Limit};
-use super::model::{Expr, Origin, Part, SecretRef};
+use super::model::{Expr, ModulePath, Origin, Part, Reference, SecretRef};
 use super::raw::{origin, Node, NodeValue};
-use super::references::{check_reference, reference, PendingRef, ResourceIndex};
+use super::references::{check_reference, reference, Instance, PendingRef, ResourceIndex};
 
 /// The `place` of the scope variable declarations are lowered in.
 pub(crate) const VARIABLES_PLACE: &str = "in `[variables]`";
@@ -33,6 +33,16 @@ pub(crate) struct Scope<'a> {
     pub budget: &'a Budget,
     /// Reads `${file("...")}`; None where files may not be read.
     pub files: Option<&'a super::files::FileReader<'a>>,
+    /// Inside a block with `for_each`.
+    pub keyed: bool,
+    /// The module instance being lowered (empty: the root stack).
+    pub module: &'a ModulePath,
+    /// Module inputs known only during plan or apply (they hold references or secrets).
+    pub inputs: Option<&'a BTreeMap<String, Lowered>>,
+    /// The module calls whose outputs may be used; None where they may not.
+    pub modules: Option<&'a super::modules::ModuleIndex>,
+    /// What the module call's `depends_on` adds to every resource inside it.
+    pub inherited_depends_on: &'a [(super::model::Address, Origin)],
 }
 
 /// A piece of a string after substitution.
@@ -40,11 +50,17 @@ pub(crate) struct Scope<'a> {
 pub(crate) enum Piece {
     Text(String),
     CountIndex,
+    /// `${each.key}`.
+    EachKey,
+    /// `${each.value}` (and the keys after it).
+    EachValue(Vec<String>),
     Ref(PendingRef),
+    /// A reference that is final already: it came through a module input or output.
+    Resolved(Reference),
     Secret(SecretRef),
 }
 
-/// An expression with `${count.index}` still open.
+/// An expression with `${count.index}` and `${each.*}` still open.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Lowered {
     Value(Value),
@@ -115,6 +131,7 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
         return match resolve(inner, at(*start, *end), scope, diags) {
             Resolved::Value(v) => Lowered::Value(v),
             Resolved::Piece(p) => Lowered::Single(p),
+            Resolved::Lowered(l) => l,
         };
     }
     let mut pieces = Vec::new();
@@ -162,6 +179,28 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
                         }
                     },
                     Resolved::Piece(p) => pieces.push(p),
+                    Resolved::Lowered(Lowered::Single(p)) => pieces.push(p),
+                    Resolved::Lowered(Lowered::Template(parts)) => pieces.extend(parts),
+                    Resolved::Lowered(Lowered::Value(v)) => match to_text(&v) {
+                        Some(text) => pieces.push(Piece::Text(text)),
+                        None if matches!(v, Value::Unknown) => {}
+                        None => diags.push(
+                            Problem::new(
+                                "plinth::bad_interpolation",
+                                format!("cannot put a {} inside a string", v.kind_name()),
+                            )
+                            .at(here, format!("this is a {}", v.kind_name()))
+                            .help("use the value on its own (`\"${...}\"`) to keep its type"),
+                        ),
+                    },
+                    Resolved::Lowered(_) => diags.push(
+                        Problem::new(
+                            "plinth::bad_interpolation",
+                            "cannot put a list or a table inside a string".to_string(),
+                        )
+                        .at(here, "this is a list or a table")
+                        .help("use the value on its own (`\"${...}\"`), or `join(...)` it"),
+                    ),
                 }
             }
         }
@@ -220,16 +259,24 @@ pub(crate) fn splat(
     let count = scope
         .resources
         .and_then(|index| index.get(block.trim()))
-        .map(|info| info.count);
+        .map(|info| info.count.clone());
+    let one = |index: String, diags: &mut Diagnostics| match resolve(
+        &format!("{}[{index}].{path}", block.trim()),
+        here,
+        scope,
+        diags,
+    ) {
+        Resolved::Value(v) => Lowered::Value(v),
+        Resolved::Piece(p) => Lowered::Single(p),
+        Resolved::Lowered(l) => l,
+    };
     match count {
-        Some(super::references::Count::Counted(n)) => Lowered::List(
-            (0..n)
-                .map(|i| {
-                    match resolve(&format!("{}[{i}].{path}", block.trim()), here, scope, diags) {
-                        Resolved::Value(v) => Lowered::Value(v),
-                        Resolved::Piece(p) => Lowered::Single(p),
-                    }
-                })
+        Some(super::references::Count::Counted(n)) => {
+            Lowered::List((0..n).map(|i| one(i.to_string(), diags)).collect())
+        }
+        Some(super::references::Count::Keyed(keys)) => Lowered::List(
+            keys.iter()
+                .map(|(k, _)| one(format!("{k:?}"), diags))
                 .collect(),
         ),
         Some(super::references::Count::Invalid) => Lowered::Value(Value::Unknown),
@@ -292,6 +339,8 @@ fn to_text(value: &Value) -> Option<String> {
 enum Resolved {
     Value(Value),
     Piece(Piece),
+    /// A module input or output: a whole expression.
+    Lowered(Lowered),
 }
 
 /// One `${...}` operand as a lowered expression: a splat, or what [`resolve`] gives.
@@ -310,6 +359,7 @@ pub(crate) fn operand(
     match resolve(inner, here, scope, diags) {
         Resolved::Value(v) => Lowered::Value(v),
         Resolved::Piece(p) => Lowered::Single(p),
+        Resolved::Lowered(l) => l,
     }
 }
 
@@ -411,6 +461,26 @@ fn resolve(inner: &str, here: Origin, scope: &Scope<'_>, diags: &mut Diagnostics
                     unknown
                 }
                 Some(v) => Resolved::Value(v.clone()),
+                None if scope.inputs.is_some_and(|i| i.contains_key(&name)) => {
+                    let input = scope.inputs.and_then(|i| i.get(&name)).cloned();
+                    match input {
+                        Some(lowered) if scope.resources.is_some() => Resolved::Lowered(lowered),
+                        _ => {
+                            diags.push(
+                                Problem::new(
+                                    "plinth::unknown_at_load",
+                                    format!("`var.{name}` is not known while the stack is loaded"),
+                                )
+                                .at(here, format!("needed {}", scope.place))
+                                .help(format!(
+                                    "the module call gives `{name}` a value that holds a reference or a secret; values used {} must be known at load (literals or variables)",
+                                    scope.place
+                                )),
+                            );
+                            unknown
+                        }
+                    }
+                }
                 None if scope.place == VARIABLES_PLACE => {
                     diags.push(
                     Problem::new("plinth::unknown_variable", "a variable cannot refer to variables")
@@ -451,6 +521,28 @@ fn resolve(inner: &str, here: Origin, scope: &Scope<'_>, diags: &mut Diagnostics
                 unknown
             }
         }
+        Target::EachKey | Target::EachValue(_) if !scope.keyed => {
+            diags.push(
+                Problem::new(
+                    "plinth::each_outside_for_each",
+                    format!("`each` used {}", scope.place),
+                )
+                .at(here, "only valid inside a block with `for_each`")
+                .help("add `for_each = ...` to the block, or remove `${each...}`"),
+            );
+            unknown
+        }
+        Target::EachKey => Resolved::Piece(Piece::EachKey),
+        Target::EachValue(path) => Resolved::Piece(Piece::EachValue(path)),
+        Target::Module {
+            name,
+            index,
+            output,
+            path,
+        } => match super::modules::output(&name, index, &output, &path, here, scope, diags) {
+            Some(lowered) => Resolved::Lowered(lowered),
+            None => unknown,
+        },
         Target::Secret(name) => resolve_secret(name, here, scope, diags),
         Target::Resource {
             type_name,
@@ -481,6 +573,19 @@ fn resolve_secret(
         );
         return Resolved::Value(Value::Unknown);
     };
+    if !secrets.contains(&name) && !scope.module.is_root() {
+        diags.push(
+            Problem::new(
+                "plinth::unknown_secret",
+                format!("a module cannot read the stack's secret `{name}`"),
+            )
+            .at(here, "secrets are passed to a module as inputs")
+            .help(format!(
+                "declare a variable (`[variables] {name} = {{ type = \"string\" }}`), use `${{var.{name}}}` here, and give it in the call: `{name} = \"${{secret.{name}}}\"`"
+            )),
+        );
+        return Resolved::Value(Value::Unknown);
+    }
     if !secrets.contains(&name) {
         diags.push(
             Problem::new("plinth::unknown_secret", format!("unknown secret `{name}`"))
@@ -500,28 +605,41 @@ fn resolve_secret(
     Resolved::Piece(Piece::Secret(SecretRef { name, origin: here }))
 }
 
-/// Produces the expression of one instance (`index` is the `count.index`, if any).
-pub(crate) fn instantiate(
-    lowered: &Lowered,
-    index: Option<usize>,
-    diags: &mut Diagnostics,
-) -> Expr {
+/// Produces the expression of one instance (its `count.index` or `each.key` and `each.value`).
+pub(crate) fn instantiate(lowered: &Lowered, instance: &Instance, diags: &mut Diagnostics) -> Expr {
     match lowered {
         Lowered::Value(v) => Expr::Literal(v.clone()),
         Lowered::Single(Piece::Text(t)) => Expr::Literal(Value::String(t.clone())),
-        Lowered::Single(Piece::CountIndex) => Expr::Literal(Value::Int(index.unwrap_or(0) as i64)),
-        Lowered::Single(Piece::Ref(r)) => reference(r, index, diags)
+        Lowered::Single(Piece::CountIndex) => {
+            Expr::Literal(Value::Int(instance.count_index().unwrap_or(0) as i64))
+        }
+        Lowered::Single(Piece::EachKey) => Expr::Literal(Value::String(
+            instance.each_key().unwrap_or_default().to_string(),
+        )),
+        Lowered::Single(Piece::EachValue(path)) => Expr::Literal(each_value(instance, path)),
+        Lowered::Single(Piece::Ref(r)) => reference(r, instance, diags)
             .map(Expr::Ref)
             .unwrap_or(Expr::Literal(Value::Unknown)),
+        Lowered::Single(Piece::Resolved(r)) => Expr::Ref(r.clone()),
         Lowered::Single(Piece::Secret(s)) => Expr::Secret(s.clone()),
         Lowered::Template(pieces) => {
             let mut parts: Vec<Part> = Vec::new();
             for piece in pieces {
                 let part = match piece {
                     Piece::Text(t) => Part::Text(t.clone()),
-                    Piece::CountIndex => Part::Text(index.unwrap_or(0).to_string()),
+                    Piece::CountIndex => {
+                        Part::Text(instance.count_index().unwrap_or(0).to_string())
+                    }
+                    Piece::EachKey => {
+                        Part::Text(instance.each_key().unwrap_or_default().to_string())
+                    }
+                    Piece::EachValue(path) => match to_text(&each_value(instance, path)) {
+                        Some(text) => Part::Text(text),
+                        None => return Expr::Literal(Value::Unknown),
+                    },
                     Piece::Secret(s) => Part::Secret(s.clone()),
-                    Piece::Ref(r) => match reference(r, index, diags) {
+                    Piece::Resolved(r) => Part::Ref(r.clone()),
+                    Piece::Ref(r) => match reference(r, instance, diags) {
                         Some(r) => Part::Ref(r),
                         None => return Expr::Literal(Value::Unknown),
                     },
@@ -538,7 +656,10 @@ pub(crate) fn instantiate(
             }
         }
         Lowered::List(items) => {
-            let items: Vec<Expr> = items.iter().map(|l| instantiate(l, index, diags)).collect();
+            let items: Vec<Expr> = items
+                .iter()
+                .map(|l| instantiate(l, instance, diags))
+                .collect();
             if items.iter().all(|e| matches!(e, Expr::Literal(_))) {
                 Expr::Literal(Value::List(items.into_iter().map(literal).collect()))
             } else {
@@ -548,7 +669,7 @@ pub(crate) fn instantiate(
         Lowered::Map(map) => {
             let map: BTreeMap<String, Expr> = map
                 .iter()
-                .map(|(k, l)| (k.clone(), instantiate(l, index, diags)))
+                .map(|(k, l)| (k.clone(), instantiate(l, instance, diags)))
                 .collect();
             if map.values().all(|e| matches!(e, Expr::Literal(_))) {
                 Expr::Literal(Value::Map(
@@ -557,6 +678,41 @@ pub(crate) fn instantiate(
             } else {
                 Expr::Map(map)
             }
+        }
+    }
+}
+
+/// `each.value` of an instance, down `path` (null when a key is missing: checked at lowering).
+fn each_value(instance: &Instance, path: &[String]) -> Value {
+    let mut value = instance.value.clone().unwrap_or(Value::Null);
+    for key in path {
+        value = match value {
+            Value::Map(mut map) => map.remove(key).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+    }
+    value
+}
+
+/// An expression as a lowered one (module inputs and outputs are final expressions).
+pub(crate) fn from_expr(expr: &Expr) -> Lowered {
+    match expr {
+        Expr::Literal(v) => Lowered::Value(v.clone()),
+        Expr::Ref(r) => Lowered::Single(Piece::Resolved(r.clone())),
+        Expr::Secret(s) => Lowered::Single(Piece::Secret(s.clone())),
+        Expr::Template(parts) => Lowered::Template(
+            parts
+                .iter()
+                .map(|p| match p {
+                    Part::Text(t) => Piece::Text(t.clone()),
+                    Part::Ref(r) => Piece::Resolved(r.clone()),
+                    Part::Secret(s) => Piece::Secret(s.clone()),
+                })
+                .collect(),
+        ),
+        Expr::List(items) => Lowered::List(items.iter().map(from_expr).collect()),
+        Expr::Map(map) => {
+            Lowered::Map(map.iter().map(|(k, e)| (k.clone(), from_expr(e))).collect())
         }
     }
 }

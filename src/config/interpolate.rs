@@ -129,11 +129,15 @@ pub(crate) fn substitute_names(
     Ok(out)
 }
 
-/// An index written in a reference: `[2]` or `[count.index]`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// An index written in a reference: `[2]`, `[count.index]`, `["logs"]` or `[each.key]`.
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum IndexSpec {
     Literal(usize),
     CountIndex,
+    /// `["logs"]`: an instance of a block with `for_each`.
+    Key(String),
+    /// `[each.key]`: the instance of the same key.
+    EachKey,
 }
 
 /// What an interpolation refers to.
@@ -146,6 +150,17 @@ pub(crate) enum Target {
     CountIndex,
     /// `file("PATH")`: the text of a file of the stack directory.
     File(String),
+    /// `each.key`.
+    EachKey,
+    /// `each.value` and the keys after it (`each.value.name`).
+    EachValue(Vec<String>),
+    /// `module.NAME[KEY].OUTPUT.key`: an output of a module instance.
+    Module {
+        name: String,
+        index: Option<IndexSpec>,
+        output: String,
+        path: Vec<String>,
+    },
     Resource {
         type_name: String,
         name: String,
@@ -193,8 +208,8 @@ pub(crate) fn parse_target(inner: &str) -> Result<Target, String> {
         "count.index" => return Ok(Target::CountIndex),
         _ => {}
     }
-    // `[count.index]` contains a dot: give it a one-character stand-in before splitting.
-    let normalized = inner.replace("[count.index]", "[#]");
+    // An index may hold dots (`[count.index]`, `["a.b"]`): each one gets a stand-in first.
+    let (normalized, indexes) = stand_ins(inner)?;
     let mut parts = normalized.split('.');
     let first = parts.next().unwrap_or_default();
     let rest: Vec<&str> = parts.collect();
@@ -213,6 +228,15 @@ pub(crate) fn parse_target(inner: &str) -> Result<Target, String> {
             });
         }
         "count" => return Err("the only attribute of `count` is `count.index`".to_string()),
+        "each" => {
+            return match rest.as_slice() {
+                ["key"] => Ok(Target::EachKey),
+                ["value", path @ ..] if path.iter().all(|p| is_identifier(p)) => Ok(
+                    Target::EachValue(path.iter().map(|p| p.to_string()).collect()),
+                ),
+                _ => Err("write `each.key`, `each.value` or `each.value.KEY`".to_string()),
+            }
+        }
         _ => {}
     }
     // `data.TYPE.NAME.ATTRIBUTE`: the data source's schema is named `data.TYPE`.
@@ -235,26 +259,15 @@ pub(crate) fn parse_target(inner: &str) -> Result<Target, String> {
     }
     let (name, index) = match rest[0].split_once('[') {
         Some((name, idx)) => {
-            let Some(idx) = idx.strip_suffix(']') else {
+            let Some(slot) = idx
+                .strip_suffix(']')
+                .and_then(|i| i.strip_prefix('#'))
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| indexes.get(i))
+            else {
                 return Err(format!("cannot understand the index in `{inner}`"));
             };
-            let index = match idx.trim() {
-                "#" => IndexSpec::CountIndex,
-                "*" => {
-                    return Err(
-                        "`[*]` makes a list of every instance: use it as the whole value (`\"${TYPE.NAME[*].ATTR}\"`), not inside a longer string".to_string(),
-                    )
-                }
-                other => match other.parse::<usize>() {
-                    Ok(i) => IndexSpec::Literal(i),
-                    Err(_) => {
-                        return Err(format!(
-                            "index `{other}` must be a whole number or `count.index`"
-                        ))
-                    }
-                },
-            };
-            (name, Some(index))
+            (name, Some(index_spec(slot)?))
         }
         None => (rest[0], None),
     };
@@ -262,6 +275,22 @@ pub(crate) fn parse_target(inner: &str) -> Result<Target, String> {
         return Err(format!("`{name}` is not a valid resource name"));
     }
     let path: Vec<String> = rest[1..].iter().map(|s| s.to_string()).collect();
+    if type_name == "module" {
+        let Some((output, path)) = path.split_first() else {
+            return Err(format!(
+                "`{inner}` names a module but no output; write `{inner}.OUTPUT`"
+            ));
+        };
+        if let Some(bad) = path.iter().chain([output]).find(|p| !is_identifier(p)) {
+            return Err(format!("`{bad}` is not a valid output name in `{inner}`"));
+        }
+        return Ok(Target::Module {
+            name: name.to_string(),
+            index,
+            output: output.clone(),
+            path: path.to_vec(),
+        });
+    }
     if path.is_empty() {
         return Err(format!(
             "`{inner}` names a resource but no attribute; write `{inner}.ATTRIBUTE` (e.g. `.id`)"
@@ -277,6 +306,70 @@ pub(crate) fn parse_target(inner: &str) -> Result<Target, String> {
         name: name.to_string(),
         index,
         path,
+    })
+}
+
+/// `inner` with each `[...]` replaced by `[#N]`, and the texts inside the brackets.
+fn stand_ins(inner: &str) -> Result<(String, Vec<String>), String> {
+    let mut out = String::with_capacity(inner.len());
+    let mut indexes = Vec::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '[' {
+            out.push(c);
+            continue;
+        }
+        let mut index = String::new();
+        let mut quoted = false;
+        loop {
+            let Some(c) = chars.next() else {
+                return Err(format!("unclosed `[` in `{inner}`"));
+            };
+            match c {
+                '\\' if quoted => {
+                    index.push(c);
+                    index.push(chars.next().unwrap_or('\\'));
+                }
+                '"' => {
+                    quoted = !quoted;
+                    index.push(c);
+                }
+                ']' if !quoted => break,
+                c => index.push(c),
+            }
+        }
+        out.push_str(&format!("[#{}]", indexes.len()));
+        indexes.push(index);
+    }
+    Ok((out, indexes))
+}
+
+/// The text inside `[...]` of a reference.
+fn index_spec(text: &str) -> Result<IndexSpec, String> {
+    let text = text.trim();
+    match text {
+        "count.index" => return Ok(IndexSpec::CountIndex),
+        "each.key" => return Ok(IndexSpec::EachKey),
+        "*" => {
+            return Err(
+                "`[*]` makes a list of every instance: use it as the whole value (`\"${TYPE.NAME[*].ATTR}\"`), not inside a longer string".to_string(),
+            )
+        }
+        _ => {}
+    }
+    if let Some(quoted) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        let mut key = String::new();
+        let mut chars = quoted.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => key.push(chars.next().unwrap_or('\\')),
+                c => key.push(c),
+            }
+        }
+        return Ok(IndexSpec::Key(key));
+    }
+    text.parse::<usize>().map(IndexSpec::Literal).map_err(|_| {
+        format!("index `{text}` must be a whole number, `count.index`, a quoted key such as `[\"logs\"]` or `each.key`")
     })
 }
 

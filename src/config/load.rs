@@ -112,6 +112,7 @@ pub fn load_with_env(
         var_files: &var_files,
         getenv,
         budget: &budget,
+        missing_is_unknown: options.as_module,
     };
     let variables = variables::resolve(
         &raw.variables,
@@ -124,6 +125,7 @@ pub fn load_with_env(
 
     let secret_names: BTreeSet<String> = raw.secrets.iter().map(|e| e.key.clone()).collect();
     let reader = super::files::FileReader::new(dir, options.limits.max_file_bytes);
+    let root = super::model::ModulePath::root();
     let base = Scope {
         stack: &header.name,
         environment: &environment,
@@ -134,6 +136,11 @@ pub fn load_with_env(
         place: "here",
         budget: &budget,
         files: None,
+        keyed: false,
+        module: &root,
+        inputs: None,
+        modules: None,
+        inherited_depends_on: &[],
     };
     let backend = sections::backend(
         raw.backend.as_ref(),
@@ -181,21 +188,38 @@ pub fn load_with_env(
     ) {
         return Err(diags);
     }
-    let lowered = resources::lower_all(&raw.resources, &index, &resource_scope, &mut diags);
-    let (data, resources) = resources::split_data(lowered, &mut diags);
+    let modules = super::modules::Modules::new(schemas, &options.limits, dir, &header.environments);
+    let body = modules.lower_body(&raw, &index, dir, &resource_scope, &[], &mut diags);
+    let (data, resources) = resources::split_data(body.resources, &mut diags);
+    if resources.len() > options.limits.max_resources && !raw.modules.is_empty() {
+        diags.push(
+            Problem::new(
+                "plinth::too_many_resources",
+                format!(
+                    "the stack and its modules have {} resource instances, more than the limit of {}",
+                    resources.len(),
+                    options.limits.max_resources
+                ),
+            )
+            .help(Limit::Resources.how_to_raise(resources.len())),
+        );
+        return Err(diags);
+    }
     let instances: std::collections::HashSet<String> =
         resources.iter().map(|r| r.address.to_string()).collect();
     let counted_blocks: std::collections::HashSet<String> = resources
         .iter()
-        .filter(|r| r.address.index().is_some())
+        .filter(|r| r.address.key.is_some())
         .map(|r| r.address.block())
         .collect();
+    let declared_modules = super::moves::declared_modules(resources.iter().map(|r| &r.address));
     let (moved, removed) = super::moves::moves(
         &raw.moved,
         &raw.removed,
         &super::moves::Declared {
             instances: &instances,
             counted_blocks: &counted_blocks,
+            modules: &declared_modules,
         },
         &Scope {
             place: "in `[[moved]]` and `[[removed]]`",
@@ -203,12 +227,7 @@ pub fn load_with_env(
         },
         &mut diags,
     );
-    let output_scope = Scope {
-        resources: Some(&index),
-        place: "in `[outputs]`",
-        ..resource_scope
-    };
-    let outputs = sections::outputs(&raw.outputs, &output_scope, &mut diags);
+    let outputs = body.outputs;
     for output in outputs.values() {
         for reference in output.value.references() {
             if reference
@@ -232,7 +251,7 @@ pub fn load_with_env(
         return Err(diags);
     }
     // A saved plan is refused when a file the stack reads changed, as when a stack file did.
-    let config_hash = reader.extend_hash(config_hash);
+    let config_hash = reader.extend_hash(modules_hash(config_hash, &modules));
     Ok(Stack {
         name: header.name,
         dir: dir.to_path_buf(),
@@ -249,9 +268,26 @@ pub fn load_with_env(
         waivers,
         moved,
         removed,
-        sources,
+        sources: Arc::clone(diags.sources()),
         config_hash,
     })
+}
+
+/// The configuration digest with every module file folded in (unchanged without modules).
+fn modules_hash(config_hash: String, modules: &super::modules::Modules<'_>) -> String {
+    let files = modules.files.borrow();
+    if files.is_empty() {
+        return config_hash;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(config_hash.as_bytes());
+    for (name, text) in files.iter() {
+        hasher.update([0u8]);
+        hasher.update(name.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(text.as_bytes());
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 /// The environments the stack in `dir` declares (`[stack] environments`), read without
@@ -283,6 +319,18 @@ pub fn declared_environments(dir: &Path) -> Vec<String> {
         }
     }
     Vec::new()
+}
+
+/// True when no file of `dir` has a `[stack]` table: the directory is a module (or a stack
+/// that names itself after its directory; `validate` then checks it as a module, whose
+/// inputs without a default are unknown rather than missing).
+pub fn is_module_directory(dir: &Path) -> bool {
+    let mut ignored = Vec::new();
+    let files = list_stack_files(dir, &[], &mut ignored);
+    !files.is_empty()
+        && files.iter().all(|path| {
+            std::fs::read_to_string(path).is_ok_and(|text| stack_section(&text).is_none())
+        })
 }
 
 /// The text of the `[stack]` table: from its header to the next table header.
@@ -324,7 +372,7 @@ fn is_stack_file(path: &Path, var_files: &[PathBuf]) -> bool {
 
 /// The stack's `*.toml` files of the directory, sorted by name (variable files left out, see
 /// [`is_stack_file`]; subdirectories such as `vars/` are never read).
-fn list_stack_files(
+pub(crate) fn list_stack_files(
     dir: &Path,
     var_files: &[PathBuf],
     problems: &mut Vec<Problem>,

@@ -22,6 +22,7 @@ pub(crate) struct MetaArguments {
 pub(crate) fn depends_on(
     node: &Node,
     index: &ResourceIndex<'_>,
+    scope: &super::expr::Scope<'_>,
     diags: &mut Diagnostics,
 ) -> Vec<(Address, Origin)> {
     let NodeValue::Array(items) = &node.value else {
@@ -44,6 +45,24 @@ pub(crate) fn depends_on(
             );
             continue;
         };
+        if let Some(call) = super::modules::call_named(text.trim()) {
+            match scope.modules.and_then(|m| m.resources_of(call)) {
+                Some(addresses) => out.extend(addresses.iter().map(|a| (a.clone(), item.origin))),
+                None => diags.push(
+                    Problem::new(
+                        "plinth::unknown_module",
+                        format!("unknown module `{call}` in `depends_on`"),
+                    )
+                    .at(item.origin, "no such module call here")
+                    .help(listing(
+                        call,
+                        scope.modules.into_iter().flat_map(|m| m.names()),
+                        "module calls here",
+                    )),
+                ),
+            }
+            continue;
+        }
         let Some(address) = Address::parse(text.trim()) else {
             diags.push(
                 Problem::new(
@@ -71,8 +90,9 @@ pub(crate) fn depends_on(
             );
             continue;
         };
-        match (info.count, address.index()) {
-            (Count::Counted(n), Some(i)) if i >= n => diags.push(
+        let address = address.in_module(scope.module.clone());
+        match (&info.count, address.index()) {
+            (Count::Counted(n), Some(i)) if i >= *n => diags.push(
                 Problem::new(
                     "plinth::index_out_of_range",
                     format!("index {i} is out of range for `{block}`"),

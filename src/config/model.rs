@@ -301,7 +301,7 @@ pub struct Origin {
 }
 
 /// The files of a stack, for diagnostics.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SourceMap {
     /// `(path shown to the user, contents)`.
     pub files: Vec<(String, Arc<String>)>,
@@ -336,4 +336,7 @@ pub struct LoadOptions {
     pub var_files: Vec<PathBuf>,
     /// Upper bounds on what the stack may ask for (`--max-resources`, ...).
     pub limits: super::limits::Limits,
+    /// Load a module directory on its own (`plinth validate modules/app-tier`): variables
+    /// without a value are unknown instead of missing.
+    pub as_module: bool,
 }

@@ -9,62 +9,87 @@ use plinth_provider::Value;
 
 use super::diagnostics::{Diagnostics, Problem};
 use super::expr::Scope;
-use super::model::{Moved, Origin, Removed};
+use super::model::{Address, InstanceKey, ModulePath, Moved, Origin, Removed};
 use super::raw::{Node, NodeValue};
 use super::sections::{known, unknown_key, wrong_type};
 
-/// An address written in a `[[moved]]` or `[[removed]]` table.
+/// An address written in a `[[moved]]` or `[[removed]]` table: a resource block or instance
+/// (possibly inside a module), or a module call or instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Written {
-    pub type_name: String,
-    pub name: String,
-    pub index: Option<usize>,
+pub(crate) enum Written {
+    Resource(Address),
+    Module(ModulePath),
 }
 
 impl Written {
-    fn block(&self) -> String {
-        format!("{}.{}", self.type_name, self.name)
+    /// The instance key written last (`[0]`, `["eu"]`), if any.
+    fn key(&self) -> Option<&InstanceKey> {
+        match self {
+            Written::Resource(a) => a.key.as_ref(),
+            Written::Module(p) => p.0.last().and_then(|s| s.key.as_ref()),
+        }
     }
 }
 
-fn identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-/// Parses `TYPE.NAME` or `TYPE.NAME[N]`.
+/// Parses `TYPE.NAME`, `TYPE.NAME[N]`, `TYPE.NAME["k"]`, `module.A...TYPE.NAME`, `module.A`,
+/// `module.A["k"]`.
 pub(crate) fn parse_address(text: &str) -> Option<Written> {
-    let (type_name, rest) = text.split_once('.')?;
-    let (name, index) = match rest.split_once('[') {
-        Some((name, index)) => (name, Some(index.strip_suffix(']')?.parse::<usize>().ok()?)),
-        None => (rest, None),
-    };
-    (identifier(type_name) && identifier(name)).then(|| Written {
-        type_name: type_name.to_string(),
-        name: name.to_string(),
-        index,
-    })
+    if let Some(address) = Address::parse(text) {
+        return (!address.type_name.starts_with("data")).then_some(Written::Resource(address));
+    }
+    ModulePath::parse(text).map(Written::Module)
 }
 
-/// The declared addresses: every instance (`T.N`, `T.N[i]`) and every block of a counted
-/// resource (`T.N`).
+/// The declared addresses: every instance (`T.N`, `T.N[i]`), every block of a counted
+/// resource (`T.N`), and every module call and instance (`module.A`, `module.A["k"]`).
 pub(crate) struct Declared<'a> {
     pub instances: &'a HashSet<String>,
     pub counted_blocks: &'a HashSet<String>,
+    pub modules: &'a HashSet<String>,
 }
 
 impl Declared<'_> {
     fn has(&self, w: &Written) -> bool {
-        match w.index {
-            Some(i) => self.instances.contains(&format!("{}[{i}]", w.block())),
-            None => self.instances.contains(&w.block()) || self.counted_blocks.contains(&w.block()),
+        match w {
+            Written::Resource(a) if a.key.is_some() => self.instances.contains(&a.to_string()),
+            Written::Resource(a) => {
+                self.instances.contains(&a.block()) || self.counted_blocks.contains(&a.block())
+            }
+            Written::Module(p) => self.modules.contains(&p.to_string()),
         }
     }
 
     fn any_of_block(&self, w: &Written) -> bool {
-        self.instances.contains(&w.block()) || self.counted_blocks.contains(&w.block())
+        match w {
+            Written::Resource(a) => {
+                self.instances.contains(&a.block()) || self.counted_blocks.contains(&a.block())
+            }
+            Written::Module(p) => {
+                let mut call = p.clone();
+                if let Some(last) = call.0.last_mut() {
+                    last.key = None;
+                }
+                self.modules.contains(&call.to_string())
+            }
+        }
     }
+}
+
+/// Every module call and instance the resources are declared in: `module.a`, `module.a["x"]`,
+/// `module.a["x"].module.b`, ...
+pub(crate) fn declared_modules<'a>(
+    addresses: impl Iterator<Item = &'a Address>,
+) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for address in addresses {
+        let mut path = ModulePath::root();
+        for step in &address.module.0 {
+            out.insert(path.child(&step.name, None).to_string());
+            path = path.child(&step.name, step.key.clone());
+            out.insert(path.to_string());
+        }
+    }
+    out
 }
 
 fn problem(code: &'static str, message: String, at: Origin, label: &str, help: &str) -> Problem {
@@ -127,8 +152,8 @@ fn address_field(
                     code,
                     format!("`{text}` is not a resource address"),
                     *origin,
-                    "expected `TYPE.NAME` or `TYPE.NAME[N]`",
-                    "data sources and modules cannot be moved",
+                    "expected `TYPE.NAME`, `TYPE.NAME[N]`, `TYPE.NAME[\"KEY\"]` or `module.NAME`",
+                    "data sources cannot be moved; a resource in a module is `module.NAME.TYPE.NAME`",
                 ));
                 None
             }
@@ -167,7 +192,21 @@ pub(crate) fn moves(
             continue;
         };
         let code = "plinth::bad_moved";
-        if from.type_name != to.type_name {
+        let kinds_differ = match (&from, &to) {
+            (Written::Resource(a), Written::Resource(b)) => a.type_name != b.type_name,
+            (Written::Module(_), Written::Module(_)) => false,
+            _ => {
+                diags.push(problem(
+                    code,
+                    format!("cannot move `{from_text}` to `{to_text}`"),
+                    to_at,
+                    "a module and a resource",
+                    "move a module to a module (`module.a` to `module.b`), or a resource to a resource (`T.A` to `module.b.T.A`)",
+                ));
+                continue;
+            }
+        };
+        if kinds_differ {
             diags.push(problem(
                 code,
                 format!("cannot move `{from_text}` to `{to_text}`: a move keeps the type"),
@@ -177,7 +216,7 @@ pub(crate) fn moves(
             ));
             continue;
         }
-        if from.index.is_some() != to.index.is_some() {
+        if from.key().is_some() != to.key().is_some() {
             diags.push(problem(
                 code,
                 format!("cannot move `{from_text}` to `{to_text}`"),
@@ -187,7 +226,7 @@ pub(crate) fn moves(
             ));
             continue;
         }
-        if declared.has(&from) || (from.index.is_none() && declared.any_of_block(&from)) {
+        if declared.has(&from) || (from.key().is_none() && declared.any_of_block(&from)) {
             diags.push(problem(
                 code,
                 format!("`{from_text}` is still declared in the stack"),
@@ -247,7 +286,7 @@ pub(crate) fn moves(
                 continue;
             }
         };
-        if declared.has(&from) || (from.index.is_none() && declared.any_of_block(&from)) {
+        if declared.has(&from) || (from.key().is_none() && declared.any_of_block(&from)) {
             diags.push(problem(
                 "plinth::bad_removed",
                 format!("`{from_text}` is still declared in the stack"),
@@ -273,16 +312,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn addresses_are_blocks_or_instances() {
+    fn addresses_are_blocks_instances_or_modules() {
         assert_eq!(
             parse_address("aws_s3_bucket.logs"),
-            Some(Written {
-                type_name: "aws_s3_bucket".into(),
-                name: "logs".into(),
-                index: None
-            })
+            Some(Written::Resource(Address::new("aws_s3_bucket", "logs")))
         );
-        assert_eq!(parse_address("sim_resource.a[2]").unwrap().index, Some(2));
+        assert_eq!(
+            parse_address("sim_resource.a[2]").unwrap().key(),
+            Some(&InstanceKey::Index(2))
+        );
+        assert_eq!(
+            parse_address(r#"sim_resource.a["x"]"#).unwrap().key(),
+            Some(&InstanceKey::Key("x".into()))
+        );
+        assert!(matches!(
+            parse_address("module.api.aws_s3_bucket.b"),
+            Some(Written::Resource(a)) if a.module.to_string() == "module.api"
+        ));
+        assert!(matches!(
+            parse_address(r#"module.api["eu"]"#),
+            Some(Written::Module(p)) if p.0.len() == 1
+        ));
         for bad in [
             "aws_s3_bucket",
             "a.b[x]",
@@ -293,5 +343,20 @@ mod tests {
         ] {
             assert_eq!(parse_address(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn declared_modules_lists_calls_and_instances() {
+        let a = Address::parse(r#"module.a["x"].module.b.t.n"#).unwrap();
+        let mut got: Vec<String> = declared_modules([&a].into_iter()).into_iter().collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                "module.a".to_string(),
+                r#"module.a["x"]"#.to_string(),
+                r#"module.a["x"].module.b"#.to_string(),
+            ]
+        );
     }
 }

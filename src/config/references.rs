@@ -4,20 +4,22 @@
 
 use std::collections::BTreeMap;
 
-use plinth_provider::Schema;
+use plinth_provider::{Schema, Value};
 
 use super::diagnostics::{listing, Diagnostics, Problem};
 use super::expr::Scope;
 use super::interpolate::IndexSpec;
-use super::model::{Address, InstanceKey, Origin, Reference};
+use super::model::{Address, InstanceKey, ModulePath, Origin, Reference};
 
-/// What `count` a resource block has, as far as the loader knows.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What `count` or `for_each` a resource block has, as far as the loader knows.
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Count {
     /// No `count`: one instance without an index.
     Single,
     /// `count = n`.
     Counted(usize),
+    /// `for_each`: one instance per key (in key order), with its `each.value`.
+    Keyed(std::rc::Rc<Vec<(String, Value)>>),
     /// The count was invalid (already reported): do not check indexes.
     Invalid,
 }
@@ -41,8 +43,50 @@ pub(crate) struct PendingRef {
     pub index: Option<IndexSpec>,
     /// The target's `count`, when it has one.
     pub target_count: Option<usize>,
+    /// The target's `for_each` keys, when it has them.
+    pub target_keys: Option<std::rc::Rc<Vec<(String, Value)>>>,
     pub path: Vec<String>,
     pub origin: Origin,
+    /// The module instance the reference is written in (its target is declared there too).
+    pub module: ModulePath,
+}
+
+/// The instance an expression is instantiated for: its key (`count.index` or `each.key`) and
+/// `each.value`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Instance {
+    pub key: Option<InstanceKey>,
+    pub value: Option<Value>,
+}
+
+impl Instance {
+    /// No `count` and no `for_each`.
+    pub(crate) const NONE: Instance = Instance {
+        key: None,
+        value: None,
+    };
+
+    /// `count.index = i`.
+    pub(crate) fn index(i: usize) -> Self {
+        Instance {
+            key: Some(InstanceKey::Index(i)),
+            value: None,
+        }
+    }
+
+    pub(crate) fn count_index(&self) -> Option<usize> {
+        match self.key {
+            Some(InstanceKey::Index(i)) => Some(i),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn each_key(&self) -> Option<&str> {
+        match &self.key {
+            Some(InstanceKey::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
 }
 
 /// Checks a `${TYPE.NAME[i].ATTR}` reference against the stack's resource blocks.
@@ -102,7 +146,8 @@ pub(crate) fn check_reference(
         );
         return None;
     }
-    let target_count = match (block.count, index) {
+    let mut target_keys = None;
+    let target_count = match (&block.count, &index) {
         (Count::Counted(n), None) => {
             let example = format!("{block_key}[0].{}", path.join("."));
             diags.push(
@@ -129,7 +174,52 @@ pub(crate) fn check_reference(
             );
             return None;
         }
-        (Count::Counted(n), _) => Some(n),
+        (Count::Counted(_), Some(IndexSpec::Key(_) | IndexSpec::EachKey)) => {
+            diags.push(
+                Problem::new(
+                    "plinth::wrong_index",
+                    format!("`{block_key}` has `count`, so its instances are numbered"),
+                )
+                .at(here, "a key, not a number")
+                .help(format!(
+                    "write `${{{block_key}[0].{}}}` (or `[count.index]`)",
+                    path.join(".")
+                )),
+            );
+            return None;
+        }
+        (Count::Counted(n), _) => Some(*n),
+        (Count::Keyed(keys), None | Some(IndexSpec::Literal(_) | IndexSpec::CountIndex)) => {
+            let example = keys.first().map(|(k, _)| k.as_str()).unwrap_or("KEY");
+            diags.push(
+                Problem::new(
+                    "plinth::missing_index",
+                    format!("`{block_key}` has `for_each`, so a reference to it needs a key"),
+                )
+                .at(here, format!("which of the {} instances?", keys.len()))
+                .help(format!(
+                    "write `${{{block_key}[\"{example}\"].{}}}` or `[each.key]`; its keys: {}",
+                    path.join("."),
+                    key_list(keys)
+                )),
+            );
+            return None;
+        }
+        (Count::Keyed(keys), Some(IndexSpec::Key(k))) if !keys.iter().any(|(key, _)| key == k) => {
+            diags.push(
+                Problem::new(
+                    "plinth::index_out_of_range",
+                    format!("`{block_key}` has no instance `[\"{k}\"]`"),
+                )
+                .at(here, format!("`{block_key}` has {} instances", keys.len()))
+                .help(format!("its keys: {}", key_list(keys))),
+            );
+            return None;
+        }
+        (Count::Keyed(keys), _) => {
+            target_keys = Some(std::rc::Rc::clone(keys));
+            None
+        }
         (Count::Single, Some(_)) => {
             diags.push(
                 Problem::new(
@@ -143,6 +233,17 @@ pub(crate) fn check_reference(
         }
         (Count::Single, None) | (Count::Invalid, _) => None,
     };
+    if index == Some(IndexSpec::EachKey) && !scope.keyed {
+        diags.push(
+            Problem::new(
+                "plinth::each_outside_for_each",
+                format!("`each.key` used {}", scope.place),
+            )
+            .at(here, "only valid inside a block with `for_each`")
+            .help("use a literal key such as `[\"logs\"]`"),
+        );
+        return None;
+    }
     if index == Some(IndexSpec::CountIndex) && !scope.counted {
         diags.push(
             Problem::new(
@@ -159,22 +260,38 @@ pub(crate) fn check_reference(
         name,
         index,
         target_count,
+        target_keys,
         path,
         origin: here,
+        module: scope.module.clone(),
     })
 }
 
-/// The reference of one instance (`index` is its `count.index`).
+/// `"a", "b"` (the first few keys of a `for_each`).
+pub(crate) fn key_list(keys: &[(String, Value)]) -> String {
+    let mut shown: Vec<String> = keys.iter().take(8).map(|(k, _)| format!("`{k}`")).collect();
+    if keys.len() > 8 {
+        shown.push(format!("and {} more", keys.len() - 8));
+    }
+    if shown.is_empty() {
+        "none (its `for_each` is empty)".to_string()
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The reference of one instance.
 pub(crate) fn reference(
     r: &PendingRef,
-    index: Option<usize>,
+    instance: &Instance,
     diags: &mut Diagnostics,
 ) -> Option<Reference> {
-    let target_index = match r.index {
+    let target_key = match &r.index {
         None => None,
-        Some(IndexSpec::Literal(i)) => Some(i),
+        Some(IndexSpec::Literal(i)) => Some(InstanceKey::Index(*i)),
+        Some(IndexSpec::Key(k)) => Some(InstanceKey::Key(k.clone())),
         Some(IndexSpec::CountIndex) => {
-            let i = index.unwrap_or(0);
+            let i = instance.count_index().unwrap_or(0);
             if let Some(n) = r.target_count.filter(|n| i >= *n) {
                 diags.push(
                     Problem::new(
@@ -192,10 +309,34 @@ pub(crate) fn reference(
                 );
                 return None;
             }
-            Some(i)
+            Some(InstanceKey::Index(i))
+        }
+        Some(IndexSpec::EachKey) => {
+            let key = instance.each_key().unwrap_or_default();
+            if let Some(keys) = r
+                .target_keys
+                .as_ref()
+                .filter(|keys| !keys.iter().any(|(k, _)| k == key))
+            {
+                diags.push(
+                    Problem::new(
+                        "plinth::index_out_of_range",
+                        format!("`{}.{}` has no instance `[\"{key}\"]`", r.type_name, r.name),
+                    )
+                    .at(r.origin, format!("`each.key` is `{key}` here"))
+                    .help(format!(
+                        "give both blocks the same `for_each`; its keys: {}",
+                        key_list(keys)
+                    )),
+                );
+                return None;
+            }
+            Some(InstanceKey::Key(key.to_string()))
         }
     };
-    let target = Address::new(&r.type_name, &r.name).with_key(target_index.map(InstanceKey::Index));
+    let target = Address::new(&r.type_name, &r.name)
+        .with_key(target_key)
+        .in_module(r.module.clone());
     Some(Reference {
         target,
         path: r.path.clone(),

@@ -13,11 +13,12 @@ use super::limits::{show_size, Budget, Limit, HELD_COPIES};
 use super::meta;
 use super::model::{Expr, ResourceConfig};
 use super::raw::Node;
-use super::references::{BlockInfo, Count, ResourceIndex};
+use super::references::{BlockInfo, Count, Instance, ResourceIndex};
 use super::sections::known;
 
 /// Keys of a resource block that are not attributes.
-pub(crate) const META_ARGUMENTS: [&str; 4] = ["count", "depends_on", "lifecycle", "timeouts"];
+pub(crate) const META_ARGUMENTS: [&str; 5] =
+    ["count", "for_each", "depends_on", "lifecycle", "timeouts"];
 
 /// Evaluates every block's `count` and builds the index references are checked against.
 pub(crate) fn index<'a>(
@@ -28,10 +29,7 @@ pub(crate) fn index<'a>(
 ) -> ResourceIndex<'a> {
     let mut out = ResourceIndex::new();
     for resource in resources {
-        let count = match resource.entry.value.as_table().and_then(|t| t.get("count")) {
-            Some(entry) => evaluate_count(&entry.value, scope, diags),
-            None => Count::Single,
-        };
+        let count = repetition(resource.entry.value.as_table(), scope, diags);
         let key = format!("{}.{}", resource.type_name, resource.entry.key);
         out.insert(
             key,
@@ -44,11 +42,107 @@ pub(crate) fn index<'a>(
     out
 }
 
+/// The `count` or `for_each` of a block (resource or module call).
+pub(crate) fn repetition(
+    body: Option<&super::raw::Table>,
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Count {
+    let count = body.and_then(|t| t.get("count"));
+    let for_each = body.and_then(|t| t.get("for_each"));
+    match (count, for_each) {
+        (Some(count), Some(for_each)) => {
+            diags.push(
+                Problem::new(
+                    "plinth::count_and_for_each",
+                    "a block cannot have both `count` and `for_each`",
+                )
+                .at(for_each.key_origin, "`for_each` here")
+                .also(count.key_origin, "`count` here")
+                .help("keep one: `count = N` numbers the instances, `for_each` names them"),
+            );
+            Count::Invalid
+        }
+        (Some(entry), None) => evaluate_count(&entry.value, scope, diags),
+        (None, Some(entry)) => evaluate_for_each(&entry.value, scope, diags),
+        (None, None) => Count::Single,
+    }
+}
+
+/// `for_each = { key = value, ... }` or `["a", "b"]` (a set of strings), known at load.
+fn evaluate_for_each(node: &Node, scope: &Scope<'_>, diags: &mut Diagnostics) -> Count {
+    let for_each_scope = Scope {
+        secrets: None,
+        resources: None,
+        counted: false,
+        keyed: false,
+        modules: None,
+        place: "in `for_each`",
+        ..*scope
+    };
+    let value = known(node, &for_each_scope, diags);
+    let keys: Vec<(String, Value)> = match value {
+        Value::Unknown => return Count::Invalid,
+        Value::Map(map) => map.into_iter().collect(),
+        Value::List(items) => {
+            let mut keys = Vec::new();
+            for item in items {
+                match item {
+                    Value::String(s) => keys.push((s.clone(), Value::String(s))),
+                    other => {
+                        diags.push(
+                            Problem::new(
+                                "plinth::bad_for_each",
+                                "bad for_each: a list must hold strings (a set of keys)",
+                            )
+                            .at(node.origin, format!("it holds a {}", other.kind_name()))
+                            .help("use a table `{ key = value }` to give each instance a value"),
+                        );
+                        return Count::Invalid;
+                    }
+                }
+            }
+            keys.sort_by(|a, b| a.0.cmp(&b.0));
+            keys.dedup_by(|a, b| a.0 == b.0);
+            keys
+        }
+        other => {
+            diags.push(
+                Problem::new(
+                    "plinth::bad_for_each",
+                    "bad for_each: it must be a table or a list of strings",
+                )
+                .at(node.origin, format!("this is {other}"))
+                .help("write `for_each = { logs = \"...\", assets = \"...\" }`, `for_each = [\"a\", \"b\"]` or `for_each = \"${var.NAME}\"`"),
+            );
+            return Count::Invalid;
+        }
+    };
+    let max_count = scope.budget.limits.max_count;
+    if keys.len() > max_count {
+        diags.push(
+            Problem::new(
+                "plinth::count_too_large",
+                format!(
+                    "`for_each` has {} keys, more than the limit of {max_count} instances of one block",
+                    keys.len()
+                ),
+            )
+            .at(node.origin, format!("{} instances", keys.len()))
+            .help(Limit::Count.how_to_raise(keys.len())),
+        );
+        return Count::Invalid;
+    }
+    Count::Keyed(std::rc::Rc::new(keys))
+}
+
 fn evaluate_count(node: &Node, scope: &Scope<'_>, diags: &mut Diagnostics) -> Count {
     let count_scope = Scope {
         secrets: None,
         resources: None,
         counted: false,
+        keyed: false,
+        modules: None,
         place: "in `count`",
         ..*scope
     };
@@ -101,6 +195,7 @@ pub(crate) fn within_resource_limit(
 ) -> bool {
     let instances = |count: Option<&Count>| match count {
         Some(Count::Counted(n)) => *n,
+        Some(Count::Keyed(keys)) => keys.len(),
         Some(Count::Single) => 1,
         _ => 0,
     };
@@ -162,7 +257,7 @@ pub(crate) fn lower_all(
         out.extend(lower_block(
             resource,
             schema,
-            block.count,
+            &block.count,
             index,
             scope,
             diags,
@@ -174,7 +269,7 @@ pub(crate) fn lower_all(
 fn lower_block(
     resource: &RawResource,
     schema: &Schema,
-    count: Count,
+    count: &Count,
     index: &ResourceIndex<'_>,
     scope: &Scope<'_>,
     diags: &mut Diagnostics,
@@ -186,7 +281,9 @@ fn lower_block(
     let place = format!("in `{}.{}`", resource.type_name, resource.entry.key);
     let scope = Scope {
         resources: Some(index),
-        counted: count != Count::Single,
+        // An invalid count or for_each is reported already: nothing more about its instances.
+        counted: matches!(count, Count::Counted(_) | Count::Invalid),
+        keyed: matches!(count, Count::Keyed(_) | Count::Invalid),
         place: &place,
         ..*scope
     };
@@ -194,8 +291,10 @@ fn lower_block(
     let mut meta_args = meta::MetaArguments::default();
     for entry in &body.entries {
         match entry.key.as_str() {
-            "count" => {}
-            "depends_on" => meta_args.depends_on = meta::depends_on(&entry.value, index, diags),
+            "count" | "for_each" => {}
+            "depends_on" => {
+                meta_args.depends_on = meta::depends_on(&entry.value, index, &scope, diags)
+            }
             "lifecycle" => {
                 meta_args.lifecycle = meta::lifecycle(&entry.value, schema, scope.variables, diags)
             }
@@ -265,7 +364,8 @@ fn lower_block(
     }
     let instances = match count {
         Count::Single => 1,
-        Count::Counted(n) => n as u64,
+        Count::Counted(n) => *n as u64,
+        Count::Keyed(keys) => keys.len() as u64,
         Count::Invalid => 0,
     };
     let each: u64 = attributes
@@ -301,19 +401,14 @@ fn lower_block(
         }
         return Vec::new();
     }
-    let indexes: Vec<Option<usize>> = match count {
-        Count::Single => vec![None],
-        Count::Counted(n) => (0..n).map(Some).collect(),
-        Count::Invalid => Vec::new(),
-    };
     let mut out = Vec::new();
-    for instance in indexes {
+    for instance in instances_of(count) {
         let mut values = BTreeMap::new();
         for (name, node, lowered) in &attributes {
             let Some(attribute) = schema.get(name) else {
                 continue;
             };
-            let expr = instantiate(lowered, instance, diags);
+            let expr = instantiate(lowered, &instance, diags);
             if let Err(mismatch) = attribute.value_type.check(&check_view(&expr)) {
                 let at = node.find(&mismatch.path);
                 diags.push(
@@ -355,17 +450,36 @@ fn lower_block(
             }
         }
         let address = super::model::Address::new(&resource.type_name, &resource.entry.key)
-            .with_key(instance.map(super::model::InstanceKey::Index));
+            .with_key(instance.key)
+            .in_module(scope.module.clone());
+        let mut depends_on = meta_args.depends_on.clone();
+        depends_on.extend(scope.inherited_depends_on.iter().cloned());
         out.push(ResourceConfig {
             address,
             attributes: values,
-            depends_on: meta_args.depends_on.clone(),
+            depends_on,
             lifecycle: meta_args.lifecycle.clone(),
             timeouts: meta_args.timeouts,
             origin: header,
         });
     }
     out
+}
+
+/// The instances of a block: none, one without a key, `count` indexes or `for_each` keys.
+pub(crate) fn instances_of(count: &Count) -> Vec<Instance> {
+    match count {
+        Count::Single => vec![Instance::NONE],
+        Count::Counted(n) => (0..*n).map(Instance::index).collect(),
+        Count::Keyed(keys) => keys
+            .iter()
+            .map(|(k, v)| Instance {
+                key: Some(super::model::InstanceKey::Key(k.clone())),
+                value: Some(v.clone()),
+            })
+            .collect(),
+        Count::Invalid => Vec::new(),
+    }
 }
 
 fn type_help(

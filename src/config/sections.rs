@@ -69,7 +69,11 @@ pub(crate) fn wrong_type(node: &Node, what: &str, expected: &str, diags: &mut Di
 
 /// A value that must be known at load time (no references, no secrets).
 pub(crate) fn known(node: &Node, scope: &Scope<'_>, diags: &mut Diagnostics) -> Value {
-    check_view(&instantiate(&lower(node, scope, diags), None, diags))
+    check_view(&instantiate(
+        &lower(node, scope, diags),
+        &super::references::Instance::NONE,
+        diags,
+    ))
 }
 
 /// `[stack] name, environments` (name defaults to the directory name, environments to
@@ -302,7 +306,11 @@ pub(crate) fn outputs(
             }
             None => (&entry.value, false),
         };
-        let value = instantiate(&lower(value_node, scope, diags), None, diags);
+        let value = instantiate(
+            &lower(value_node, scope, diags),
+            &super::references::Instance::NONE,
+            diags,
+        );
         let sensitive = sensitive || !value.secrets().is_empty();
         let value = if sensitive {
             super::resources::mark_sensitive(value)

@@ -7,7 +7,7 @@ use plinth_provider::{Attribute, Schema, Value, ValueType};
 
 use super::*;
 
-fn schemas() -> BTreeMap<String, Schema> {
+pub(super) fn schemas() -> BTreeMap<String, Schema> {
     let data = Schema::new("plinth_data")
         .attribute(Attribute::optional("input", ValueType::Any))
         .attribute(Attribute::computed("output", ValueType::Any))

@@ -14,7 +14,10 @@ use super::model::{LoadOptions, Origin};
 use super::raw::{parse_value_text, Entry, Node, NodeValue, Table};
 
 /// Keys of a variable declaration table other than environment names.
-const DECLARATION_KEYS: [&str; 2] = ["default", "description"];
+const DECLARATION_KEYS: [&str; 3] = ["default", "description", "type"];
+
+/// The values of `type = "..."` in a variable declaration.
+pub(crate) const VARIABLE_TYPES: [&str; 6] = ["string", "number", "bool", "list", "map", "any"];
 
 /// Where the variable values come from besides the stack.
 pub(crate) struct VariableInputs<'a> {
@@ -25,6 +28,8 @@ pub(crate) struct VariableInputs<'a> {
     pub getenv: &'a dyn Fn(&str) -> Option<String>,
     /// The load's budget.
     pub budget: &'a super::limits::Budget,
+    /// A module directory validated on its own: inputs without a value are unknown.
+    pub missing_is_unknown: bool,
 }
 
 /// Resolves every declared variable for `environment`.
@@ -37,6 +42,7 @@ pub(crate) fn resolve(
     diags: &mut Diagnostics,
 ) -> BTreeMap<String, Value> {
     let no_variables = BTreeMap::new();
+    let root = super::model::ModulePath::root();
     let scope = Scope {
         stack,
         environment,
@@ -47,6 +53,11 @@ pub(crate) fn resolve(
         place: VARIABLES_PLACE,
         budget: inputs.budget,
         files: None,
+        keyed: false,
+        module: &root,
+        inputs: None,
+        modules: None,
+        inherited_depends_on: &[],
     };
     let declared: Vec<&str> = declarations.iter().map(|e| e.key.as_str()).collect();
     let max_depth = inputs.options.limits.max_depth;
@@ -87,7 +98,16 @@ pub(crate) fn resolve(
         };
         match value {
             Some(v) => {
+                // A value of the wrong type is unknown: what uses it is not reported again.
+                let v = if check_type(entry, &v, None, diags) {
+                    v
+                } else {
+                    Value::Unknown
+                };
                 values.insert(name.clone(), v);
+            }
+            None if inputs.missing_is_unknown => {
+                values.insert(name.clone(), Value::Unknown);
             }
             None => {
                 diags.push(missing(name, environment, entry.key_origin));
@@ -107,15 +127,20 @@ fn parse_text(text: &str, max_depth: usize) -> Value {
 }
 
 /// The value the declaration gives for `environment`, checking its keys.
-fn declared_value(
+pub(crate) fn declared_value(
     entry: &Entry,
     environment: &str,
     environments: &[String],
     scope: &Scope<'_>,
     diags: &mut Diagnostics,
 ) -> Option<Value> {
-    let known =
-        |node: &Node, diags: &mut Diagnostics| instantiate(&lower(node, scope, diags), None, diags);
+    let known = |node: &Node, diags: &mut Diagnostics| {
+        instantiate(
+            &lower(node, scope, diags),
+            &super::references::Instance::NONE,
+            diags,
+        )
+    };
     let NodeValue::Table(table) = &entry.value.value else {
         return literal(known(&entry.value, diags));
     };
@@ -124,6 +149,25 @@ fn declared_value(
     for key in &table.entries {
         match key.key.as_str() {
             "default" => default = Some(&key.value),
+            "type" => {
+                if !key
+                    .value
+                    .as_str()
+                    .is_some_and(|t| VARIABLE_TYPES.contains(&t))
+                {
+                    diags.push(
+                        Problem::new(
+                            "plinth::wrong_type",
+                            "a variable `type` must be one of the type names",
+                        )
+                        .at(key.value.origin, "not a type name")
+                        .help(format!(
+                            "write one of {}",
+                            VARIABLE_TYPES.map(|t| format!("`\"{t}\"`")).join(", ")
+                        )),
+                    );
+                }
+            }
             "description" => {
                 if key.value.as_str().is_none() {
                     diags.push(
@@ -169,6 +213,64 @@ fn declared_value(
     chosen
         .or(default)
         .and_then(|node| literal(known(node, diags)))
+}
+
+/// The declared `type` of a variable and where it is written.
+fn declared_type(entry: &Entry) -> Option<(&str, Origin)> {
+    let node = entry.value.as_table()?.get("type")?;
+    let name = node.value.as_str()?;
+    VARIABLE_TYPES
+        .contains(&name)
+        .then_some((name, node.value.origin))
+}
+
+/// Whether `value` has the kind `type_name` names (unknown values pass).
+pub(crate) fn has_type(type_name: &str, value: &Value) -> bool {
+    matches!(
+        (type_name, value),
+        (_, Value::Unknown | Value::Sensitive(_) | Value::Redacted(_))
+            | ("any", _)
+            | ("string", Value::String(_))
+            | ("number", Value::Int(_) | Value::Float(_))
+            | ("bool", Value::Bool(_))
+            | ("list", Value::List(_))
+            | ("map", Value::Map(_))
+    )
+}
+
+/// Reports a value that is not of the declared `type` (`given`: where a module call gives it).
+/// True when it is.
+pub(crate) fn check_type(
+    entry: &Entry,
+    value: &Value,
+    given: Option<Origin>,
+    diags: &mut Diagnostics,
+) -> bool {
+    let Some((type_name, declared_at)) = declared_type(entry) else {
+        return true;
+    };
+    if has_type(type_name, value) {
+        return true;
+    }
+    let shown = match value {
+        Value::String(s) if s.len() <= 40 => format!("the string {s:?}"),
+        other => format!("a {}", other.kind_name()),
+    };
+    let problem = Problem::new(
+        "plinth::wrong_type",
+        format!(
+            "variable `{}` must be a {type_name}, not {shown}",
+            entry.key
+        ),
+    );
+    let problem = match given {
+        Some(at) => problem
+            .at(at, format!("{shown} given here"))
+            .also(declared_at, format!("declared `type = \"{type_name}\"`")),
+        None => problem.at(declared_at, format!("declared `type = \"{type_name}\"`")),
+    };
+    diags.push(problem.help(format!("give `{}` a {type_name}", entry.key)));
+    false
 }
 
 fn literal(expr: super::model::Expr) -> Option<Value> {

@@ -77,6 +77,7 @@ impl PlanFile {
             var_files: self.var_files.clone(),
             // The flags of `apply PLANFILE` do not reach here: the `PLINTH_MAX_*` variables do.
             limits: crate::config::Limits::from_env(),
+            as_module: false,
         }
     }
 }

@@ -25,8 +25,11 @@ fn recorded_under<'d>(
 ) -> impl Iterator<Item = (&'d String, &'d str)> + 'd {
     document.resources.keys().filter_map(move |address| {
         let rest = address.strip_prefix(written)?;
-        (rest.is_empty() || (rest.starts_with('[') && !written.ends_with(']')))
-            .then_some((address, rest))
+        let module = written.starts_with("module.");
+        (rest.is_empty()
+            || (rest.starts_with('[') && !written.ends_with(']'))
+            || (module && rest.starts_with('.')))
+        .then_some((address, rest))
     })
 }
 

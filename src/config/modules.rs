@@ -1,0 +1,792 @@
+//! `[module.NAME]`: a directory of stack files used as a block, once or per `count`/`for_each`
+//! instance. A module is expanded while the stack is loaded: its resources join the stack with
+//! addresses under the call (`module.api.aws_rds_instance.primary`, `module.api["eu"]...`),
+//! its inputs become its variables (a value holding a reference or a secret stays an
+//! expression), and `${module.NAME.OUTPUT}` is the output's expression. The plan, the graph
+//! and the state then see ordinary resources: a reference across a module boundary is an
+//! edge like any other, and a cycle through one is reported as every cycle is.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use plinth_provider::{Schema, Value};
+
+use super::diagnostics::{listing, suggestion, Diagnostics, Problem};
+use super::document::{assemble, RawStack};
+use super::expr::{from_expr, instantiate, lower, Lowered, Scope};
+use super::interpolate::IndexSpec;
+use super::model::{Address, Expr, InstanceKey, Origin, OutputConfig, ResourceConfig};
+use super::raw::{parse_file, Entry, Node};
+use super::references::{key_list, Count};
+use super::{resources, sections, variables};
+
+/// Keys of a `[module.NAME]` table that are not inputs.
+pub(crate) const CALL_KEYS: [&str; 4] = ["source", "count", "for_each", "depends_on"];
+
+/// How deep modules may call modules.
+const MAX_DEPTH: usize = 16;
+
+/// What a module call produced, for the expressions of its caller.
+#[derive(Clone, Debug)]
+pub(crate) struct CallInfo {
+    count: Count,
+    /// Each instance's outputs.
+    outputs: BTreeMap<Option<InstanceKey>, BTreeMap<String, OutputConfig>>,
+    /// The output names the module declares.
+    declared_outputs: Vec<String>,
+    /// Every resource instance of every instance of the call.
+    resources: Vec<Address>,
+}
+
+/// The module calls of one stack or module body, by name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ModuleIndex {
+    calls: BTreeMap<String, CallInfo>,
+}
+
+impl ModuleIndex {
+    /// Every resource of the call `name` (all its instances); None when there is no such call.
+    pub(crate) fn resources_of(&self, name: &str) -> Option<&[Address]> {
+        self.calls.get(name).map(|c| c.resources.as_slice())
+    }
+
+    /// The call names.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.calls.keys().map(String::as_str)
+    }
+}
+
+/// `NAME` of a `depends_on` entry `module.NAME`.
+pub(crate) fn call_named(text: &str) -> Option<&str> {
+    let name = text.strip_prefix("module.")?;
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    .then_some(name)
+}
+
+/// `${module.NAME[KEY].OUTPUT.path}` as an expression.
+pub(crate) fn output(
+    name: &str,
+    index: Option<IndexSpec>,
+    output: &str,
+    path: &[String],
+    here: Origin,
+    scope: &Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Option<Lowered> {
+    let Some(modules) = scope.modules else {
+        diags.push(
+            Problem::new(
+                "plinth::reference_not_allowed",
+                format!("module output used {}", scope.place),
+            )
+            .at(
+                here,
+                format!("`module.{name}` is not known while the stack is loaded"),
+            )
+            .help("module outputs may be used in resource attributes, module inputs and outputs"),
+        );
+        return None;
+    };
+    let Some(call) = modules.calls.get(name) else {
+        return unknown_call(name, modules, here, diags);
+    };
+    if call.count == Count::Invalid {
+        // The call itself is in error (reported): what it would output is not checked.
+        return None;
+    }
+    if !call.declared_outputs.iter().any(|o| o == output) {
+        diags.push(
+            Problem::new(
+                "plinth::unknown_output",
+                format!("module `{name}` has no output `{output}`"),
+            )
+            .at(here, format!("not an output of `module.{name}`"))
+            .help(listing(
+                output,
+                call.declared_outputs.iter().map(String::as_str),
+                &format!("outputs of `module.{name}`"),
+            )),
+        );
+        return None;
+    }
+    let key = match (&call.count, index) {
+        (Count::Invalid, _) => return None,
+        (Count::Single, None) => None,
+        (Count::Counted(n), Some(IndexSpec::Literal(i))) if i < *n => Some(InstanceKey::Index(i)),
+        (Count::Keyed(keys), Some(IndexSpec::Key(k))) if keys.iter().any(|(key, _)| *key == k) => {
+            Some(InstanceKey::Key(k))
+        }
+        (Count::Single, Some(_)) => {
+            diags.push(
+                Problem::new(
+                    "plinth::unexpected_index",
+                    format!(
+                        "module `{name}` has no `count` or `for_each`, so it cannot be indexed"
+                    ),
+                )
+                .at(here, "remove the index")
+                .help(format!("write `${{module.{name}.{output}}}`")),
+            );
+            return None;
+        }
+        (_, Some(IndexSpec::CountIndex | IndexSpec::EachKey)) => {
+            diags.push(
+                Problem::new(
+                    "plinth::unsupported",
+                    "a module output cannot be chosen by `count.index` or `each.key` yet",
+                )
+                .at(here, "write a literal index or key")
+                .help(format!(
+                    "use `${{module.{name}[\"KEY\"].{output}}}`, or move the block that needs it into the module"
+                )),
+            );
+            return None;
+        }
+        (count, _) => {
+            let which = match count {
+                Count::Counted(n) => format!("an index from 0 to {}", n.saturating_sub(1)),
+                Count::Keyed(keys) => format!("one of its keys: {}", key_list(keys)),
+                _ => String::new(),
+            };
+            diags.push(
+                Problem::new(
+                    "plinth::missing_index",
+                    format!("`module.{name}` has instances: the reference needs {which}"),
+                )
+                .at(here, "which instance?")
+                .help(format!(
+                    "e.g. `${{module.{name}[0].{output}}}` or `[\"KEY\"]`"
+                )),
+            );
+            return None;
+        }
+    };
+    let value = &call.outputs.get(&key)?.get(output)?.value;
+    let value = follow(value, path, here, diags)?;
+    Some(from_expr(&value))
+}
+
+fn unknown_call(
+    name: &str,
+    modules: &ModuleIndex,
+    here: Origin,
+    diags: &mut Diagnostics,
+) -> Option<Lowered> {
+    diags.push(
+        Problem::new(
+            "plinth::unknown_module",
+            format!("unknown module `module.{name}`"),
+        )
+        .at(here, "no such module call here")
+        .help(listing(name, modules.names(), "module calls here")),
+    );
+    None
+}
+
+/// `path` applied to an output's value: a reference gets longer, a table is looked into.
+fn follow(expr: &Expr, path: &[String], here: Origin, diags: &mut Diagnostics) -> Option<Expr> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(expr.clone());
+    };
+    match expr {
+        Expr::Ref(r) => {
+            let mut r = r.clone();
+            r.path.extend(path.iter().cloned());
+            Some(Expr::Ref(r))
+        }
+        Expr::Map(map) if map.contains_key(first) => follow(&map[first], rest, here, diags),
+        Expr::Literal(Value::Map(map)) if map.contains_key(first) => {
+            follow(&Expr::Literal(map[first].clone()), rest, here, diags)
+        }
+        _ => {
+            diags.push(
+                Problem::new(
+                    "plinth::unknown_reference",
+                    format!("the output has no key `{first}`"),
+                )
+                .at(here, "not a key of this output"),
+            );
+            None
+        }
+    }
+}
+
+/// What lowering a stack or module body produced.
+pub(crate) struct Body {
+    /// Resources and data sources of the body and of the modules it calls.
+    pub resources: Vec<ResourceConfig>,
+    pub outputs: BTreeMap<String, OutputConfig>,
+}
+
+/// Loads and expands modules for one load of a stack.
+pub(crate) struct Modules<'a> {
+    pub schemas: &'a BTreeMap<String, Schema>,
+    pub limits: &'a super::limits::Limits,
+    /// Modules may live anywhere below this directory (the repository of the stack).
+    boundary: PathBuf,
+    /// The root stack's environments (a module's variables may have a value per environment).
+    environments: &'a [String],
+    /// Each module directory read, parsed once (by canonical path; None: it failed).
+    cache: RefCell<HashMap<PathBuf, Option<Rc<RawStack>>>>,
+    /// `(file name, text)` of every module file read, for the configuration digest.
+    pub files: RefCell<Vec<(String, Arc<String>)>>,
+}
+
+impl<'a> Modules<'a> {
+    pub(crate) fn new(
+        schemas: &'a BTreeMap<String, Schema>,
+        limits: &'a super::limits::Limits,
+        stack_dir: &Path,
+        environments: &'a [String],
+    ) -> Self {
+        Modules {
+            schemas,
+            limits,
+            boundary: repository_of(stack_dir),
+            environments,
+            cache: RefCell::new(HashMap::new()),
+            files: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Lowers a body: its module calls (each expanded), its resources and its outputs.
+    /// `chain` holds the module directories being expanded (a module calling itself is an
+    /// error, not a stack overflow).
+    pub(crate) fn lower_body(
+        &self,
+        raw: &RawStack,
+        index: &super::references::ResourceIndex<'_>,
+        dir: &Path,
+        scope: &Scope<'_>,
+        chain: &[PathBuf],
+        diags: &mut Diagnostics,
+    ) -> Body {
+        let mut out = Vec::new();
+        let modules = self.calls(raw, dir, scope, index, chain, &mut out, diags);
+        let body_scope = Scope {
+            resources: Some(index),
+            modules: Some(&modules),
+            ..*scope
+        };
+        out.extend(resources::lower_all(
+            &raw.resources,
+            index,
+            &body_scope,
+            diags,
+        ));
+        let output_scope = Scope {
+            place: "in `[outputs]`",
+            ..body_scope
+        };
+        let outputs = sections::outputs(&raw.outputs, &output_scope, diags);
+        Body {
+            resources: out,
+            outputs,
+        }
+    }
+
+    /// Expands every `[module.NAME]` call of a body, in the order their references need.
+    #[allow(clippy::too_many_arguments)]
+    fn calls(
+        &self,
+        raw: &RawStack,
+        dir: &Path,
+        scope: &Scope<'_>,
+        index: &super::references::ResourceIndex<'_>,
+        chain: &[PathBuf],
+        out: &mut Vec<ResourceConfig>,
+        diags: &mut Diagnostics,
+    ) -> ModuleIndex {
+        let mut expanded = ModuleIndex::default();
+        if raw.modules.is_empty() {
+            return expanded;
+        }
+        for i in call_order(&raw.modules, diags) {
+            let call = &raw.modules[i];
+            let info = self.expand(call, dir, scope, index, &expanded, chain, out, diags);
+            expanded.calls.insert(call.key.clone(), info);
+        }
+        expanded
+    }
+
+    /// One `[module.NAME]` call: every instance of it, lowered.
+    #[allow(clippy::too_many_arguments)]
+    fn expand(
+        &self,
+        call: &Entry,
+        dir: &Path,
+        scope: &Scope<'_>,
+        index: &super::references::ResourceIndex<'_>,
+        before: &ModuleIndex,
+        chain: &[PathBuf],
+        out: &mut Vec<ResourceConfig>,
+        diags: &mut Diagnostics,
+    ) -> CallInfo {
+        let name = &call.key;
+        let mut info = CallInfo {
+            count: Count::Invalid,
+            outputs: BTreeMap::new(),
+            declared_outputs: Vec::new(),
+            resources: Vec::new(),
+        };
+        let Some(body) = call.value.as_table() else {
+            return info;
+        };
+        let Some((module_dir, raw)) = self.source(call, dir, chain, diags) else {
+            // Without the module its outputs are unknown: references to them are not checked.
+            return info;
+        };
+        info.declared_outputs = raw.outputs.iter().map(|o| o.key.clone()).collect();
+        info.count = resources::repetition(Some(body), scope, diags);
+        let place = format!("in `module.{name}`");
+        let call_scope = Scope {
+            resources: Some(index),
+            modules: Some(before),
+            counted: matches!(info.count, Count::Counted(_)),
+            keyed: matches!(info.count, Count::Keyed(_)),
+            place: &place,
+            ..*scope
+        };
+        let mut depends_on: Vec<(Address, Origin)> = scope.inherited_depends_on.to_vec();
+        if let Some(entry) = body.get("depends_on") {
+            depends_on.extend(super::meta::depends_on(
+                &entry.value,
+                index,
+                &call_scope,
+                diags,
+            ));
+        }
+        let declared: BTreeMap<&str, &Entry> =
+            raw.variables.iter().map(|v| (v.key.as_str(), v)).collect();
+        let mut given: Vec<(&Entry, Lowered)> = Vec::new();
+        for entry in &body.entries {
+            if CALL_KEYS.contains(&entry.key.as_str()) {
+                continue;
+            }
+            if !declared.contains_key(entry.key.as_str()) {
+                diags.push(
+                    Problem::new(
+                        "plinth::unknown_input",
+                        format!("module `{name}` has no input `{}`", entry.key),
+                    )
+                    .at(entry.key_origin, "not a variable of the module")
+                    .help(format!(
+                        "{}; the keys of a module call are its variables and {}",
+                        suggestion(&entry.key, declared.keys().copied(), "its variables"),
+                        CALL_KEYS.map(|k| format!("`{k}`")).join(", ")
+                    )),
+                );
+                continue;
+            }
+            given.push((entry, lower(&entry.value, &call_scope, diags)));
+        }
+        let no_variables = BTreeMap::new();
+        let defaults_scope = Scope {
+            variables: &no_variables,
+            secrets: None,
+            resources: None,
+            modules: None,
+            inputs: None,
+            counted: false,
+            keyed: false,
+            place: super::expr::VARIABLES_PLACE,
+            ..*scope
+        };
+        let no_secrets = BTreeSet::new();
+        let mut chain = chain.to_vec();
+        chain.push(module_dir.clone());
+        for instance in resources::instances_of(&info.count) {
+            let path = scope.module.child(name, instance.key.clone());
+            let mut values: BTreeMap<String, Value> = BTreeMap::new();
+            let mut inputs: BTreeMap<String, Lowered> = BTreeMap::new();
+            for (variable, declaration) in &declared {
+                match given.iter().find(|(e, _)| e.key == *variable) {
+                    Some((entry, lowered)) => {
+                        let expr = instantiate(lowered, &instance, diags);
+                        let known = super::expr::check_view(&expr);
+                        if !variables::check_type(
+                            declaration,
+                            &known,
+                            Some(entry.value.origin),
+                            diags,
+                        ) {
+                            // Unknown from here on: what uses it is not reported again.
+                            values.insert(variable.to_string(), Value::Unknown);
+                            continue;
+                        }
+                        match expr {
+                            Expr::Literal(v) => {
+                                values.insert(variable.to_string(), v);
+                            }
+                            expr => {
+                                inputs.insert(variable.to_string(), from_expr(&expr));
+                            }
+                        }
+                    }
+                    None => match variables::declared_value(
+                        declaration,
+                        scope.environment,
+                        self.environments,
+                        &defaults_scope,
+                        diags,
+                    ) {
+                        Some(v) => {
+                            let ok = variables::check_type(declaration, &v, None, diags);
+                            values
+                                .insert(variable.to_string(), if ok { v } else { Value::Unknown });
+                        }
+                        None => {
+                            diags.push(
+                                Problem::new(
+                                    "plinth::missing_variable",
+                                    format!("module `{name}` needs the input `{variable}`"),
+                                )
+                                .at(call.value.origin, format!("no `{variable}` given"))
+                                .also(declaration.key_origin, "declared here without a default")
+                                .help(format!("add `{variable} = ...` to `[module.{name}]`")),
+                            );
+                            values.insert(variable.to_string(), Value::Unknown);
+                        }
+                    },
+                }
+            }
+            let child = Scope {
+                variables: &values,
+                secrets: Some(&no_secrets),
+                resources: None,
+                modules: None,
+                inputs: Some(&inputs),
+                counted: false,
+                keyed: false,
+                place: "in a module",
+                files: None,
+                module: &path,
+                inherited_depends_on: &depends_on,
+                ..*scope
+            };
+            let module_index = resources::index(&raw.resources, self.schemas, &child, diags);
+            let body = self.lower_body(&raw, &module_index, &module_dir, &child, &chain, diags);
+            info.resources
+                .extend(body.resources.iter().map(|r| r.address.clone()));
+            out.extend(body.resources);
+            info.outputs.insert(instance.key.clone(), body.outputs);
+        }
+        info
+    }
+
+    /// The module directory a call names, read and parsed (once per directory).
+    fn source(
+        &self,
+        call: &Entry,
+        dir: &Path,
+        chain: &[PathBuf],
+        diags: &mut Diagnostics,
+    ) -> Option<(PathBuf, Rc<RawStack>)> {
+        let name = &call.key;
+        let Some(node) = call.value.as_table().and_then(|t| t.get("source")) else {
+            diags.push(
+                Problem::new("plinth::bad_module", format!("module `{name}` has no `source`"))
+                    .at(call.value.origin, "no `source`")
+                    .help("add `source = \"../modules/NAME\"`: the module's directory, relative to this stack's"),
+            );
+            return None;
+        };
+        let here = node.value.origin;
+        let Some(source) = node.value.as_str() else {
+            diags.push(
+                Problem::new("plinth::bad_module", "a module `source` must be a string")
+                    .at(here, format!("this is a {}", node.value.kind_name()))
+                    .help("write `source = \"../modules/NAME\"`"),
+            );
+            return None;
+        };
+        let bad = |diags: &mut Diagnostics, message: String, label: &str, help: String| {
+            diags.push(
+                Problem::new("plinth::bad_module", message)
+                    .at(here, label.to_string())
+                    .help(help),
+            );
+            None
+        };
+        if source.is_empty() || Path::new(source).is_absolute() || source.contains("${") {
+            return bad(
+                diags,
+                format!("module source `{source}` must be a relative path"),
+                "not a relative path",
+                "write the module's directory relative to this stack's (no `${...}`), e.g. `../modules/app-tier`".to_string(),
+            );
+        }
+        let Ok(module_dir) = dir.join(source).canonicalize() else {
+            return bad(
+                diags,
+                format!("module source `{source}` is not a directory"),
+                "no such directory",
+                format!(
+                    "the path is relative to `{}`",
+                    super::load::display_path(dir)
+                ),
+            );
+        };
+        if !module_dir.is_dir() {
+            return bad(
+                diags,
+                format!("module source `{source}` is not a directory"),
+                "not a directory",
+                "a module is a directory of `*.toml` files".to_string(),
+            );
+        }
+        if !module_dir.starts_with(&self.boundary) {
+            return bad(
+                diags,
+                format!("module source `{source}` is outside the stack's repository"),
+                "outside the repository",
+                format!(
+                    "modules are read from `{}` and below (a plan of a pull request must not read the runner's files)",
+                    self.boundary.display()
+                ),
+            );
+        }
+        if chain.contains(&module_dir) {
+            return bad(
+                diags,
+                format!("module `{name}` calls itself (through `{source}`)"),
+                "already being expanded",
+                "a module cannot use itself, directly or through other modules".to_string(),
+            );
+        }
+        if chain.len() >= MAX_DEPTH {
+            return bad(
+                diags,
+                format!("modules nest more than {MAX_DEPTH} deep"),
+                "too deep",
+                "flatten the modules".to_string(),
+            );
+        }
+        let cached = self.cache.borrow().get(&module_dir).cloned();
+        let raw = match cached {
+            Some(raw) => raw,
+            None => {
+                let raw = self.read(&module_dir, here, diags).map(Rc::new);
+                self.cache
+                    .borrow_mut()
+                    .insert(module_dir.clone(), raw.clone());
+                raw
+            }
+        }?;
+        Some((module_dir, raw))
+    }
+
+    /// Reads and parses a module directory, reporting what a module may not declare.
+    fn read(&self, dir: &Path, here: Origin, diags: &mut Diagnostics) -> Option<RawStack> {
+        let mut problems = Vec::new();
+        let paths = super::load::list_stack_files(dir, &[], &mut problems);
+        for problem in problems {
+            diags.push(problem.at(here, "this module"));
+        }
+        let mut tables = Vec::new();
+        let mut ok = !paths.is_empty();
+        for path in paths {
+            let mut problems = Vec::new();
+            let Some(text) =
+                super::load::read_text(&path, self.limits.max_file_bytes, &mut problems)
+            else {
+                problems
+                    .into_iter()
+                    .for_each(|p| diags.push(p.at(here, "in this module")));
+                ok = false;
+                continue;
+            };
+            let text = Arc::new(text);
+            let shown = super::load::display_path(&path);
+            self.files
+                .borrow_mut()
+                .push((shown.clone(), Arc::clone(&text)));
+            let file = diags.add_source(shown, Arc::clone(&text));
+            match parse_file(file, &text, self.limits.max_depth, diags) {
+                Some(table) => tables.push(table),
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let raw = assemble(tables, self.schemas, diags);
+        let not_here: [(&str, Option<Origin>); 8] = [
+            ("[stack]", raw.stack.as_ref().map(|e| e.key_origin)),
+            ("[backend]", raw.backend.as_ref().map(|e| e.key_origin)),
+            ("[providers]", raw.providers.first().map(|e| e.key_origin)),
+            ("[secrets]", raw.secrets.first().map(|e| e.key_origin)),
+            (
+                "[preconditions]",
+                raw.preconditions.first().map(|e| e.key_origin),
+            ),
+            ("[waivers]", raw.waivers.first().map(|e| e.key_origin)),
+            ("[[moved]]", raw.moved.first().map(|n| n.origin)),
+            ("[[removed]]", raw.removed.first().map(|n| n.origin)),
+        ];
+        for (section, at) in not_here {
+            if let Some(at) = at {
+                diags.push(
+                    Problem::new(
+                        "plinth::not_in_module",
+                        format!("a module cannot declare {section}"),
+                    )
+                    .at(at, "in a module")
+                    .help(module_help(section)),
+                );
+            }
+        }
+        for data in raw
+            .resources
+            .iter()
+            .filter(|r| r.type_name.starts_with(plinth_provider::DATA_PREFIX))
+        {
+            diags.push(
+                Problem::new(
+                    "plinth::not_in_module",
+                    format!(
+                        "a module cannot declare `[{}.{}]` yet",
+                        data.type_name, data.entry.key
+                    ),
+                )
+                .at(data.entry.value.origin, "a data lookup in a module")
+                .help("declare the lookup in the stack and pass what it reads as an input"),
+            );
+        }
+        Some(raw)
+    }
+}
+
+fn module_help(section: &str) -> &'static str {
+    match section {
+        "[secrets]" => "declare secrets in the stack and pass them as inputs: `password = \"${secret.db_password}\"`",
+        "[[moved]]" | "[[removed]]" => "write moves in the stack, with the module address: `from = \"module.api.aws_s3_bucket.old\"`",
+        "[providers]" => "modules use the stack's providers",
+        _ => "the stack that calls the module declares it",
+    }
+}
+
+/// The order to expand calls in: a call whose inputs or `depends_on` name `module.OTHER`
+/// after OTHER. A cycle between calls is reported (each call in it is then skipped).
+fn call_order(calls: &[Entry], diags: &mut Diagnostics) -> Vec<usize> {
+    let names: Vec<&str> = calls.iter().map(|c| c.key.as_str()).collect();
+    let needs: Vec<BTreeSet<usize>> = calls
+        .iter()
+        .map(|c| {
+            let mut used = BTreeSet::new();
+            mentioned_modules(&c.value, &mut |name| {
+                if let Some(j) = names.iter().position(|n| *n == name) {
+                    used.insert(j);
+                }
+            });
+            used
+        })
+        .collect();
+    let mut done = vec![false; calls.len()];
+    let mut order = Vec::new();
+    loop {
+        let next = (0..calls.len()).find(|&i| !done[i] && needs[i].iter().all(|&j| done[j]));
+        match next {
+            Some(i) => {
+                done[i] = true;
+                order.push(i);
+            }
+            None => break,
+        }
+    }
+    if let Some(start) = (0..calls.len()).find(|&i| !done[i]) {
+        // Walk the unresolved calls until one repeats: that is a cycle.
+        let mut path = vec![start];
+        loop {
+            let last = *path.last().unwrap_or(&start);
+            let Some(&next) = needs[last].iter().find(|&&j| !done[j]) else {
+                break;
+            };
+            if let Some(at) = path.iter().position(|&p| p == next) {
+                path.drain(..at);
+                break;
+            }
+            path.push(next);
+        }
+        let shown: Vec<String> = path
+            .iter()
+            .chain(path.first())
+            .map(|&i| format!("module.{}", names[i]))
+            .collect();
+        let mut problem = Problem::new(
+            "plinth::cycle",
+            format!(
+                "dependency cycle between module calls: {}",
+                shown.join(" -> ")
+            ),
+        );
+        for (n, &i) in path.iter().enumerate() {
+            let next = path[(n + 1) % path.len()];
+            problem = if n == 0 {
+                problem.at(
+                    calls[i].value.origin,
+                    format!("uses `module.{}`", names[next]),
+                )
+            } else {
+                problem.also(
+                    calls[i].value.origin,
+                    format!("uses `module.{}`", names[next]),
+                )
+            };
+        }
+        diags.push(problem.help(
+            "break the cycle: a module's inputs cannot use the outputs of a module that uses its own",
+        ));
+    }
+    order
+}
+
+/// Calls `found` with each `NAME` of `module.NAME` written in a call's strings.
+fn mentioned_modules(node: &Node, found: &mut dyn FnMut(&str)) {
+    match &node.value {
+        super::raw::NodeValue::String(s) => {
+            let mut rest = s.as_str();
+            while let Some(at) = rest.find("module.") {
+                let tail = &rest[at + "module.".len()..];
+                let end = tail
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                    .unwrap_or(tail.len());
+                let preceded = rest[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !preceded && end > 0 {
+                    found(&tail[..end]);
+                }
+                rest = &tail[end..];
+            }
+        }
+        super::raw::NodeValue::Array(items) => {
+            items.iter().for_each(|n| mentioned_modules(n, found))
+        }
+        super::raw::NodeValue::Table(t) => t
+            .entries
+            .iter()
+            .for_each(|e| mentioned_modules(&e.value, found)),
+        _ => {}
+    }
+}
+
+/// The directory modules must stay inside: the nearest ancestor of the stack holding `.git`,
+/// else the stack directory's parent.
+fn repository_of(stack_dir: &Path) -> PathBuf {
+    let dir = stack_dir
+        .canonicalize()
+        .unwrap_or_else(|_| stack_dir.to_path_buf());
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .or_else(|| dir.parent())
+        .unwrap_or(&dir)
+        .to_path_buf()
+}
