@@ -42,6 +42,13 @@ pub fn attribute_name<'a>(plinth_type: &str, attribute: &'a str) -> &'a str {
 
 /// `(name, index)` of an address `type.name`, `type.name[0]` or `type.name["key"]`.
 fn name_and_index(address: &str) -> (String, Option<Json>) {
+    if let Some(parsed) = crate::config::Address::parse(address) {
+        let index = parsed.key.map(|key| match key {
+            crate::config::InstanceKey::Index(i) => Json::from(i as u64),
+            crate::config::InstanceKey::Key(k) => Json::from(k),
+        });
+        return (parsed.name, index);
+    }
     let rest = address.split_once('.').map_or(address, |(_, r)| r);
     match rest.split_once('[') {
         Some((name, index)) => {
@@ -57,10 +64,31 @@ fn name_and_index(address: &str) -> (String, Option<Json>) {
     }
 }
 
-/// The Terraform-format address of a Plinth address (`aws_rds_instance.db` -> `aws_db_instance.db`).
+/// The module part of an address (`module.edge` of `module.edge.aws_lb.web`), if any.
+fn module_address(address: &str) -> Option<String> {
+    crate::config::Address::parse(address)
+        .filter(|a| !a.module.is_root())
+        .map(|a| a.module.to_string())
+}
+
+/// The Terraform-format address of a Plinth address (`aws_rds_instance.db` -> `aws_db_instance.db`,
+/// `module.api.aws_rds_instance.db` -> `module.api.aws_db_instance.db`).
 pub fn tf_address(plinth_type: &str, address: &str) -> String {
-    let rest = address.split_once('.').map_or(address, |(_, r)| r);
-    format!("{}.{rest}", type_name(plinth_type))
+    let (module, resource) = match crate::config::Address::parse(address) {
+        Some(parsed) if !parsed.module.is_root() => {
+            let module = parsed.module.to_string();
+            let resource = address[module.len() + 1..].to_string();
+            (Some(module), resource)
+        }
+        _ => (None, address.to_string()),
+    };
+    let rest = resource
+        .split_once('.')
+        .map_or(resource.as_str(), |(_, r)| r);
+    match module {
+        Some(module) => format!("{module}.{}.{rest}", type_name(plinth_type)),
+        None => format!("{}.{rest}", type_name(plinth_type)),
+    }
 }
 
 fn provider_name(provider: &str) -> String {
@@ -293,6 +321,9 @@ fn identity(plinth_type: &str, address: &str, provider: &str) -> Map<String, Jso
     let (name, index) = name_and_index(address);
     let mut m = Map::new();
     m.insert("address".into(), json!(tf_address(plinth_type, address)));
+    if let Some(module) = module_address(address) {
+        m.insert("module_address".into(), json!(module));
+    }
     m.insert("mode".into(), json!("managed"));
     m.insert("type".into(), json!(type_name(plinth_type)));
     m.insert("name".into(), json!(name));
@@ -488,6 +519,25 @@ mod tests {
             "backup_retention_period"
         );
         assert_eq!(attribute_name("aws_s3_bucket", "versioning"), "versioning");
+        assert_eq!(
+            tf_address("aws_rds_instance", "aws_rds_instance.db[3]"),
+            "aws_db_instance.db[3]"
+        );
+        assert_eq!(
+            tf_address(
+                "aws_rds_instance",
+                r#"module.api["eu"].aws_rds_instance.db"#
+            ),
+            r#"module.api["eu"].aws_db_instance.db"#
+        );
+        assert_eq!(
+            module_address(r#"module.api["eu"].aws_rds_instance.db[1]"#).as_deref(),
+            Some(r#"module.api["eu"]"#)
+        );
+        assert_eq!(
+            name_and_index(r#"module.api.aws_rds_instance.db[1]"#),
+            ("db".to_string(), Some(json!(1)))
+        );
         assert_eq!(
             tf_address("aws_rds_instance", "aws_rds_instance.db[3]"),
             "aws_db_instance.db[3]"

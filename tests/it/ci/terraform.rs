@@ -106,7 +106,13 @@ fn checkov_evaluates_its_aws_checks_on_every_aws_resource_type_of_mita() {
     for kind in ["passed_checks", "failed_checks"] {
         for check in report["results"][kind].as_array().unwrap() {
             let resource = check["resource"].as_str().unwrap();
-            let type_name = resource.split('.').next().unwrap().to_string();
+            // `module.edge.aws_lb.web`: the type follows the module steps.
+            let mut parts = resource.split('.').peekable();
+            while parts.peek() == Some(&"module") {
+                parts.next();
+                parts.next();
+            }
+            let type_name = parts.next().unwrap().to_string();
             *per_type.entry(type_name).or_default() += 1;
         }
     }
