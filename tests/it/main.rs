@@ -15,6 +15,7 @@ mod mita_dr;
 mod mita_env;
 mod mita_runbook;
 mod mita_scan;
+mod modules;
 mod moves;
 mod planning;
 mod policy;

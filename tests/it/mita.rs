@@ -413,7 +413,7 @@ fn plan_refuses_an_unsatisfiable_disruption_budget_and_unknown_release_fields() 
         assert!(text.contains(expected), "{expected}\n{text}");
     }
     let copy = dir.path().join("mita");
-    crate::mita_env::copy_dir(&stack, &copy);
+    crate::mita_env::copy_mita(&copy);
     crate::mita_env::edit(
         &copy.join("app.toml"),
         "names = { hpa",

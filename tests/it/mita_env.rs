@@ -100,7 +100,7 @@ impl MitaEnv {
         }
         let dir = tempfile::tempdir().expect("temp dir");
         let stack = dir.path().join("mita");
-        copy_dir(&crate::support::repo_path("stacks/mita"), &stack);
+        copy_mita(&stack);
         // Fast waits against the emulator (a real account keeps the provider defaults).
         edit(
             &stack.join("stack.toml"),
@@ -311,6 +311,16 @@ fn find_loose(text: &str, pattern: &str) -> Option<(usize, usize)> {
         }
     }
     None
+}
+
+/// Copies `stacks/mita` to `to`, and the modules it uses (`stacks/modules`) beside it.
+pub fn copy_mita(to: &Path) {
+    copy_dir(&crate::support::repo_path("stacks/mita"), to);
+    let parent = to.parent().expect("a parent directory");
+    copy_dir(
+        &crate::support::repo_path("stacks/modules"),
+        &parent.join("modules"),
+    );
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {

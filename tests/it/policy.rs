@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::mita_env::{copy_dir, edit};
-use crate::support::{plinth, repo_path, Run};
+use crate::mita_env::edit;
+use crate::support::{plinth, Run};
 
 const GATED_STACK: &str = r#"
 [stack]
@@ -262,7 +262,7 @@ expires = "2027-02-30"
 fn mita_copy() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let stack = dir.path().join("mita");
-    copy_dir(&repo_path("stacks/mita"), &stack);
+    crate::mita_env::copy_mita(&stack);
     let _ = std::fs::remove_dir_all(stack.join(".plinth"));
     (dir, stack)
 }
@@ -348,11 +348,12 @@ fn mita_passes_its_security_checklist_and_each_setting_turned_off_fails_naming_i
             "parameters",
         ),
         (
-            "edge.toml",
-            "ssl_policy = \"ELBSecurityPolicy-TLS13-1-2-2021-06\"",
-            "ssl_policy = \"ELBSecurityPolicy-2016-08\"",
+            // The edge is the module stacks/modules/https-edge (copied beside the stack).
+            "../modules/https-edge/edge.toml",
+            "ssl_policy        = \"ELBSecurityPolicy-TLS13-1-2-2021-06\"",
+            "ssl_policy        = \"ELBSecurityPolicy-2016-08\"",
             "mita.tls_in_transit",
-            "aws_lb_listener.https",
+            "module.edge.aws_lb_listener.https",
             "ssl_policy",
         ),
         (
