@@ -97,6 +97,64 @@ pub fn write_plinth(dir: &Path, shape: &Shape, variant: Variant) -> std::io::Res
     std::fs::write(dir.join("stack.toml"), out)
 }
 
+/// Writes the same number of resources as `instances` instances of one module: `<dir>/part/`
+/// holds a layered stack of `size / instances` resources whose [`Shape::changed`] resource
+/// takes its seed from the variable `seed`, and `<dir>/stack.toml` calls it with `for_each`
+/// over `instances` keys (the last key's seed is `"b"` in [`Variant::OneChanged`], so one
+/// resource of the whole stack changes).
+pub fn write_plinth_modules(
+    dir: &Path,
+    shape: &Shape,
+    variant: Variant,
+    instances: usize,
+) -> std::io::Result<()> {
+    let instances = instances.clamp(1, shape.size.max(1));
+    let part = Shape {
+        size: shape.size / instances,
+        ..*shape
+    };
+    let sizes = part.layer_sizes();
+    let mut module = String::with_capacity(part.size * 120);
+    module.push_str("[variables]\nseed = { type = \"string\" }\n\n");
+    for (layer, &count) in sizes.iter().enumerate() {
+        for index in 0..count {
+            let upstream: Vec<String> = part
+                .upstream(&sizes, layer, index)
+                .into_iter()
+                .map(|(l, i)| format!("\"${{plinth_data.{}.id}}\"", Shape::name(l, i)))
+                .collect();
+            let seed = if part.changed() == (layer, index) {
+                "${var.seed}"
+            } else {
+                "a"
+            };
+            let _ = writeln!(
+                module,
+                "[plinth_data.{}]\ninput = {{ layer = {layer}, index = {index}, seed = \"{seed}\", upstream = [{}] }}\n",
+                Shape::name(layer, index),
+                upstream.join(", ")
+            );
+        }
+    }
+    let keys: Vec<String> = (0..instances)
+        .map(|i| {
+            let seed = if variant == Variant::OneChanged && i + 1 == instances {
+                "b"
+            } else {
+                "a"
+            };
+            format!("m{i} = \"{seed}\"")
+        })
+        .collect();
+    let stack = format!(
+        "[stack]\nname = \"bench\"\nenvironments = [\"bench\"]\n\n[module.part]\nsource   = \"./part\"\nfor_each = {{ {} }}\nseed     = \"${{each.value}}\"\n",
+        keys.join(", ")
+    );
+    std::fs::create_dir_all(dir.join("part"))?;
+    std::fs::write(dir.join("part/main.toml"), module)?;
+    std::fs::write(dir.join("stack.toml"), stack)
+}
+
 /// Writes `<dir>/main.tf` for Terraform.
 pub fn write_terraform(dir: &Path, shape: &Shape, variant: Variant) -> std::io::Result<()> {
     let sizes = shape.layer_sizes();
@@ -158,5 +216,39 @@ mod tests {
         write_terraform(dir.path(), &shape, Variant::Base).unwrap();
         let tf = std::fs::read_to_string(dir.path().join("main.tf")).unwrap();
         assert_eq!(tf.matches("resource \"terraform_data\"").count(), 20);
+    }
+
+    #[test]
+    fn the_module_case_holds_as_many_resources_and_one_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let shape = Shape {
+            size: 40,
+            depth: 4,
+            width: 2,
+        };
+        let base = dir.path().join("base");
+        let changed = dir.path().join("changed");
+        write_plinth_modules(&base, &shape, Variant::Base, 4).unwrap();
+        write_plinth_modules(&changed, &shape, Variant::OneChanged, 4).unwrap();
+        let registry = plinth::registry::Registry::default_registry();
+        let schemas = registry.schemas();
+        let load = |dir: &Path| {
+            plinth::config::load(dir, &plinth::config::LoadOptions::default(), schemas)
+                .unwrap_or_else(|d| panic!("{}", d.render_plain(100)))
+        };
+        let a = load(&base);
+        assert_eq!(a.resources.len(), 40);
+        assert!(a
+            .resources
+            .iter()
+            .any(|r| r.address.to_string() == r#"module.part["m3"].plinth_data.r3_0"#));
+        let b = load(&changed);
+        let differing = a
+            .resources
+            .iter()
+            .zip(&b.resources)
+            .filter(|(x, y)| x.attributes != y.attributes)
+            .count();
+        assert_eq!(differing, 1);
     }
 }

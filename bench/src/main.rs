@@ -107,6 +107,10 @@ struct Args {
     /// Do not run Terraform even when it is on PATH.
     #[arg(long)]
     no_terraform: bool,
+    /// The scale benchmark also runs each size as this many instances of one module
+    /// (`for_each`), beside the flat stack; 0 skips the module case.
+    #[arg(long, default_value_t = 100)]
+    module_instances: usize,
     /// Which benchmarks: `scale`, `latency`, `refresh`.
     #[arg(long, value_delimiter = ',', default_value = "scale,latency,refresh")]
     only: Vec<String>,
@@ -126,7 +130,8 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     plinth: Option<PathBuf>,
     /// Only write the stacks of the first size (Plinth's `stack.toml` in `DIR/base` and
-    /// `DIR/changed`, Terraform's `main.tf` in `DIR/terraform`), for profiling by hand.
+    /// `DIR/changed`, the module case in `DIR/modules-base` and `DIR/modules-changed`,
+    /// Terraform's `main.tf` in `DIR/terraform`), for profiling by hand.
     #[arg(long, value_name = "DIR")]
     emit: Option<PathBuf>,
     /// Working directory for the generated stacks (default: a temporary directory, removed).
@@ -165,6 +170,22 @@ fn run(args: Args) -> Result<(), BenchError> {
         let written = generate::write_plinth(&dir.join("base"), &shape, generate::Variant::Base)
             .and_then(|_| {
                 generate::write_plinth(&dir.join("changed"), &shape, generate::Variant::OneChanged)
+            })
+            .and_then(|_| {
+                generate::write_plinth_modules(
+                    &dir.join("modules-base"),
+                    &shape,
+                    generate::Variant::Base,
+                    args.module_instances.max(1),
+                )
+            })
+            .and_then(|_| {
+                generate::write_plinth_modules(
+                    &dir.join("modules-changed"),
+                    &shape,
+                    generate::Variant::OneChanged,
+                    args.module_instances.max(1),
+                )
             })
             .and_then(|_| {
                 generate::write_terraform(&dir.join("terraform"), &shape, generate::Variant::Base)
@@ -223,6 +244,7 @@ fn run(args: Args) -> Result<(), BenchError> {
             terraform_max: args.terraform_max,
             terraform_parallelism: args.terraform_parallelism,
             terraform_runs: args.terraform_runs.unwrap_or(args.runs).max(1),
+            module_instances: args.module_instances,
         };
         for &size in &args.sizes {
             report

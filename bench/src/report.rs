@@ -169,6 +169,34 @@ impl Report {
                     );
                 }
             }
+            if self.scale.iter().any(|r| r.plinth_modules.is_some()) {
+                out.push_str("\nThe same resources written as instances of one module (`for_each`), against the flat stack:\n\n");
+                out.push_str(
+                    "| resources | module instances | figure | flat | modules | modules ÷ flat |\n",
+                );
+                out.push_str("|---:|---:|---|---:|---:|---:|\n");
+                for result in &self.scale {
+                    let Some(modules) = &result.plinth_modules else {
+                        continue;
+                    };
+                    let flat = figures(&result.plinth);
+                    for (index, (name, figure)) in figures(modules).iter().enumerate() {
+                        let base = &flat[index].1;
+                        let ratio = match (figure.value(), base.value()) {
+                            (Some(m), Some(f)) if f > 0.0 => format!("{:.2}×", m / f),
+                            _ => "–".into(),
+                        };
+                        let _ = writeln!(
+                            out,
+                            "| {} | {} | {name} | {} | {} | {ratio} |",
+                            result.size,
+                            result.module_instances,
+                            base.text(),
+                            figure.text()
+                        );
+                    }
+                }
+            }
             for result in &self.scale {
                 if let Some(journal) = &result.plinth.journal_apply_empty {
                     let _ = writeln!(

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::generate::{write_plinth, write_terraform, Shape, Variant};
+use crate::generate::{write_plinth, write_plinth_modules, write_terraform, Shape, Variant};
 use crate::measure::{summarise, Runner, Sample};
 use crate::state_bytes::{apply_counting_bytes, Written};
 use crate::BenchError;
@@ -31,6 +31,8 @@ pub struct ScaleOptions {
     pub terraform_parallelism: usize,
     /// Runs per Terraform measurement.
     pub terraform_runs: usize,
+    /// Module instances of the module case (0: not run).
+    pub module_instances: usize,
 }
 
 /// One tool's figures at one size.
@@ -69,6 +71,11 @@ pub struct ScaleResult {
     pub terraform: Option<ToolFigures>,
     /// Why Terraform was not run at this size.
     pub terraform_skipped: Option<String>,
+    /// Plinth on the same number of resources written as `module_instances` instances of one
+    /// module.
+    pub plinth_modules: Option<ToolFigures>,
+    /// The module instances of `plinth_modules`.
+    pub module_instances: usize,
 }
 
 /// Runs the scale benchmark at one size in `work`.
@@ -91,6 +98,22 @@ pub fn run_size(
         .map_err(|e| BenchError::io("writing a stack", e))?;
     eprintln!("  plinth, {size} resources");
     let plinth = plinth_figures(&dir, &base, &changed, options, runner)?;
+    let plinth_modules = match options.module_instances {
+        0 => None,
+        instances => {
+            let modules = work.join(format!("scale-{size}-modules"));
+            let base = modules.join("base");
+            let changed = modules.join("changed");
+            write_plinth_modules(&base, &shape, Variant::Base, instances)
+                .map_err(|e| BenchError::io("writing a stack", e))?;
+            write_plinth_modules(&changed, &shape, Variant::OneChanged, instances)
+                .map_err(|e| BenchError::io("writing a stack", e))?;
+            eprintln!("  plinth, {size} resources in {instances} module instances");
+            let figures = plinth_figures(&modules, &base, &changed, options, runner)?;
+            remove_dir(&modules)?;
+            Some(figures)
+        }
+    };
 
     let (terraform, terraform_skipped) = match &options.terraform {
         None => (None, Some("terraform is not on PATH".to_string())),
@@ -116,6 +139,8 @@ pub fn run_size(
         plinth,
         terraform,
         terraform_skipped,
+        plinth_modules,
+        module_instances: options.module_instances,
     })
 }
 
