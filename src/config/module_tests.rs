@@ -265,6 +265,12 @@ source_  = 1
     assert!(graph
         .dependencies("sim_resource.edge")
         .contains(&r#"module.svc["web"].sim_resource.cache[0]"#.to_string()));
+    // DOT ids with keys are escaped (`plinth graph | dot` must parse).
+    let dot = graph.to_dot();
+    assert!(
+        dot.contains(r#"  "module.svc[\"api\"].sim_resource.db";"#),
+        "{dot}"
+    );
 }
 
 #[test]

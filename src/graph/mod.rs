@@ -196,14 +196,15 @@ impl DependencyGraph {
         self.graph.node_count() == 0
     }
 
-    /// The graph in Graphviz DOT (edges point from a resource to what it depends on).
+    /// The graph in Graphviz DOT (edges point from a resource to what it depends on; ids are
+    /// quoted, with `"` and `\` escaped: `module.svc["eu"].aws_s3_bucket.b`).
     pub fn to_dot(&self) -> String {
         let mut out =
             String::from("digraph plinth {\n  rankdir = \"RL\";\n  node [shape = box];\n");
         let mut nodes: Vec<&String> = self.graph.node_weights().collect();
         nodes.sort();
         for node in nodes {
-            let _ = writeln!(out, "  \"{node}\";");
+            let _ = writeln!(out, "  \"{}\";", dot_escape(node));
         }
         let mut edges: Vec<(String, String, bool)> = self
             .graph
@@ -219,7 +220,12 @@ impl DependencyGraph {
         edges.sort();
         for (from, to, explicit) in edges {
             let style = if explicit { " [style = dashed]" } else { "" };
-            let _ = writeln!(out, "  \"{from}\" -> \"{to}\"{style};");
+            let _ = writeln!(
+                out,
+                "  \"{}\" -> \"{}\"{style};",
+                dot_escape(&from),
+                dot_escape(&to)
+            );
         }
         out.push_str("}\n");
         out
@@ -315,4 +321,9 @@ impl Diagnostic for CycleError {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         Some(Box::new(self.labels.clone().into_iter()))
     }
+}
+
+/// A DOT quoted id's text: `"` and `\` escaped.
+fn dot_escape(id: &str) -> String {
+    id.replace('\\', "\\\\").replace('"', "\\\"")
 }

@@ -74,21 +74,15 @@ fn module_address(address: &str) -> Option<String> {
 /// The Terraform-format address of a Plinth address (`aws_rds_instance.db` -> `aws_db_instance.db`,
 /// `module.api.aws_rds_instance.db` -> `module.api.aws_db_instance.db`).
 pub fn tf_address(plinth_type: &str, address: &str) -> String {
-    let (module, resource) = match crate::config::Address::parse(address) {
-        Some(parsed) if !parsed.module.is_root() => {
-            let module = parsed.module.to_string();
-            let resource = address[module.len() + 1..].to_string();
-            (Some(module), resource)
-        }
-        _ => (None, address.to_string()),
-    };
-    let rest = resource
-        .split_once('.')
-        .map_or(resource.as_str(), |(_, r)| r);
-    match module {
-        Some(module) => format!("{module}.{}.{rest}", type_name(plinth_type)),
-        None => format!("{}.{rest}", type_name(plinth_type)),
+    if let Some(parsed) = crate::config::Address::parse(address) {
+        let tf = crate::config::Address {
+            type_name: type_name(plinth_type).to_string(),
+            ..parsed
+        };
+        return tf.to_string();
     }
+    let rest = address.split_once('.').map_or(address, |(_, r)| r);
+    format!("{}.{rest}", type_name(plinth_type))
 }
 
 fn provider_name(provider: &str) -> String {

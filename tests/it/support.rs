@@ -9,16 +9,14 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// Copies `tests/fixtures/<area>/<case>/` into a fresh temp dir.
+    /// Copies `tests/fixtures/<area>/<case>/` (with its subdirectories) into a fresh temp dir.
     pub fn new(area_case: &str) -> Fixture {
         let source = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(area_case);
         let dir = tempfile::tempdir().expect("temp dir");
-        for entry in std::fs::read_dir(&source).expect("fixture dir") {
-            let entry = entry.expect("entry");
-            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy fixture");
-        }
+        // Subdirectories too: a fixture may hold the modules it uses (`source = "./part"`).
+        crate::mita_env::copy_dir(&source, dir.path());
         Fixture { dir }
     }
 

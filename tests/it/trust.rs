@@ -471,3 +471,106 @@ fn randomized_kills_at_every_kind_of_operation_leave_no_orphans() {
         .collect();
     assert!(bad.is_empty(), "{described:#?}");
 }
+
+/// The stack text of `engine/trust-modules` with the module call named `name` (`part` or
+/// `piece`) and a `[[moved]]` from the other name.
+fn module_call_named(original: &str, name: &str) -> String {
+    let other = if name == "part" { "piece" } else { "part" };
+    original
+        .replace("[module.part]", &format!("[module.{name}]"))
+        .replace("${module.part[", &format!("${{module.{name}["))
+        .replace(
+            "from = \"module.piece\"\nto = \"module.part\"",
+            &format!("from = \"module.{other}\"\nto = \"module.{name}\""),
+        )
+}
+
+/// Rounds over a stack of module instances: instances added and removed (`keys`), their
+/// create-before-destroy `lb`s replaced (`gen`), updates (`size`), destroys, and the call
+/// renamed through `[[moved]]`, each killed at a random moment (sometimes twice), then run to
+/// completion and checked as the flat rounds are.
+#[test]
+fn randomized_kills_with_modules_and_moves_leave_no_orphans() {
+    let rounds: usize = std::env::var("PLINTH_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let seed: u64 = std::env::var("PLINTH_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20261204);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let fixture = Fixture::new("engine/trust-modules");
+    let original = std::fs::read_to_string(fixture.path().join("stack.toml")).unwrap();
+    let key_sets = ["[\"a\"]", "[\"a\", \"b\"]", "[\"a\", \"b\", \"c\"]"];
+    let mut results = Vec::new();
+    let mut renames = 0;
+    for _ in 0..rounds {
+        let ms: u32 = rng.random_range(40..200);
+        let round_vars = vars(&[
+            ("gen", rng.random_range(1..4u32).to_string()),
+            ("size", rng.random_range(1..4u32).to_string()),
+            (
+                "keys",
+                key_sets[rng.random_range(0..key_sets.len())].to_string(),
+            ),
+            ("ms", ms.to_string()),
+        ]);
+        if rng.random_bool(0.35) {
+            renames += 1;
+            let name = if rng.random_bool(0.5) {
+                "part"
+            } else {
+                "piece"
+            };
+            std::fs::write(
+                fixture.path().join("stack.toml"),
+                module_call_named(&original, name),
+            )
+            .unwrap();
+        }
+        let destroy = rng.random_bool(0.15);
+        let command: &[&str] = if destroy {
+            &["destroy", "--auto-approve"]
+        } else {
+            &["apply", "--auto-approve"]
+        };
+        let kills = if rng.random_bool(0.25) { 2 } else { 1 };
+        for _ in 0..kills {
+            let after = Duration::from_millis(rng.random_range(30..(ms as u64 * 4 + 150)));
+            kill_after(&fixture, command, &round_vars, after);
+        }
+        let finished = run(&fixture, command, &round_vars);
+        let findings = check(&fixture, &round_vars, destroy);
+        results.push(Round {
+            vars: round_vars,
+            destroy,
+            kills,
+            converged: finished.code == 0,
+            findings,
+        });
+    }
+    let orphans: usize = results.iter().map(|r| r.findings.orphans.len()).sum();
+    eprintln!(
+        "{} module crash rounds (seed {seed}, {renames} renames, {} destroys, {} double kills): {} not converging, {orphans} orphans",
+        results.len(),
+        results.iter().filter(|r| r.destroy).count(),
+        results.iter().filter(|r| r.kills == 2).count(),
+        results.iter().filter(|r| !r.converged).count(),
+    );
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|r| !r.converged || !r.findings.clean())
+        .map(|r| {
+            format!(
+                "{} {} (killed {}x): converged {}, {:?}",
+                if r.destroy { "destroy" } else { "apply" },
+                r.vars.join(" "),
+                r.kills,
+                r.converged,
+                r.findings
+            )
+        })
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+}
