@@ -189,9 +189,18 @@ pub fn load_with_env(
         return Err(diags);
     }
     let modules = super::modules::Modules::new(schemas, &options.limits, dir, &header.environments);
-    let body = modules.lower_body(&raw, &index, dir, &resource_scope, &[], &mut diags);
+    // The stack's own directory is the first of the chain: a module cannot call the stack.
+    let root_dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let body = modules.lower_body(
+        &raw,
+        &index,
+        dir,
+        &resource_scope,
+        std::slice::from_ref(&root_dir),
+        &mut diags,
+    );
     let (data, resources) = resources::split_data(body.resources, &mut diags);
-    if resources.len() > options.limits.max_resources && !raw.modules.is_empty() {
+    if resources.len() > options.limits.max_resources {
         diags.push(
             Problem::new(
                 "plinth::too_many_resources",

@@ -516,3 +516,25 @@ fn a_module_outside_the_repository_or_calling_itself_is_refused() {
     assert!(messages.values().all(|c| *c == "plinth::bad_module"));
     let _ = Path::new("");
 }
+
+#[test]
+fn module_instances_count_against_the_resource_limit() {
+    let module = "[sim_resource.x]\ncount = 5\nname = \"x-${count.index}\"\n";
+    let root = "[module.many]\nsource = \"../modules/m\"\ncount = 10\n";
+    let mut options = LoadOptions::default();
+    options.limits.max_resources = 20;
+    let found = problems(load_tree(
+        &[("stack/a.toml", root), ("modules/m/main.toml", module)],
+        &options,
+    ));
+    assert_eq!(
+        found.iter().map(|f| f.0).collect::<Vec<_>>(),
+        ["plinth::too_many_resources"]
+    );
+    // A module pointing at the stack itself is refused, not expanded.
+    let found = problems(load_tree(
+        &[("stack/a.toml", "[module.me]\nsource = \".\"\n")],
+        &LoadOptions::default(),
+    ));
+    assert_eq!(found[0].0, "plinth::bad_module", "{found:?}");
+}

@@ -476,6 +476,10 @@ impl<'a> Modules<'a> {
                 .extend(body.resources.iter().map(|r| r.address.clone()));
             out.extend(body.resources);
             info.outputs.insert(instance.key.clone(), body.outputs);
+            if out.len() > self.limits.max_resources {
+                // Stop expanding: the load reports the total (too_many_resources).
+                break;
+            }
         }
         info
     }
