@@ -75,17 +75,31 @@ impl<'a> FileReader<'a> {
     /// The configuration digest with every file read folded in (unchanged when none was).
     pub(crate) fn extend_hash(&self, config_hash: String) -> String {
         let read = self.read.borrow();
-        if read.is_empty() {
-            return config_hash;
-        }
-        let mut hasher = Sha256::new();
-        hasher.update(config_hash.as_bytes());
-        for (path, digest) in read.iter() {
-            hasher.update([0u8]);
-            hasher.update(path.as_bytes());
-            hasher.update([0u8]);
-            hasher.update(digest.as_bytes());
-        }
-        format!("sha256:{}", hex::encode(hasher.finalize()))
+        fold_into_hash(
+            config_hash,
+            read.iter()
+                .map(|(path, digest)| (path.as_str(), digest.as_bytes())),
+        )
     }
+}
+
+/// `config_hash` with each `(name, bytes)` folded in (unchanged when there are none): the
+/// files `file()` read, the files of the modules.
+pub(crate) fn fold_into_hash<'a>(
+    config_hash: String,
+    items: impl Iterator<Item = (&'a str, &'a [u8])>,
+) -> String {
+    let mut items = items.peekable();
+    if items.peek().is_none() {
+        return config_hash;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(config_hash.as_bytes());
+    for (name, bytes) in items {
+        hasher.update([0u8]);
+        hasher.update(name.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(bytes);
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }

@@ -285,18 +285,12 @@ pub fn load_with_env(
 /// The configuration digest with every module file folded in (unchanged without modules).
 fn modules_hash(config_hash: String, modules: &super::modules::Modules<'_>) -> String {
     let files = modules.files.borrow();
-    if files.is_empty() {
-        return config_hash;
-    }
-    let mut hasher = Sha256::new();
-    hasher.update(config_hash.as_bytes());
-    for (name, text) in files.iter() {
-        hasher.update([0u8]);
-        hasher.update(name.as_bytes());
-        hasher.update([0u8]);
-        hasher.update(text.as_bytes());
-    }
-    format!("sha256:{}", hex::encode(hasher.finalize()))
+    super::files::fold_into_hash(
+        config_hash,
+        files
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_bytes())),
+    )
 }
 
 /// The environments the stack in `dir` declares (`[stack] environments`), read without

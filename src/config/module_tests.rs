@@ -538,3 +538,35 @@ fn module_instances_count_against_the_resource_limit() {
     ));
     assert_eq!(found[0].0, "plinth::bad_module", "{found:?}");
 }
+
+#[test]
+fn a_module_file_is_part_of_the_configuration_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("stack")).unwrap();
+    std::fs::create_dir_all(dir.path().join("modules/m")).unwrap();
+    std::fs::write(
+        dir.path().join("stack/a.toml"),
+        "[module.m]\nsource = \"../modules/m\"\n",
+    )
+    .unwrap();
+    let module = dir.path().join("modules/m/main.toml");
+    std::fs::write(&module, "[sim_resource.x]\nname = \"x\"\n").unwrap();
+    let load = || {
+        load_with_env(
+            &dir.path().join("stack"),
+            &LoadOptions::default(),
+            &schemas(),
+            &|_| None,
+        )
+        .unwrap()
+        .config_hash
+    };
+    let before = load();
+    assert_eq!(load(), before);
+    std::fs::write(&module, "[sim_resource.x]\nname = \"y\"\n").unwrap();
+    assert_ne!(
+        load(),
+        before,
+        "a saved plan must be refused when a module changed"
+    );
+}

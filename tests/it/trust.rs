@@ -387,8 +387,78 @@ struct Round {
     vars: Vec<String>,
     destroy: bool,
     kills: usize,
+    /// Deposed objects the state recorded after the kills (before the run to completion).
+    deposed_after_kill: usize,
     findings: Findings,
     converged: bool,
+}
+
+/// `PLINTH_CRASH_ROUNDS` and `PLINTH_CRASH_SEED`, else the defaults.
+fn crash_settings(rounds: usize, seed: u64) -> (usize, u64) {
+    let read = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    (
+        read("PLINTH_CRASH_ROUNDS").map_or(rounds, |r| r as usize),
+        read("PLINTH_CRASH_SEED").unwrap_or(seed),
+    )
+}
+
+/// One crash round: `command` (apply or destroy) killed once or twice at a random moment,
+/// then run to completion and checked.
+fn crash_round(
+    fixture: &Fixture,
+    rng: &mut rand::rngs::StdRng,
+    round_vars: Vec<String>,
+    ms: u32,
+    destroy: bool,
+) -> Round {
+    let command: &[&str] = if destroy {
+        &["destroy", "--auto-approve"]
+    } else {
+        &["apply", "--auto-approve"]
+    };
+    let kills = if rng.random_bool(0.25) { 2 } else { 1 };
+    for _ in 0..kills {
+        let after = Duration::from_millis(rng.random_range(30..(ms as u64 * 4 + 150)));
+        kill_after(fixture, command, &round_vars, after);
+    }
+    let deposed_after_kill = state_ids(fixture).1.len();
+    let finished = run(fixture, command, &round_vars);
+    let findings = check(fixture, &round_vars, destroy);
+    Round {
+        vars: round_vars,
+        destroy,
+        kills,
+        deposed_after_kill,
+        converged: finished.code == 0,
+        findings,
+    }
+}
+
+/// Prints the figures of a series of rounds (`what` describes it) and fails on any bad one.
+fn assert_rounds_clean(results: &[Round], what: &str) {
+    let orphans: usize = results.iter().map(|r| r.findings.orphans.len()).sum();
+    eprintln!(
+        "{} {what}, {} destroys, {} double kills: {} not converging, {orphans} orphans",
+        results.len(),
+        results.iter().filter(|r| r.destroy).count(),
+        results.iter().filter(|r| r.kills == 2).count(),
+        results.iter().filter(|r| !r.converged).count(),
+    );
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|r| !r.converged || !r.findings.clean())
+        .map(|r| {
+            format!(
+                "{} {} (killed {}x): converged {}, {:?}",
+                if r.destroy { "destroy" } else { "apply" },
+                r.vars.join(" "),
+                r.kills,
+                r.converged,
+                r.findings
+            )
+        })
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
 }
 
 /// Rounds over the trust stack: random generations (create-before-destroy and
@@ -397,18 +467,10 @@ struct Round {
 /// twice), then applied to completion and checked.
 #[test]
 fn randomized_kills_at_every_kind_of_operation_leave_no_orphans() {
-    let rounds: usize = std::env::var("PLINTH_CRASH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(14);
-    let seed: u64 = std::env::var("PLINTH_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20261202);
+    let (rounds, seed) = crash_settings(14, 20261202);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut fixture = Fixture::new("engine/trust");
     let mut results = Vec::new();
-    let mut deposed_seen = 0;
     for round in 0..rounds {
         if round % 10 == 9 {
             // A fresh stack now and then keeps creates in the mix.
@@ -422,54 +484,13 @@ fn randomized_kills_at_every_kind_of_operation_leave_no_orphans() {
             ("ms", ms.to_string()),
         ]);
         let destroy = rng.random_bool(0.15);
-        let command: &[&str] = if destroy {
-            &["destroy", "--auto-approve"]
-        } else {
-            &["apply", "--auto-approve"]
-        };
-        let kills = if rng.random_bool(0.25) { 2 } else { 1 };
-        for _ in 0..kills {
-            let after = Duration::from_millis(rng.random_range(30..(ms as u64 * 4 + 150)));
-            kill_after(&fixture, command, &round_vars, after);
-        }
-        deposed_seen += state_ids(&fixture).1.len();
-        let finished = run(&fixture, command, &round_vars);
-        let findings = check(&fixture, &round_vars, destroy);
-        results.push(Round {
-            vars: round_vars,
-            destroy,
-            kills,
-            converged: finished.code == 0,
-            findings,
-        });
+        results.push(crash_round(&fixture, &mut rng, round_vars, ms, destroy));
     }
-    let bad: Vec<&Round> = results
-        .iter()
-        .filter(|r| !r.converged || !r.findings.clean())
-        .collect();
-    let orphans: usize = results.iter().map(|r| r.findings.orphans.len()).sum();
-    eprintln!(
-        "{} crash rounds (seed {seed}, {} destroys, {} double kills, {deposed_seen} deposed objects seen after a kill): \
-         {} not converging, {orphans} orphans",
-        results.len(),
-        results.iter().filter(|r| r.destroy).count(),
-        results.iter().filter(|r| r.kills == 2).count(),
-        results.iter().filter(|r| !r.converged).count(),
+    let deposed_seen: usize = results.iter().map(|r| r.deposed_after_kill).sum();
+    assert_rounds_clean(
+        &results,
+        &format!("crash rounds (seed {seed}, {deposed_seen} deposed objects seen after a kill)"),
     );
-    let described: Vec<String> = bad
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} (killed {}x): converged {}, {:?}",
-                if r.destroy { "destroy" } else { "apply" },
-                r.vars.join(" "),
-                r.kills,
-                r.converged,
-                r.findings
-            )
-        })
-        .collect();
-    assert!(bad.is_empty(), "{described:#?}");
 }
 
 /// The stack text of `engine/trust-modules` with the module call named `name` (`part` or
@@ -491,14 +512,7 @@ fn module_call_named(original: &str, name: &str) -> String {
 /// completion and checked as the flat rounds are.
 #[test]
 fn randomized_kills_with_modules_and_moves_leave_no_orphans() {
-    let rounds: usize = std::env::var("PLINTH_CRASH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
-    let seed: u64 = std::env::var("PLINTH_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20261204);
+    let (rounds, seed) = crash_settings(10, 20261204);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let fixture = Fixture::new("engine/trust-modules");
     let original = std::fs::read_to_string(fixture.path().join("stack.toml")).unwrap();
@@ -530,47 +544,10 @@ fn randomized_kills_with_modules_and_moves_leave_no_orphans() {
             .unwrap();
         }
         let destroy = rng.random_bool(0.15);
-        let command: &[&str] = if destroy {
-            &["destroy", "--auto-approve"]
-        } else {
-            &["apply", "--auto-approve"]
-        };
-        let kills = if rng.random_bool(0.25) { 2 } else { 1 };
-        for _ in 0..kills {
-            let after = Duration::from_millis(rng.random_range(30..(ms as u64 * 4 + 150)));
-            kill_after(&fixture, command, &round_vars, after);
-        }
-        let finished = run(&fixture, command, &round_vars);
-        let findings = check(&fixture, &round_vars, destroy);
-        results.push(Round {
-            vars: round_vars,
-            destroy,
-            kills,
-            converged: finished.code == 0,
-            findings,
-        });
+        results.push(crash_round(&fixture, &mut rng, round_vars, ms, destroy));
     }
-    let orphans: usize = results.iter().map(|r| r.findings.orphans.len()).sum();
-    eprintln!(
-        "{} module crash rounds (seed {seed}, {renames} renames, {} destroys, {} double kills): {} not converging, {orphans} orphans",
-        results.len(),
-        results.iter().filter(|r| r.destroy).count(),
-        results.iter().filter(|r| r.kills == 2).count(),
-        results.iter().filter(|r| !r.converged).count(),
+    assert_rounds_clean(
+        &results,
+        &format!("module crash rounds (seed {seed}, {renames} renames)"),
     );
-    let bad: Vec<String> = results
-        .iter()
-        .filter(|r| !r.converged || !r.findings.clean())
-        .map(|r| {
-            format!(
-                "{} {} (killed {}x): converged {}, {:?}",
-                if r.destroy { "destroy" } else { "apply" },
-                r.vars.join(" "),
-                r.kills,
-                r.converged,
-                r.findings
-            )
-        })
-        .collect();
-    assert!(bad.is_empty(), "{bad:#?}");
 }
