@@ -69,6 +69,14 @@ pub(crate) enum Lowered {
     Template(Vec<Piece>),
     List(Vec<Lowered>),
     Map(BTreeMap<String, Lowered>),
+    /// `${module.NAME[each.key].OUTPUT}` (or `[count.index]`): the output of the module
+    /// instance of the same key, chosen when the block's instance is.
+    ByInstance {
+        /// `module.NAME`, for the message when the key has no instance.
+        call: String,
+        choices: BTreeMap<super::model::InstanceKey, Lowered>,
+        origin: Origin,
+    },
 }
 
 /// A TOML value as a plain value (no interpolation).
@@ -193,6 +201,14 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
                             .help("use the value on its own (`\"${...}\"`) to keep its type"),
                         ),
                     },
+                    Resolved::Lowered(Lowered::ByInstance { .. }) => diags.push(
+                        Problem::new(
+                            "plinth::unsupported",
+                            "a module output chosen by `each.key` or `count.index` cannot go inside a longer string yet".to_string(),
+                        )
+                        .at(here, "inside a string")
+                        .help("use it as the whole value (`\"${module.NAME[each.key].OUTPUT}\"`), or output the whole string from the module"),
+                    ),
                     Resolved::Lowered(_) => diags.push(
                         Problem::new(
                             "plinth::bad_interpolation",
@@ -315,6 +331,9 @@ pub(crate) fn lowered_size(lowered: &Lowered) -> u64 {
                 .iter()
                 .map(|(k, v)| NODE + k.len() as u64 + lowered_size(v))
                 .sum::<u64>()
+        }
+        Lowered::ByInstance { choices, .. } => {
+            NODE + choices.values().map(lowered_size).max().unwrap_or(0)
         }
     }
 }
@@ -666,6 +685,29 @@ pub(crate) fn instantiate(lowered: &Lowered, instance: &Instance, diags: &mut Di
                 Expr::List(items)
             }
         }
+        Lowered::ByInstance {
+            call,
+            choices,
+            origin,
+        } => match instance.key.as_ref().and_then(|key| choices.get(key)) {
+            Some(chosen) => instantiate(chosen, instance, diags),
+            None => {
+                let key = instance
+                    .key
+                    .as_ref()
+                    .map(|k| k.to_string())
+                    .unwrap_or_default();
+                diags.push(
+                    Problem::new(
+                        "plinth::index_out_of_range",
+                        format!("`{call}` has no instance `{key}`"),
+                    )
+                    .at(*origin, format!("this block's instance is `{key}`"))
+                    .help("give the block and the module call the same `count` or `for_each`"),
+                );
+                Expr::Literal(Value::Unknown)
+            }
+        },
         Lowered::Map(map) => {
             let map: BTreeMap<String, Expr> = map
                 .iter()

@@ -570,3 +570,65 @@ fn a_module_file_is_part_of_the_configuration_digest() {
         "a saved plan must be refused when a module changed"
     );
 }
+
+#[test]
+fn a_block_with_the_calls_for_each_reads_the_module_instance_of_its_own_key() {
+    let module = "[variables]\nname = {}\n[sim_resource.db]\nname = \"${var.name}\"\n[outputs]\narn = \"${sim_resource.db.arn}\"\n";
+    let root = r#"
+[variables]
+regions = { default = ["eu", "us"] }
+
+[module.db]
+source   = "../modules/m"
+for_each = "${var.regions}"
+name     = "db-${each.key}"
+
+[sim_resource.replica]
+for_each = "${var.regions}"
+name     = "replica-${each.key}"
+tags     = { source = "${module.db[each.key].arn}" }
+"#;
+    let stack = load_tree(
+        &[("stack/a.toml", root), ("modules/m/main.toml", module)],
+        &LoadOptions::default(),
+    )
+    .unwrap_or_else(|d| panic!("{}", d.render_plain(100)));
+    let target = |address: &str| {
+        resource(&stack, address).attributes["tags"].references()[0]
+            .target
+            .to_string()
+    };
+    assert_eq!(
+        target(r#"sim_resource.replica["eu"]"#),
+        r#"module.db["eu"].sim_resource.db"#
+    );
+    assert_eq!(
+        target(r#"sim_resource.replica["us"]"#),
+        r#"module.db["us"].sim_resource.db"#
+    );
+    // A key the call does not have, and the choice used without `for_each`.
+    let more = root.replace(
+        "[sim_resource.replica]\nfor_each = \"${var.regions}\"",
+        "[sim_resource.replica]\nfor_each = [\"eu\", \"ap\"]",
+    );
+    let found = problems(load_tree(
+        &[("stack/a.toml", &more), ("modules/m/main.toml", module)],
+        &LoadOptions::default(),
+    ));
+    assert_eq!(
+        found.iter().map(|f| f.0).collect::<Vec<_>>(),
+        ["plinth::index_out_of_range"]
+    );
+    let single = root.replace(
+        "for_each = \"${var.regions}\"\nname     = \"replica",
+        "name     = \"replica",
+    );
+    let found = problems(load_tree(
+        &[("stack/a.toml", &single), ("modules/m/main.toml", module)],
+        &LoadOptions::default(),
+    ));
+    assert!(
+        found.iter().any(|f| f.0 == "plinth::count_index"),
+        "{found:?}"
+    );
+}

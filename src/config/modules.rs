@@ -135,16 +135,57 @@ pub(crate) fn output(
             );
             return None;
         }
+        (Count::Counted(_), Some(IndexSpec::CountIndex))
+        | (Count::Keyed(_), Some(IndexSpec::EachKey)) => {
+            let wanted = if matches!(call.count, Count::Counted(_)) {
+                scope.counted
+            } else {
+                scope.keyed
+            };
+            if !wanted {
+                diags.push(
+                    Problem::new(
+                        "plinth::count_index",
+                        format!("the instance of `module.{name}` is chosen by the block's own instance, which it does not have"),
+                    )
+                    .at(
+                        here,
+                        format!(
+                            "only valid in a block with the call's `{}`",
+                            if matches!(call.count, Count::Counted(_)) { "count" } else { "for_each" }
+                        ),
+                    )
+                    .help("give the block the call's `count` or `for_each`, or write a literal index or key"),
+                );
+                return None;
+            }
+            let mut choices = BTreeMap::new();
+            for (key, outputs) in &call.outputs {
+                let (Some(key), Some(out)) = (key, outputs.get(output)) else {
+                    continue;
+                };
+                let value = follow(&out.value, path, here, diags)?;
+                choices.insert(key.clone(), from_expr(&value));
+            }
+            return Some(Lowered::ByInstance {
+                call: format!("module.{name}"),
+                choices,
+                origin: here,
+            });
+        }
         (_, Some(IndexSpec::CountIndex | IndexSpec::EachKey)) => {
             diags.push(
                 Problem::new(
-                    "plinth::unsupported",
-                    "a module output cannot be chosen by `count.index` or `each.key` yet",
+                    "plinth::wrong_index",
+                    format!(
+                        "`module.{name}` is indexed by {}",
+                        match call.count {
+                            Count::Counted(_) => "number (`count`): use `[count.index]`",
+                            _ => "key (`for_each`): use `[each.key]`",
+                        }
+                    ),
                 )
-                .at(here, "write a literal index or key")
-                .help(format!(
-                    "use `${{module.{name}[\"KEY\"].{output}}}`, or move the block that needs it into the module"
-                )),
+                .at(here, "the other kind of index"),
             );
             return None;
         }
