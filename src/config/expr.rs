@@ -130,17 +130,7 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
         }
     };
     if let [Segment::Interpolation { inner, start, end }] = segments.as_slice() {
-        if let Some(lowered) = super::functions::call(inner, at(*start, *end), scope, diags) {
-            return lowered;
-        }
-        if let Some((block, path)) = inner.split_once("[*].") {
-            return splat(block, path, at(*start, *end), scope, diags);
-        }
-        return match resolve(inner, at(*start, *end), scope, diags) {
-            Resolved::Value(v) => Lowered::Value(v),
-            Resolved::Piece(p) => Lowered::Single(p),
-            Resolved::Lowered(l) => l,
-        };
+        return operand(inner, at(*start, *end), scope, diags);
     }
     let mut pieces = Vec::new();
     for segment in &segments {
@@ -149,7 +139,11 @@ fn lower_string(node: &Node, s: &str, scope: &Scope<'_>, diags: &mut Diagnostics
             Segment::Interpolation { inner, start, end } => {
                 let here = at(*start, *end);
                 // A call whose result is text goes into the string like a value.
-                if let Some(lowered) = super::functions::call(inner, here, scope, diags) {
+                let called = inner
+                    .contains('(')
+                    .then(|| super::functions::call(inner, here, scope, diags))
+                    .flatten();
+                if let Some(lowered) = called {
                     match lowered {
                         Lowered::Value(Value::Unknown) => {}
                         Lowered::Value(v) if to_text(&v).is_some() => {
@@ -369,11 +363,20 @@ pub(crate) fn operand(
     scope: &Scope<'_>,
     diags: &mut Diagnostics,
 ) -> Lowered {
-    if let Some(lowered) = super::functions::call(inner, here, scope, diags) {
-        return lowered;
+    // A plain reference (`aws_x.y.id`, most of a large stack) has neither `(` nor `*`: one
+    // scan instead of a call parse and a substring search per reference.
+    let (call, spread) = inner
+        .bytes()
+        .fold((false, false), |(c, s), b| (c || b == b'(', s || b == b'*'));
+    if call {
+        if let Some(lowered) = super::functions::call(inner, here, scope, diags) {
+            return lowered;
+        }
     }
-    if let Some((block, path)) = inner.split_once("[*].") {
-        return splat(block, path, here, scope, diags);
+    if spread {
+        if let Some((block, path)) = inner.split_once("[*].") {
+            return splat(block, path, here, scope, diags);
+        }
     }
     match resolve(inner, here, scope, diags) {
         Resolved::Value(v) => Lowered::Value(v),
@@ -385,7 +388,7 @@ pub(crate) fn operand(
 fn resolve(inner: &str, here: Origin, scope: &Scope<'_>, diags: &mut Diagnostics) -> Resolved {
     let unknown = Resolved::Value(Value::Unknown);
     let substituted;
-    let inner = if inner.contains("${") {
+    let inner = if inner.as_bytes().contains(&b'$') && inner.contains("${") {
         let value_of = |name: &str| scope.variables.get(name).and_then(to_text);
         match substitute_names(inner, value_of) {
             Ok(text) => {

@@ -523,6 +523,13 @@ pub(crate) fn split_data(
     lowered: Vec<ResourceConfig>,
     diags: &mut Diagnostics,
 ) -> (Vec<ResourceConfig>, Vec<ResourceConfig>) {
+    // Most stacks have no data source: keep the vector as it is (no move of every config).
+    if !lowered
+        .iter()
+        .any(|r| r.address.type_name.starts_with(DATA_PREFIX))
+    {
+        return (Vec::new(), lowered);
+    }
     let (data, resources): (Vec<_>, Vec<_>) = lowered
         .into_iter()
         .partition(|r| r.address.type_name.starts_with(DATA_PREFIX));

@@ -185,14 +185,16 @@ async fn apply_locked(
     let mut session = Session::open(&*workspace.store, state, env!("CARGO_PKG_VERSION"))
         .await
         .into_diagnostic()?;
-    let document = session.document().clone();
+    // Borrowed: the session keeps the document and the journal writer gets the one copy it
+    // needs (a second full copy was +330 MiB peak in a 1-change apply of 100k resources).
+    let document = session.document();
     let mut secrets = Secrets::resolve(&workspace.stack, &document.secrets);
     let mut early = Vec::new();
     check_secrets(workspace, &plan, &mut secrets, &mut early)?;
     // `[[moved]]` / `[[removed]]` first, in the same durable append as the generated secrets:
     // a kill before it leaves the old addresses (the next plan moves them again), after it
     // the new ones.
-    early.extend(crate::plan::moves::move_entries(&document, &plan.moved));
+    early.extend(crate::plan::moves::move_entries(document, &plan.moved));
 
     let salt = document.salt.clone();
     let (journal, writer) = JournalWriter::start(workspace.store.clone(), document.clone());
@@ -202,7 +204,7 @@ async fn apply_locked(
             .await
             .map_err(|e| miette!("recording generated secrets: {e}"))?;
     }
-    let known = known_values(&document, &plan);
+    let known = known_values(document, &plan);
     let executor = Executor {
         stack: &workspace.stack,
         registry: &workspace.registry,
