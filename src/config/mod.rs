@@ -19,6 +19,7 @@ mod document;
 mod expr;
 mod files;
 mod functions;
+mod instantiate;
 mod interpolate;
 pub mod limits;
 mod load;
