@@ -72,11 +72,10 @@ impl Variant {
     }
 }
 
-/// Writes `<dir>/stack.toml` for Plinth.
-pub fn write_plinth(dir: &Path, shape: &Shape, variant: Variant) -> std::io::Result<()> {
+/// Appends the `plinth_data` blocks of a layered stack to `out`; `seed` gives each resource's
+/// seed text (`a`, `b`, or `${var.seed}` in the module case).
+fn write_layers(out: &mut String, shape: &Shape, seed: impl Fn(usize, usize) -> &'static str) {
     let sizes = shape.layer_sizes();
-    let mut out = String::with_capacity(shape.size * 120);
-    out.push_str("[stack]\nname = \"bench\"\nenvironments = [\"bench\"]\n\n");
     for (layer, &count) in sizes.iter().enumerate() {
         for index in 0..count {
             let upstream: Vec<String> = shape
@@ -88,11 +87,20 @@ pub fn write_plinth(dir: &Path, shape: &Shape, variant: Variant) -> std::io::Res
                 out,
                 "[plinth_data.{}]\ninput = {{ layer = {layer}, index = {index}, seed = \"{}\", upstream = [{}] }}\n",
                 Shape::name(layer, index),
-                variant.seed(shape, layer, index),
+                seed(layer, index),
                 upstream.join(", ")
             );
         }
     }
+}
+
+/// Writes `<dir>/stack.toml` for Plinth.
+pub fn write_plinth(dir: &Path, shape: &Shape, variant: Variant) -> std::io::Result<()> {
+    let mut out = String::with_capacity(shape.size * 120);
+    out.push_str("[stack]\nname = \"bench\"\nenvironments = [\"bench\"]\n\n");
+    write_layers(&mut out, shape, |layer, index| {
+        variant.seed(shape, layer, index)
+    });
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("stack.toml"), out)
 }
@@ -113,29 +121,16 @@ pub fn write_plinth_modules(
         size: shape.size / instances,
         ..*shape
     };
-    let sizes = part.layer_sizes();
     let mut module = String::with_capacity(part.size * 120);
     module.push_str("[variables]\nseed = { type = \"string\" }\n\n");
-    for (layer, &count) in sizes.iter().enumerate() {
-        for index in 0..count {
-            let upstream: Vec<String> = part
-                .upstream(&sizes, layer, index)
-                .into_iter()
-                .map(|(l, i)| format!("\"${{plinth_data.{}.id}}\"", Shape::name(l, i)))
-                .collect();
-            let seed = if part.changed() == (layer, index) {
-                "${var.seed}"
-            } else {
-                "a"
-            };
-            let _ = writeln!(
-                module,
-                "[plinth_data.{}]\ninput = {{ layer = {layer}, index = {index}, seed = \"{seed}\", upstream = [{}] }}\n",
-                Shape::name(layer, index),
-                upstream.join(", ")
-            );
+    let changed = part.changed();
+    write_layers(&mut module, &part, |layer, index| {
+        if changed == (layer, index) {
+            "${var.seed}"
+        } else {
+            "a"
         }
-    }
+    });
     let keys: Vec<String> = (0..instances)
         .map(|i| {
             let seed = if variant == Variant::OneChanged && i + 1 == instances {
