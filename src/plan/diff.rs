@@ -1,6 +1,7 @@
 //! Attribute-level diffs and the planned objects of creates and updates.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use plinth_provider::{Attribute, AttributeMode, Object, Schema, Value};
 
@@ -47,11 +48,12 @@ pub(crate) fn planned_after_update(schema: &Schema, prior: &Object, desired: &Ob
 /// apply is shown leaf by leaf, so only those leaves are masked or unknown and the rest stays
 /// readable (a manifest naming a target group ARN still shows its kind, name and ports).
 pub(crate) fn creation_diffs(schema: &Schema, planned: &Object) -> Vec<AttributeDiff> {
-    let mut diffs = Vec::new();
+    let mut diffs = Vec::with_capacity(schema.attributes.len());
     for attribute in &schema.attributes {
         let after = match planned.get(&attribute.name) {
             Some(value) if partly_hidden(value) => {
-                creation_leaves(&attribute.name, value, &mut diffs);
+                let mut path = attribute.name.clone();
+                creation_leaves(&mut path, value, &mut diffs);
                 continue;
             }
             Some(value) if !value.is_null() => DiffValue::of(value),
@@ -77,34 +79,54 @@ fn partly_hidden(value: &Value) -> bool {
     }
 }
 
-fn creation_leaves(path: &str, value: &Value, out: &mut Vec<AttributeDiff>) {
-    let children: Vec<(String, &Value)> = match value {
-        Value::Map(map) => map
-            .iter()
-            .map(|(key, v)| {
-                (
-                    format!("{path}.{}", crate::render::value_diff::key_text(key)),
-                    v,
-                )
-            })
-            .collect(),
-        Value::List(items) => list_pairs(&[], items)
-            .into_iter()
-            .map(|(selector, _, v)| (format!("{path}{selector}"), v))
-            .collect(),
-        _ => return,
-    };
-    for (path, value) in children {
-        match value {
-            Value::Null => {}
-            v if partly_hidden(v) => creation_leaves(&path, v, out),
-            v => out.push(AttributeDiff {
-                path,
-                before: DiffValue::Absent,
-                after: DiffValue::of(v),
-                forces_replacement: false,
-            }),
+/// The leaves of a partly hidden table or list, their paths written onto `path` (which is
+/// left as it was found).
+fn creation_leaves(path: &mut String, value: &Value, out: &mut Vec<AttributeDiff>) {
+    let base = path.len();
+    match value {
+        Value::Map(map) => {
+            for (key, v) in map {
+                path.push('.');
+                // Writing into a `String` cannot fail.
+                let _ = crate::render::value_diff::write_key(path, key);
+                creation_leaf(path, v, out);
+                path.truncate(base);
+            }
         }
+        // The selectors of `list_pairs(&[], items)`, written straight onto the path.
+        Value::List(items) => match merge_names(items) {
+            Some(names) => {
+                for (name, v) in names.into_iter().zip(items) {
+                    path.push_str("[name=");
+                    path.push_str(&serde_json::Value::from(name).to_string());
+                    path.push(']');
+                    creation_leaf(path, v, out);
+                    path.truncate(base);
+                }
+            }
+            None => {
+                for (i, v) in items.iter().enumerate() {
+                    // Writing into a `String` cannot fail.
+                    let _ = write!(path, "[{i}]");
+                    creation_leaf(path, v, out);
+                    path.truncate(base);
+                }
+            }
+        },
+        _ => {}
+    }
+}
+
+fn creation_leaf(path: &mut String, value: &Value, out: &mut Vec<AttributeDiff>) {
+    match value {
+        Value::Null => {}
+        v if partly_hidden(v) => creation_leaves(path, v, out),
+        v => out.push(AttributeDiff {
+            path: path.clone(),
+            before: DiffValue::Absent,
+            after: DiffValue::of(v),
+            forces_replacement: false,
+        }),
     }
 }
 
@@ -226,27 +248,19 @@ fn diff_value(
 /// on both sides is a table with a distinct string `name` (the merge key of Kubernetes lists
 /// of containers, env, ports and volumes), `[0]` by position otherwise.
 fn list_pairs<'a>(a: &'a [Value], b: &'a [Value]) -> Vec<(String, &'a Value, &'a Value)> {
-    fn name(v: &Value) -> Option<&str> {
-        match v {
-            Value::Map(m) => match m.get("name") {
-                Some(Value::String(s)) => Some(s),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-    let names = |items: &'a [Value]| -> Option<Vec<&'a str>> { items.iter().map(name).collect() };
-    let distinct = |v: &[&str]| v.iter().collect::<BTreeSet<_>>().len() == v.len();
     const NULL: &Value = &Value::Null;
-    match (names(a), names(b)) {
-        (Some(x), Some(y)) if distinct(&x) && distinct(&y) => {
+    match (merge_names(a), merge_names(b)) {
+        (Some(x), Some(y)) => {
             let mut order: Vec<&str> = x.clone();
             order.extend(y.iter().filter(|n| !x.contains(n)));
             order
                 .into_iter()
                 .map(|n| {
                     let find = |items: &'a [Value]| {
-                        items.iter().find(|v| name(v) == Some(n)).unwrap_or(NULL)
+                        items
+                            .iter()
+                            .find(|v| merge_name(v) == Some(n))
+                            .unwrap_or(NULL)
                     };
                     let selector = format!("[name={}]", serde_json::Value::from(n));
                     (selector, find(a), find(b))
@@ -263,6 +277,24 @@ fn list_pairs<'a>(a: &'a [Value], b: &'a [Value]) -> Vec<(String, &'a Value, &'a
             })
             .collect(),
     }
+}
+
+/// The `name` of a list element that is a table with a string `name`.
+fn merge_name(v: &Value) -> Option<&str> {
+    match v {
+        Value::Map(m) => match m.get("name") {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The names of a list's elements, in order, when every element has a distinct one.
+fn merge_names(items: &[Value]) -> Option<Vec<&str>> {
+    let names: Vec<&str> = items.iter().map(merge_name).collect::<Option<_>>()?;
+    let distinct = names.iter().collect::<BTreeSet<_>>().len() == names.len();
+    distinct.then_some(names)
 }
 
 #[cfg(test)]

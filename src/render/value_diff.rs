@@ -7,6 +7,8 @@
 //! whole before it gets here, so nothing in this module can show one. Pure functions: the
 //! text and Markdown renderers lay the lines out.
 
+use std::fmt;
+
 use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
 
@@ -117,7 +119,7 @@ fn changed(a: &Json, b: &Json) -> Option<Block> {
 fn whole(value: &Json, sign: Sign) -> Option<Block> {
     match value {
         Json::String(s) => {
-            if let Some(doc) = json_document(s).filter(|d| inline(d).len() > INLINE_MAX) {
+            if let Some(doc) = json_document(s).filter(|d| inline_longer_than(d, INLINE_MAX)) {
                 let mut body = Vec::new();
                 let mut budget = BLOCK_CAP;
                 single(None, &doc, sign, 1, &mut body, &mut budget);
@@ -147,7 +149,7 @@ fn whole(value: &Json, sign: Sign) -> Option<Block> {
             }
             None
         }
-        Json::Object(_) | Json::Array(_) if inline(value).len() > INLINE_MAX => {
+        Json::Object(_) | Json::Array(_) if inline_longer_than(value, INLINE_MAX) => {
             let (open, close) = brackets(value);
             let mut body = Vec::new();
             let mut budget = BLOCK_CAP;
@@ -239,15 +241,25 @@ fn line_diff(a: &str, b: &str, depth: usize) -> Vec<Line> {
 /// A key as written in a path or a block: bare when it is an identifier, quoted otherwise
 /// (`"nginx.conf"`).
 pub fn key_text(key: &str) -> String {
+    let mut out = String::new();
+    let _ = write_key(&mut out, key);
+    out
+}
+
+/// [`key_text`] into `out`.
+pub fn write_key(out: &mut impl fmt::Write, key: &str) -> fmt::Result {
     let bare = !key.is_empty()
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && !key.starts_with(|c: char| c.is_ascii_digit() || c == '-');
     if bare {
-        key.to_string()
+        out.write_str(key)
     } else {
-        serde_json::to_string(key).unwrap_or_else(|_| format!("{key:?}"))
+        match serde_json::to_string(key) {
+            Ok(quoted) => out.write_str(&quoted),
+            Err(_) => write!(out, "{key:?}"),
+        }
     }
 }
 
@@ -320,21 +332,61 @@ fn label(key: Option<&str>) -> String {
 
 /// One value on one line.
 fn inline(value: &Json) -> String {
+    let mut out = String::new();
+    // Writing into a `String` cannot fail.
+    let _ = write_inline(&mut out, value);
+    out
+}
+
+/// [`inline`] into `out`.
+fn write_inline(out: &mut impl fmt::Write, value: &Json) -> fmt::Result {
     match value {
-        Json::String(s) => format!("{s:?}"),
-        Json::Array(items) => format!(
-            "[{}]",
-            items.iter().map(inline).collect::<Vec<_>>().join(", ")
-        ),
-        Json::Object(map) => format!(
-            "{{ {} }}",
-            map.iter()
-                .map(|(k, v)| format!("{} = {}", key_text(k), inline(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => other.to_string(),
+        Json::String(s) => write!(out, "{s:?}"),
+        Json::Array(items) => {
+            out.write_char('[')?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.write_str(", ")?;
+                }
+                write_inline(out, item)?;
+            }
+            out.write_char(']')
+        }
+        Json::Object(map) => {
+            out.write_str("{ ")?;
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.write_str(", ")?;
+                }
+                write_key(out, k)?;
+                out.write_str(" = ")?;
+                write_inline(out, v)?;
+            }
+            out.write_str(" }")
+        }
+        other => write!(out, "{other}"),
     }
+}
+
+/// Whether [`inline`] of `value` is longer than `max` bytes, without writing more than that.
+fn inline_longer_than(value: &Json, max: usize) -> bool {
+    /// Counts bytes and gives up once past the limit.
+    struct Bounded {
+        written: usize,
+        max: usize,
+    }
+    impl fmt::Write for Bounded {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.written += s.len();
+            if self.written > self.max {
+                Err(fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let mut bounded = Bounded { written: 0, max };
+    write_inline(&mut bounded, value).is_err()
 }
 
 /// The merge key Kubernetes uses for lists of containers, env, ports, volumes, volume
@@ -611,6 +663,39 @@ mod tests {
         let block = block(&DiffValue::Absent, &known(Json::Object(map))).unwrap();
         assert_eq!(block.body.len(), BLOCK_CAP + 1, "{block:?}");
         assert_eq!(block.body.last().unwrap().text, "… 70 more");
+    }
+
+    #[test]
+    fn the_bounded_length_check_agrees_with_the_inline_text() {
+        let values = [
+            json!("a"),
+            json!({ "index": 0, "layer": 1, "seed": "a", "upstream": [] }),
+            json!({ "nginx.conf": "x".repeat(60), "n": [1, 2, 3] }),
+            json!(["a".repeat(39), "b".repeat(39)]),
+            json!(["a".repeat(38), "b".repeat(38)]),
+            json!({}),
+            json!([]),
+            json!(null),
+            json!(1.5),
+        ];
+        for value in values {
+            let text = inline(&value);
+            for max in [
+                0,
+                1,
+                10,
+                text.len().saturating_sub(1),
+                text.len(),
+                text.len() + 1,
+                80,
+            ] {
+                assert_eq!(
+                    inline_longer_than(&value, max),
+                    text.len() > max,
+                    "{value} at {max}: {text:?}"
+                );
+            }
+        }
     }
 
     #[test]
