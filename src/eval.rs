@@ -47,7 +47,7 @@ impl Scope for StateScope<'_> {
 /// render); a resource not in the map is not known yet.
 pub struct PlannedScope<'a> {
     /// Objects by address.
-    pub planned: &'a std::collections::HashMap<String, plinth_provider::Object>,
+    pub planned: &'a foldhash::HashMap<String, plinth_provider::Object>,
     /// Secrets of the run.
     pub secrets: &'a crate::secrets::Secrets,
 }

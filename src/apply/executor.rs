@@ -6,7 +6,9 @@
 //! independent branches go on.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use foldhash::{HashMap, HashMapExt};
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;

@@ -4,7 +4,7 @@
 //! replacement deletes first, and a create-before-destroy replacement deletes the deposed
 //! object only after its dependents moved to the successor.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::plan::{Action, ActionReason, Plan, ReplaceOrder};
 

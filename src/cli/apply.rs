@@ -8,7 +8,7 @@ use clap::Args;
 use super::{parse_duration, StackArgs, EXIT_ERROR, EXIT_OK, EXIT_POLICY};
 use crate::ops::{planfile, ApplyOptions, OpenOptions, Workspace};
 use crate::plan::{Plan, PlanOptions};
-use crate::render::{render_apply_summary, render_plan, Style, TerminalReporter};
+use crate::render::{render_apply_summary, write_plan, Style, TerminalReporter};
 
 /// Arguments of `plinth apply`.
 #[derive(Debug, Args)]
@@ -145,7 +145,7 @@ async fn execute(
     };
     let destroy = plan_options.destroy;
     let mut confirm = |plan: &Plan| -> miette::Result<bool> {
-        print!("{}", render_plan(plan, style));
+        print_plan(plan, style)?;
         if auto_approve {
             return Ok(true);
         }
@@ -181,7 +181,7 @@ async fn execute(
     let result = result?;
     let Some(report) = result.report else {
         if result.plan.policy_denied() {
-            print!("{}", render_plan(&result.plan, style));
+            print_plan(&result.plan, style)?;
             eprintln!(
                 "{}",
                 crate::render::policy_refusal(
@@ -197,10 +197,16 @@ async fn execute(
             println!("{} cancelled.", if destroy { "Destroy" } else { "Apply" });
             return Ok(EXIT_ERROR);
         } else {
-            print!("{}", render_plan(&result.plan, style));
+            print_plan(&result.plan, style)?;
         }
         return Ok(EXIT_OK);
     };
     print!("\n{}", render_apply_summary(&report, destroy, style));
     Ok(if report.failed() { EXIT_ERROR } else { EXIT_OK })
+}
+
+/// The text plan on standard output, written as it is rendered.
+fn print_plan(plan: &Plan, style: Style) -> miette::Result<()> {
+    write_plan(plan, style, &mut std::io::stdout().lock())
+        .map_err(|e| miette::miette!("could not print the plan: {e}"))
 }

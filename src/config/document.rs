@@ -4,7 +4,9 @@
 //! tables, each variable, secret, output, provider and precondition block, each resource)
 //! must be written once: a second one is an error pointing at both.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use plinth_provider::Schema;
 

@@ -218,9 +218,9 @@ pub fn load_with_env(
     // does not format and hash every address (10k-resource no-op plan: ~10 M instructions).
     let any_moves = !raw.moved.is_empty() || !raw.removed.is_empty();
     let declared = if any_moves { resources.as_slice() } else { &[] };
-    let instances: std::collections::HashSet<String> =
+    let instances: foldhash::HashSet<String> =
         declared.iter().map(|r| r.address.to_string()).collect();
-    let counted_blocks: std::collections::HashSet<String> = declared
+    let counted_blocks: foldhash::HashSet<String> = declared
         .iter()
         .filter(|r| r.address.key.is_some())
         .map(|r| r.address.block())

@@ -3,7 +3,9 @@
 //! it is loaded: a move goes from an address no longer declared to one that is, between
 //! blocks of the same type (a block to a block, an instance to an instance).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashSet, HashSetExt};
 
 use plinth_provider::Value;
 

@@ -2,7 +2,9 @@
 //! refers to `b` (or names it in `depends_on`). Cycles are errors that print the minimal cycle
 //! as a path, each hop pointing at the reference that makes it.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fmt::Write as _;
 use std::sync::Arc;
 

@@ -1,7 +1,9 @@
 //! `plinth apply` / `plinth destroy`: lock, plan (or take a saved plan), check secrets,
 //! execute, record outputs, commit the new serial, unlock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 

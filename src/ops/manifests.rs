@@ -8,7 +8,7 @@
 //! unresolved secret is [`SECRET_PLACEHOLDER`], and every known secret plaintext is scrubbed
 //! from the output as a last line of defence.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use miette::{miette, IntoDiagnostic, Result};
 use plinth_provider::{object_from_json, AttributeMode, Object, Value};

@@ -4,7 +4,9 @@
 //! leaves its values unknown with a warning, and `apply` refuses such a plan; any other
 //! failure (nothing matches, several match, an API error) fails the plan.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::path::Path;
 
 use plinth_provider::{DataRequest, ErrorKind, Object};
@@ -228,7 +230,7 @@ mod tests {
             .map(|b| b.address.to_string())
             .collect();
         assert_eq!(wave, vec!["data.aws_vpc.b", "data.aws_vpc.a"]);
-        let unread: HashSet<String> = ["data.aws_vpc.a".to_string()].into();
+        let unread: HashSet<String> = ["data.aws_vpc.a".to_string()].into_iter().collect();
         assert_eq!(
             waits_on_unread(&c, &unread).as_deref(),
             Some("data.aws_vpc.a")

@@ -1,7 +1,9 @@
 //! The planner: refresh → evaluate desired values in dependency order → diff desired vs
 //! live → an action per resource with its reason. The engine, not the provider, decides.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::path::Path;
 use std::sync::Arc;
 

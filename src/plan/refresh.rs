@@ -2,7 +2,9 @@
 //! `read_many` per type, which a provider turns into paginated list calls), and resolve
 //! intents left by an interrupted apply.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
 use plinth_provider::{

@@ -2,7 +2,7 @@
 //! everything, to destroy), and deposed objects left by earlier replacements. Each is
 //! destroyed, or forgotten when refresh found it already gone.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use plinth_provider::object_to_persisted_json;
 use plinth_state::StateDocument;

@@ -11,7 +11,7 @@
 mod rego;
 pub mod waivers;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -186,7 +186,7 @@ pub fn is_partial(stack: &Stack, plan: &Plan) -> bool {
     if plan.destroy {
         return false;
     }
-    let planned: std::collections::HashSet<&str> =
+    let planned: foldhash::HashSet<&str> =
         plan.changes.iter().map(|c| c.address.as_str()).collect();
     stack
         .resources
@@ -294,7 +294,7 @@ mod tests {
     }
 
     fn addresses() -> HashMap<String, String> {
-        HashMap::from([
+        [
             (
                 "aws_db_instance.primary".to_string(),
                 "aws_rds_instance.primary".to_string(),
@@ -307,7 +307,9 @@ mod tests {
                 "aws_db_instance.primary_replica[0]".to_string(),
                 "aws_rds_instance.primary_replica[0]".to_string(),
             ),
-        ])
+        ]
+        .into_iter()
+        .collect()
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub use markdown::{
     comment_marker, render_plan_markdown, Markdown, MarkdownOptions, DEFAULT_MAX_CHARS,
 };
 pub use ops_text::{render_manifests, render_rollback};
-pub use plan_text::{render_plan, show, value_change};
+pub use plan_text::{render_plan, show, value_change, write_plan};
 pub use policy_text::{policy_refusal, render_policy};
 pub use terraform_json::render_terraform_json;
 

@@ -10,6 +10,37 @@ use crate::plan::{Action, AttributeDiff, DiffValue, Plan, ReplaceOrder, Resource
 
 /// Renders a plan as text.
 pub fn render_plan(plan: &Plan, style: Style) -> String {
+    render_chunked(plan, style, None)
+}
+
+/// Writes the text plan to `sink` as it is rendered, a chunk at a time: a plan of 100,000
+/// creates is tens of megabytes of text, which need not be held whole before it is printed.
+pub fn write_plan(plan: &Plan, style: Style, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut failed = None;
+    let mut spill = |chunk: &mut String| {
+        if failed.is_none() {
+            failed = sink.write_all(chunk.as_bytes()).err();
+        }
+        chunk.clear();
+    };
+    let rest = render_chunked(plan, style, Some(&mut spill));
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    sink.write_all(rest.as_bytes())?;
+    sink.flush()
+}
+
+/// Text gathered before [`write_plan`] hands it on.
+const CHUNK: usize = 64 * 1024;
+
+/// The text plan; with `spill`, the text so far is handed to it (and cleared) between
+/// resources whenever it has grown past [`CHUNK`], and what is left is returned.
+fn render_chunked(
+    plan: &Plan,
+    style: Style,
+    mut spill: Option<&mut dyn FnMut(&mut String)>,
+) -> String {
     let mut out = String::new();
     if !plan.drift.is_empty() {
         let _ = writeln!(
@@ -107,6 +138,11 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     let _ = writeln!(out);
     for change in changes {
         render_change(change, style, &mut out);
+        if out.len() >= CHUNK {
+            if let Some(spill) = spill.as_mut() {
+                spill(&mut out);
+            }
+        }
     }
     if !plan.outputs.is_empty() {
         let _ = writeln!(out, "Changes to outputs:");
@@ -451,6 +487,47 @@ fn write_json(out: &mut String, json: &Json) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_written_plan_is_the_rendered_plan() {
+        use crate::plan::ResourceChange;
+        // Enough creates to be written in several chunks.
+        let changes = (0..2000)
+            .map(|i| ResourceChange {
+                diffs: vec![
+                    AttributeDiff {
+                        path: "name".into(),
+                        before: DiffValue::Absent,
+                        after: DiffValue::Known(Json::String(format!("app-{i}"))),
+                        forces_replacement: false,
+                    },
+                    AttributeDiff {
+                        path: "arn".into(),
+                        before: DiffValue::Absent,
+                        after: DiffValue::Unknown,
+                        forces_replacement: false,
+                    },
+                ],
+                ..ResourceChange::new(
+                    &format!("sim_resource.a{i}"),
+                    "sim_resource",
+                    "sim",
+                    Action::Create,
+                )
+            })
+            .collect();
+        let plan = Plan {
+            changes,
+            ..Plan::new("s", "dev")
+        };
+        for style in [Style { color: false }, Style { color: true }] {
+            let rendered = render_plan(&plan, style);
+            assert!(rendered.len() > 3 * CHUNK, "{}", rendered.len());
+            let mut written = Vec::new();
+            write_plan(&plan, style, &mut written).unwrap();
+            assert_eq!(String::from_utf8(written).unwrap(), rendered);
+        }
+    }
 
     #[test]
     fn a_long_created_string_is_cut_and_a_changed_one_is_shown_whole() {
