@@ -61,12 +61,12 @@ impl JournalWriter {
                     let mut shared = seen_failure.lock().unwrap_or_else(|e| e.into_inner());
                     shared.get_or_insert_with(|| error.clone());
                 }
+                stats.entries += entries.len();
                 if result.is_ok() {
-                    for entry in &entries {
-                        document.apply(entry);
+                    for entry in entries {
+                        document.apply_owned(entry);
                     }
                 }
-                stats.entries += entries.len();
                 stats.appends += 1;
                 for ack in acks {
                     let _ = ack.send(result.clone());

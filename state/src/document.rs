@@ -70,6 +70,11 @@ impl StateDocument {
 
     /// Applies one journal entry.
     pub fn apply(&mut self, entry: &JournalEntry) {
+        self.apply_owned(entry.clone());
+    }
+
+    /// Applies one journal entry, taking it (no copy of a record's attributes).
+    pub fn apply_owned(&mut self, entry: JournalEntry) {
         match entry {
             JournalEntry::Intent(intent) => {
                 let record = self
@@ -85,33 +90,32 @@ impl StateDocument {
                         pending: None,
                         prevent_destroy: false,
                     });
-                record.pending = Some(intent.clone());
+                record.pending = Some(intent);
             }
             JournalEntry::Put(record) => {
-                self.resources
-                    .insert(record.address.clone(), (**record).clone());
+                self.resources.insert(record.address.clone(), *record);
             }
             JournalEntry::Remove { address } => {
-                self.resources.remove(address);
+                self.resources.remove(&address);
             }
             JournalEntry::Secret { name, value } => {
-                self.secrets.insert(name.clone(), value.clone());
+                self.secrets.insert(name, value);
             }
             JournalEntry::Outputs(outputs) => {
-                self.outputs = outputs.clone();
+                self.outputs = outputs;
             }
             JournalEntry::Serial {
                 serial,
                 plinth_version,
             } => {
-                self.serial = *serial;
-                self.plinth_version = plinth_version.clone();
+                self.serial = serial;
+                self.plinth_version = plinth_version;
             }
             JournalEntry::Depose(object) => {
-                self.deposed.insert(object.key.clone(), (**object).clone());
+                self.deposed.insert(object.key.clone(), *object);
             }
             JournalEntry::RemoveDeposed { key } => {
-                self.deposed.remove(key);
+                self.deposed.remove(&key);
             }
         }
     }

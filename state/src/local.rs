@@ -171,7 +171,7 @@ impl LocalStore {
                     reason: e.to_string(),
                 })?;
             let doc = document.get_or_insert_with(|| StateDocument::new(env!("CARGO_PKG_VERSION")));
-            doc.apply(&entry);
+            doc.apply_owned(entry);
         }
         Ok(document)
     }

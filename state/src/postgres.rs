@@ -287,8 +287,8 @@ impl PostgresStore {
                     reason: e.to_string(),
                 })?;
             let doc = document.get_or_insert_with(|| StateDocument::new(env!("CARGO_PKG_VERSION")));
-            for entry in &entries {
-                doc.apply(entry);
+            for entry in entries {
+                doc.apply_owned(entry);
             }
         }
         tx.commit()

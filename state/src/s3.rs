@@ -302,8 +302,8 @@ impl StateStore for S3Store {
                     reason: e.to_string(),
                 })?;
             let doc = document.get_or_insert_with(|| StateDocument::new(env!("CARGO_PKG_VERSION")));
-            for entry in &entries {
-                doc.apply(entry);
+            for entry in entries {
+                doc.apply_owned(entry);
             }
         }
         *self.cursor.lock().await = Some(cursor);
