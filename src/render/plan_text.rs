@@ -447,39 +447,9 @@ fn write_show(out: &mut String, value: &DiffValue) {
         DiffValue::Absent => out.push_str("null"),
         DiffValue::Unknown => out.push_str("(known after apply)"),
         DiffValue::Sensitive => out.push_str("(sensitive)"),
-        DiffValue::Known(json) => write_json(out, json),
-    }
-}
-
-fn write_json(out: &mut String, json: &Json) {
-    match json {
-        Json::String(s) => {
-            let _ = write!(out, "{s:?}");
-        }
-        Json::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_json(out, item);
-            }
-            out.push(']');
-        }
-        Json::Object(map) => {
-            out.push_str("{ ");
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(k);
-                out.push_str(" = ");
-                write_json(out, v);
-            }
-            out.push_str(" }");
-        }
-        other => {
-            let _ = write!(out, "{other}");
+        // Writing into a `String` cannot fail.
+        DiffValue::Known(json) => {
+            let _ = value_diff::write_one_line(out, json, false);
         }
     }
 }

@@ -340,6 +340,16 @@ fn inline(value: &Json) -> String {
 
 /// [`inline`] into `out`.
 fn write_inline(out: &mut impl fmt::Write, value: &Json) -> fmt::Result {
+    write_one_line(out, value, true)
+}
+
+/// A value on one line: `"text"`, `[a, b]`, `{ key = value }`, keys written with
+/// [`write_key`] when `quote_keys`, as they are otherwise (the text plan's one-line values).
+pub(crate) fn write_one_line(
+    out: &mut impl fmt::Write,
+    value: &Json,
+    quote_keys: bool,
+) -> fmt::Result {
     match value {
         Json::String(s) => write!(out, "{s:?}"),
         Json::Array(items) => {
@@ -348,7 +358,7 @@ fn write_inline(out: &mut impl fmt::Write, value: &Json) -> fmt::Result {
                 if i > 0 {
                     out.write_str(", ")?;
                 }
-                write_inline(out, item)?;
+                write_one_line(out, item, quote_keys)?;
             }
             out.write_char(']')
         }
@@ -358,9 +368,13 @@ fn write_inline(out: &mut impl fmt::Write, value: &Json) -> fmt::Result {
                 if i > 0 {
                     out.write_str(", ")?;
                 }
-                write_key(out, k)?;
+                if quote_keys {
+                    write_key(out, k)?;
+                } else {
+                    out.write_str(k)?;
+                }
                 out.write_str(" = ")?;
-                write_inline(out, v)?;
+                write_one_line(out, v, quote_keys)?;
             }
             out.write_str(" }")
         }
